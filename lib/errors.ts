@@ -1,0 +1,66 @@
+import createError from '@fastify/error'
+
+// Every error a client can cause is one of these classes: a stable `code`, the right
+// status, and a message that never contains a credential. Stack traces are skipped
+// for the ones an attacker can trigger at will, since they cost time and say nothing.
+const NO_STACK = false
+
+export const TokenMissingError = createError(
+  'FST_TOKEN_AUTH_NO_TOKEN', 'No access token was sent', 401, Error, NO_STACK)
+
+export const TokenInvalidError = createError<'FST_TOKEN_AUTH_INVALID_TOKEN', 401, [string]>(
+  'FST_TOKEN_AUTH_INVALID_TOKEN', 'The access token is invalid: %s', 401, Error, NO_STACK)
+
+export const TokenExpiredError = createError(
+  'FST_TOKEN_AUTH_TOKEN_EXPIRED', 'The access token expired', 401, Error, NO_STACK)
+
+export const TokenRevokedError = createError(
+  'FST_TOKEN_AUTH_TOKEN_REVOKED', 'The access token was revoked', 401, Error, NO_STACK)
+
+export const InvalidAuthRequestError = createError<'FST_TOKEN_AUTH_INVALID_REQUEST', 400, [string]>(
+  'FST_TOKEN_AUTH_INVALID_REQUEST', 'Invalid authentication request: %s', 400, Error, NO_STACK)
+
+export const InsufficientScopeError = createError<'FST_TOKEN_AUTH_INSUFFICIENT_SCOPE', 403, [string]>(
+  'FST_TOKEN_AUTH_INSUFFICIENT_SCOPE', 'The access token does not grant %s', 403, Error, NO_STACK)
+
+export const CsrfRejectedError = createError<'FST_TOKEN_AUTH_CSRF', 403, [string]>(
+  'FST_TOKEN_AUTH_CSRF', 'Cross-site request refused: %s', 403, Error, NO_STACK)
+
+export const InvalidCredentialsError = createError(
+  'FST_TOKEN_AUTH_INVALID_CREDENTIALS', 'Invalid username or password', 401, Error, NO_STACK)
+
+export const LoginThrottledError = createError(
+  'FST_TOKEN_AUTH_LOGIN_THROTTLED', 'Too many failed logins; try again later', 429, Error, NO_STACK)
+
+export const RefreshTokenInvalidError = createError<'FST_TOKEN_AUTH_INVALID_REFRESH_TOKEN', 401, [string]>(
+  'FST_TOKEN_AUTH_INVALID_REFRESH_TOKEN', 'The refresh token is invalid: %s', 401, Error, NO_STACK)
+
+export const RevocationsUnavailableError = createError(
+  'FST_TOKEN_AUTH_REVOCATIONS_UNAVAILABLE', 'Token revocations cannot be checked right now', 503, Error, NO_STACK)
+
+export const StoreUnavailableError = createError(
+  'FST_TOKEN_AUTH_STORE_UNAVAILABLE', 'The user store is unavailable', 503)
+
+export const UsernameTakenError = createError(
+  'FST_TOKEN_AUTH_USERNAME_TAKEN', 'That username is already taken', 409)
+
+export const InvalidUsernameError = createError<'FST_TOKEN_AUTH_INVALID_USERNAME', 400, [string]>(
+  'FST_TOKEN_AUTH_INVALID_USERNAME', 'The username is not acceptable: %s', 400)
+
+export const PasswordRejectedError = createError<'FST_TOKEN_AUTH_PASSWORD_REJECTED', 400, [string]>(
+  'FST_TOKEN_AUTH_PASSWORD_REJECTED', 'The password is not acceptable: %s', 400)
+
+export const UserNotFoundError = createError(
+  'FST_TOKEN_AUTH_USER_NOT_FOUND', 'No such user', 404)
+
+/** A status error that tells the client when to come back. */
+export function withRetryAfter<E extends Error> (error: E, seconds: number): E & { headers: Record<string, string> } {
+  return Object.assign(error, { headers: { 'retry-after': String(Math.max(1, Math.ceil(seconds))) } })
+}
+
+/** A configuration mistake, reported when the plugin or a store is created, never at request time. */
+export const InvalidOptionError = createError<'FST_TOKEN_AUTH_INVALID_OPTION', 500, [string]>(
+  'FST_TOKEN_AUTH_INVALID_OPTION', 'fastify-token-auth: %s', 500)
+
+export const InvalidUserError = createError<'FST_TOKEN_AUTH_INVALID_USER', 400, [string]>(
+  'FST_TOKEN_AUTH_INVALID_USER', 'The user is not acceptable: %s', 400)

@@ -1,0 +1,95 @@
+import type { RegisteredClaims } from './claims.js'
+import { ACCESS_TOKEN_TYP } from './jws-header.js'
+import { JwtSigner, type ClaimsInput, type SignedToken } from './jwt-signer.js'
+import { JwtVerifier } from './jwt-verifier.js'
+import type { KeyRing } from './key-ring.js'
+import { VerifiedTokenCache } from './verified-token-cache.js'
+
+/** Claims of a verified access token: what `request.user` holds. */
+export interface AccessTokenClaimsBase extends RegisteredClaims {
+  sub: string
+  jti: string
+  iat: number
+  exp: number
+  /** Session (refresh-token family) the token was issued in, when it came from a login. */
+  sid?: string
+  /** The user's token version when the token was issued. */
+  ver?: number
+}
+
+export interface AccessTokenOptions {
+  ring: KeyRing
+  issuer: string | undefined
+  audience: string | readonly string[] | undefined
+  ttlSeconds: number
+  clockToleranceSeconds: number
+  maxTokenLength: number
+  /** Verified tokens remembered; 0 turns the cache off. */
+  cacheSize: number
+}
+
+/** Decides, after a token verified, whether it is still honoured; throws when not. */
+export type RevocationCheck = (claims: AccessTokenClaimsBase, nowMs: number) => void
+
+function deepFreeze<T> (value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}
+
+/**
+ * Access tokens: `typ: at+jwt`, with `sub`, `jti`, `iat` and `exp` always present.
+ * Verified claims are frozen, because the cache hands the same object to every request
+ * presenting the same token.
+ */
+export class AccessTokens<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBase> {
+  readonly #signer: JwtSigner
+  readonly #verifier: JwtVerifier
+  readonly #cache: VerifiedTokenCache<Claims>
+  readonly #toleranceMs: number
+  #revocationCheck: RevocationCheck | undefined
+
+  constructor (options: AccessTokenOptions) {
+    const audience = options.audience === undefined ? undefined : ([] as string[]).concat(options.audience)
+    this.#signer = new JwtSigner(options.ring, {
+      issuer: options.issuer,
+      // One audience is written as a plain string, the common form (RFC 7519 §4.1.3).
+      audience: audience?.length === 1 ? audience[0] : audience,
+      ttlSeconds: options.ttlSeconds,
+      typ: ACCESS_TOKEN_TYP
+    })
+    this.#verifier = new JwtVerifier(options.ring, {
+      issuer: options.issuer,
+      audience,
+      clockToleranceSeconds: options.clockToleranceSeconds,
+      required: ['sub', 'jti', 'iat'],
+      typ: ACCESS_TOKEN_TYP,
+      maxTokenLength: options.maxTokenLength
+    })
+    this.#cache = new VerifiedTokenCache(options.cacheSize)
+    this.#toleranceMs = options.clockToleranceSeconds * 1000
+  }
+
+  /** Installs the check that runs on every verification, cached or not. */
+  useRevocationCheck (check: RevocationCheck): void {
+    this.#revocationCheck = check
+  }
+
+  sign (input: ClaimsInput, ttlSeconds?: number): SignedToken {
+    return this.#signer.sign(input, ttlSeconds)
+  }
+
+  verify (token: unknown): Claims {
+    const nowMs = Date.now()
+    let claims = typeof token === 'string' ? this.#cache.get(token, nowMs) : undefined
+    if (claims === undefined) {
+      claims = deepFreeze(this.#verifier.verify(token, nowMs / 1000) as Claims)
+      // Only cached when already valid (nbf passed), and never served past exp + tolerance.
+      this.#cache.set(token as string, claims, claims.exp * 1000 + this.#toleranceMs)
+    }
+    this.#revocationCheck?.(claims, nowMs)
+    return claims
+  }
+}

@@ -1,0 +1,100 @@
+import { isUtf8 } from 'node:buffer'
+import { TokenInvalidError } from '../errors.js'
+import { COMPACT_JWS_SHAPE, isCanonicalSegment } from './base64url.js'
+import { checkClaims, type ClaimsPolicy, type JwtClaims } from './claims.js'
+import { headerSegmentFor, typMatches } from './jws-header.js'
+import type { KeyRing, RingKey } from './key-ring.js'
+
+export interface VerifierPolicy extends ClaimsPolicy {
+  /** Header `typ` every token must carry (e.g. 'at+jwt'); undefined accepts any. */
+  typ: string | undefined
+  /** Longer tokens are refused before any decoding. */
+  maxTokenLength: number
+}
+
+// Header parameters that would make a verifier fetch or trust a key named by the token
+// itself, or change how the payload is read: refused outright instead of ignored.
+const REFUSED_HEADER_PARAMETERS = ['jku', 'jwk', 'x5u', 'x5c', 'b64'] as const
+
+/** Decodes a base64url segment into a JSON object, refusing every other shape. */
+export function decodeJsonObject (segment: string, part: string): Record<string, unknown> {
+  if (!isCanonicalSegment(segment)) throw new TokenInvalidError(`${part} is not canonical base64url`)
+  const bytes = Buffer.from(segment, 'base64url')
+  if (!isUtf8(bytes)) throw new TokenInvalidError(`${part} is not UTF-8`)
+  let value: unknown
+  try {
+    value = JSON.parse(bytes.toString('utf8'))
+  } catch {
+    throw new TokenInvalidError(`${part} is not JSON`)
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TokenInvalidError(`${part} is not a JSON object`)
+  }
+  return value as Record<string, unknown>
+}
+
+/** A verified JWS whose payload has not been interpreted yet. */
+export interface VerifiedSignature {
+  key: RingKey
+  payloadSegment: string
+}
+
+/**
+ * Verifies compact JWS tokens against a key ring. The key, found by `kid` in memory,
+ * decides the algorithm; the token's `alg` must merely agree with it.
+ */
+export class JwtVerifier {
+  readonly #ring: KeyRing
+  readonly #policy: VerifierPolicy
+  readonly #knownHeaders = new Map<string, RingKey>()
+
+  constructor (ring: KeyRing, policy: VerifierPolicy) {
+    this.#ring = ring
+    this.#policy = policy
+    if (policy.typ !== undefined) {
+      for (const key of ring.keys) this.#knownHeaders.set(headerSegmentFor(key, policy.typ), key)
+    }
+  }
+
+  #keyForHeader (headerSegment: string): RingKey {
+    const header = decodeJsonObject(headerSegment, 'header')
+    const { alg, kid } = header
+    if (typeof alg !== 'string') throw new TokenInvalidError('header has no alg')
+    if (alg.toLowerCase() === 'none') throw new TokenInvalidError('unsigned tokens are never accepted')
+    if (Object.hasOwn(header, 'crit')) throw new TokenInvalidError('header has critical extensions this service does not support')
+    for (const name of REFUSED_HEADER_PARAMETERS) {
+      if (Object.hasOwn(header, name)) throw new TokenInvalidError(`header parameter ${name} is not accepted`)
+    }
+    if (this.#policy.typ !== undefined && !typMatches(header.typ, this.#policy.typ)) {
+      throw new TokenInvalidError('wrong token type')
+    }
+    if (kid !== undefined && typeof kid !== 'string') throw new TokenInvalidError('kid is not a string')
+    const key = this.#ring.find(kid)
+    if (key === undefined) throw new TokenInvalidError('unknown signing key')
+    if (alg !== key.alg) throw new TokenInvalidError('algorithm does not match the key')
+    return key
+  }
+
+  /** Checks shape, header and signature; the payload is only located, not read. */
+  verifySignature (token: unknown): VerifiedSignature {
+    if (typeof token !== 'string') throw new TokenInvalidError('not a string')
+    if (token.length > this.#policy.maxTokenLength) throw new TokenInvalidError('token is too long')
+    if (!COMPACT_JWS_SHAPE.test(token)) throw new TokenInvalidError('not a compact JWS')
+    const firstDot = token.indexOf('.')
+    const secondDot = token.indexOf('.', firstDot + 1)
+    const headerSegment = token.slice(0, firstDot)
+    const key = this.#knownHeaders.get(headerSegment) ?? this.#keyForHeader(headerSegment)
+    if (!key.verify(token.slice(0, secondDot), token.slice(secondDot + 1))) {
+      throw new TokenInvalidError('bad signature')
+    }
+    return { key, payloadSegment: token.slice(firstDot + 1, secondDot) }
+  }
+
+  /** Verifies the signature, then the payload as a JWT claims set; `now` in seconds. */
+  verify (token: unknown, now = Date.now() / 1000): JwtClaims {
+    const { payloadSegment } = this.verifySignature(token)
+    const claims = decodeJsonObject(payloadSegment, 'payload')
+    checkClaims(claims, this.#policy, now)
+    return claims
+  }
+}

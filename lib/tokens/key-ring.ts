@@ -1,0 +1,174 @@
+import { createHash, createHmac, createPublicKey, sign as signBytes, timingSafeEqual, verify as verifyBytes, type JsonWebKey, type KeyObject } from 'node:crypto'
+import { InvalidOptionError } from '../errors.js'
+import { ALGORITHM_SPECS, isAlgorithm, keyMatchesAlgorithm, type Algorithm } from './algorithms.js'
+import { isCanonicalSegment } from './base64url.js'
+import { hmacSecretKey, privateKeyFrom, publicKeyFrom, type KeyMaterial } from './key-material.js'
+
+/** One key as configured. Give `secret` for HMAC, or `privateKey` and/or `publicKey` for EdDSA and ES256. */
+export interface KeyDefinition {
+  /** Key id, sent in the token header. Default: the start of the key's RFC 7638 thumbprint. */
+  kid?: string
+  /** Default: HS256 for a secret, EdDSA for an Ed25519 key, ES256 for a P-256 key. */
+  alg?: Algorithm
+  secret?: string | Buffer | KeyObject
+  privateKey?: KeyMaterial
+  publicKey?: KeyMaterial
+}
+
+/** A key bound to exactly one algorithm, ready to sign and verify JWS signing inputs. */
+export interface RingKey {
+  readonly kid: string
+  readonly alg: Algorithm
+  readonly canSign: boolean
+  /** Returns the base64url signature of `signingInput`. */
+  sign: (signingInput: string) => string
+  /** Checks a base64url signature; false for any signature that is not canonical. */
+  verify: (signingInput: string, signature: string) => boolean
+  /** Public JWK for the JWKS document; undefined for HMAC keys, which are never published. */
+  readonly publicJwk: JsonWebKey | undefined
+}
+
+export interface JsonWebKeySet { keys: JsonWebKey[] }
+
+const MAX_KID_LENGTH = 128
+
+// Default key ids are the first 16 characters (96 bits) of the RFC 7638 thumbprint:
+// unique in practice, and every token header stays short.
+const DEFAULT_KID_LENGTH = 16
+
+function defaultKid (jwk: JsonWebKey): string {
+  return thumbprint(jwk).slice(0, DEFAULT_KID_LENGTH)
+}
+
+function thumbprint (jwk: JsonWebKey): string {
+  // RFC 7638: the required members only, in lexicographic order, no whitespace.
+  const members: Record<string, unknown> = jwk.kty === 'oct'
+    ? { k: jwk.k, kty: jwk.kty }
+    : jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x }
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url')
+}
+
+function hmacKey (kid: string | undefined, alg: Algorithm, secret: KeyObject): RingKey {
+  const hash = ALGORITHM_SPECS[alg].hash as string
+  const sign = (input: string): string => createHmac(hash, secret).update(input).digest('base64url')
+  return {
+    kid: kid ?? defaultKid(secret.export({ format: 'jwk' })),
+    alg,
+    canSign: true,
+    sign,
+    verify (input, signature) {
+      const expected = sign(input)
+      // The expected string is canonical, so equality also proves the signature's encoding is.
+      return signature.length === expected.length &&
+        timingSafeEqual(Buffer.from(signature, 'latin1'), Buffer.from(expected, 'latin1'))
+    },
+    publicJwk: undefined
+  }
+}
+
+function asymmetricKey (kid: string | undefined, alg: Algorithm, privateKey: KeyObject | undefined, publicKey: KeyObject): RingKey {
+  const spec = ALGORITHM_SPECS[alg]
+  // JWS ES256 signatures are raw r||s (RFC 7518 §3.4), not DER.
+  const signOptions = privateKey === undefined ? undefined : { key: privateKey, dsaEncoding: 'ieee-p1363' as const }
+  const verifyOptions = { key: publicKey, dsaEncoding: 'ieee-p1363' as const }
+  const jwk = publicKey.export({ format: 'jwk' })
+  const resolvedKid = kid ?? defaultKid(jwk)
+  return {
+    kid: resolvedKid,
+    alg,
+    canSign: signOptions !== undefined,
+    sign (input) {
+      if (signOptions === undefined) throw new InvalidOptionError(`key "${resolvedKid}" has no private key and cannot sign`)
+      return signBytes(spec.hash, Buffer.from(input, 'latin1'), signOptions).toString('base64url')
+    },
+    verify (input, signature) {
+      if (!isCanonicalSegment(signature)) return false
+      const bytes = Buffer.from(signature, 'base64url')
+      return bytes.length === spec.signatureBytes &&
+        verifyBytes(spec.hash, Buffer.from(input, 'latin1'), verifyOptions, bytes)
+    },
+    publicJwk: { ...jwk, kid: resolvedKid, alg, use: 'sig' }
+  }
+}
+
+function inferAlgorithm (definition: KeyDefinition, key: KeyObject | undefined): Algorithm {
+  if (definition.secret !== undefined || key === undefined) return 'HS256'
+  return key.asymmetricKeyType === 'ed25519' ? 'EdDSA' : 'ES256'
+}
+
+/** Turns one user-supplied key definition into a RingKey, with a clear error for every mistake. */
+export function createRingKey (definition: KeyDefinition, name: string): RingKey {
+  if (typeof definition !== 'object' || definition === null) throw new InvalidOptionError(`${name} must be an object`)
+  const { kid, alg, secret } = definition
+  if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)) {
+    throw new InvalidOptionError(`${name}.kid must be a non-empty string of at most ${MAX_KID_LENGTH} characters`)
+  }
+  if (alg !== undefined && !isAlgorithm(alg)) {
+    throw new InvalidOptionError(`${name}.alg must be one of HS256, HS384, HS512, EdDSA, ES256; got ${JSON.stringify(alg)}`)
+  }
+  const hasAsymmetric = definition.privateKey !== undefined || definition.publicKey !== undefined
+  if (secret !== undefined && hasAsymmetric) {
+    throw new InvalidOptionError(`${name} has both a secret and a private/public key; one key, one algorithm`)
+  }
+  if (secret === undefined && !hasAsymmetric) {
+    throw new InvalidOptionError(`${name} needs a secret (HMAC) or a privateKey/publicKey (EdDSA, ES256)`)
+  }
+  const privateKey = definition.privateKey === undefined ? undefined : privateKeyFrom(definition.privateKey, `${name}.privateKey`)
+  const derivedPublicKey = privateKey === undefined ? undefined : createPublicKey(privateKey)
+  const publicKey = definition.publicKey === undefined ? derivedPublicKey : publicKeyFrom(definition.publicKey, `${name}.publicKey`)
+  const resolvedAlg = alg ?? inferAlgorithm(definition, publicKey)
+  if (ALGORITHM_SPECS[resolvedAlg].family === 'hmac') {
+    if (secret === undefined) throw new InvalidOptionError(`${name}.alg is ${resolvedAlg}, which needs a secret`)
+    return hmacKey(kid, resolvedAlg, hmacSecretKey(secret, resolvedAlg, `${name}.secret`))
+  }
+  if (publicKey === undefined) throw new InvalidOptionError(`${name}.alg is ${resolvedAlg}, which needs a privateKey or publicKey`)
+  if (!keyMatchesAlgorithm(publicKey, resolvedAlg)) {
+    throw new InvalidOptionError(`${name} is a ${String(publicKey.asymmetricKeyType)} key, which cannot be used for ${resolvedAlg} (EdDSA needs Ed25519, ES256 needs P-256)`)
+  }
+  if (derivedPublicKey !== undefined && !derivedPublicKey.equals(publicKey)) {
+    throw new InvalidOptionError(`${name}.publicKey does not belong to ${name}.privateKey`)
+  }
+  return asymmetricKey(kid, resolvedAlg, privateKey, publicKey)
+}
+
+/**
+ * The keys a service signs and verifies with. The first key signs; every key verifies,
+ * so a new key goes first and the old ones stay until the tokens they signed expire.
+ */
+export class KeyRing {
+  readonly keys: readonly RingKey[]
+  readonly signingKey: RingKey | undefined
+  readonly #byKid: Map<string, RingKey>
+
+  constructor (keys: readonly RingKey[]) {
+    if (keys.length === 0) throw new InvalidOptionError('at least one key is needed: give `secret` or `keys`')
+    this.keys = keys
+    this.#byKid = new Map()
+    for (const key of keys) {
+      if (this.#byKid.has(key.kid)) throw new InvalidOptionError(`two keys have the kid "${key.kid}"; key ids must be unique`)
+      this.#byKid.set(key.kid, key)
+    }
+    this.signingKey = keys[0].canSign ? keys[0] : undefined
+  }
+
+  /**
+   * The key for a token header: by `kid` when the token names one, otherwise the only key.
+   * A `kid` is only ever a lookup in this in-memory map, never a path, URL or query.
+   */
+  find (kid: string | undefined): RingKey | undefined {
+    if (kid !== undefined) return this.#byKid.get(kid)
+    return this.keys.length === 1 ? this.keys[0] : undefined
+  }
+
+  /** The JWKS document (RFC 7517) with the public keys; HMAC secrets never appear. */
+  jwks (): JsonWebKeySet {
+    const keys: JsonWebKey[] = []
+    for (const key of this.keys) if (key.publicJwk !== undefined) keys.push(key.publicJwk)
+    return { keys }
+  }
+}
+
+export function createKeyRing (definitions: readonly KeyDefinition[], name = 'keys'): KeyRing {
+  if (!Array.isArray(definitions)) throw new InvalidOptionError(`${name} must be an array of key definitions`)
+  return new KeyRing(definitions.map((definition, index) => createRingKey(definition, `${name}[${index}]`)))
+}

@@ -1,0 +1,32 @@
+import { createHmac, randomUUID } from 'node:crypto'
+import { SECRET } from './app.js'
+
+/** base64url of a JSON value, a string or bytes. */
+export function segment (value: unknown): string {
+  if (Buffer.isBuffer(value)) return value.toString('base64url')
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
+}
+
+/** Signs header.payload with HMAC (raw segments are used as they are when given as strings starting with '='). */
+export function forge (header: unknown, payload: unknown, options: { secret?: string, hash?: string } = {}): string {
+  const signingInput = `${segment(header)}.${segment(payload)}`
+  const signature = createHmac(options.hash ?? 'sha256', options.secret ?? SECRET).update(signingInput).digest('base64url')
+  return `${signingInput}.${signature}`
+}
+
+/** Signs an already-encoded signing input. */
+export function signInput (signingInput: string, secret = SECRET, hash = 'sha256'): string {
+  return `${signingInput}.${createHmac(hash, secret).update(signingInput).digest('base64url')}`
+}
+
+export const ACCESS_HEADER = { alg: 'HS256', typ: 'at+jwt' }
+
+/** Valid access-token claims for the test app, with overrides (undefined removes a claim). */
+export function claims (overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const now = Math.floor(Date.now() / 1000)
+  const result: Record<string, unknown> = { sub: 'user-1', iat: now, exp: now + 600, jti: randomUUID(), ...overrides }
+  for (const [key, value] of Object.entries(result)) if (value === undefined) delete result[key]
+  return result
+}
+
+export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` })

@@ -1,0 +1,55 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net'
+
+/**
+ * A TCP relay in front of a database: `cut()` closes the port and kills every
+ * connection (the database "goes away"), `restore()` opens the same port again.
+ */
+export class TcpProxy {
+  readonly #target: { host: string, port: number }
+  readonly #sockets = new Set<Socket>()
+  #server: Server | undefined
+  port = 0
+
+  private constructor (target: { host: string, port: number }) {
+    this.#target = target
+  }
+
+  static async start (target: { host: string, port: number }): Promise<TcpProxy> {
+    const proxy = new TcpProxy(target)
+    await proxy.restore()
+    return proxy
+  }
+
+  #track (socket: Socket): void {
+    this.#sockets.add(socket)
+    socket.on('close', () => this.#sockets.delete(socket))
+    socket.on('error', () => socket.destroy())
+  }
+
+  async restore (): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = createConnection(this.#target)
+      this.#track(client)
+      this.#track(upstream)
+      client.pipe(upstream).pipe(client)
+    })
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve))
+    this.port = (server.address() as { port: number }).port
+    this.#server = server
+  }
+
+  async cut (): Promise<void> {
+    const server = this.#server
+    this.#server = undefined
+    for (const socket of this.#sockets) socket.destroy()
+    await new Promise<void>((resolve) => { server?.close(() => { resolve() }) })
+  }
+}
+
+/** The URL with its host and port replaced by the proxy's. */
+export function throughProxy (url: string, proxy: TcpProxy): string {
+  const parsed = new URL(url)
+  parsed.hostname = '127.0.0.1'
+  parsed.port = String(proxy.port)
+  return parsed.toString()
+}

@@ -1,0 +1,46 @@
+import { generateKeyPairSync } from 'node:crypto'
+import t from 'tap'
+import { buildApp } from './helpers/app.js'
+import { bearer } from './helpers/forge.js'
+
+const OLD = 'old-key-old-key-old-key-0123456789abcdefghij'
+const NEW = 'new-key-new-key-new-key-0123456789ABCDEFGHIJ'
+
+t.test('a token signed by the old key still verifies after a new signing key is added', async (t) => {
+  const before = await buildApp(t, { auth: { keys: [{ kid: 'old', secret: OLD }] } })
+  const token = await before.tokenAuth.sign({ sub: 'u1' })
+  const after = await buildApp(t, { auth: { keys: [{ kid: 'new', secret: NEW }, { kid: 'old', secret: OLD }] } })
+  t.equal((await after.inject({ url: '/me', headers: bearer(token) })).statusCode, 200)
+  const fresh = await after.tokenAuth.sign({ sub: 'u1' })
+  t.equal(JSON.parse(Buffer.from(fresh.split('.')[0], 'base64url').toString()).kid, 'new', 'new tokens are signed with the first key')
+})
+
+t.test('a removed key stops verifying its tokens', async (t) => {
+  const before = await buildApp(t, { auth: { keys: [{ kid: 'old', secret: OLD }] } })
+  const token = await before.tokenAuth.sign({ sub: 'u1' })
+  const after = await buildApp(t, { auth: { keys: [{ kid: 'new', secret: NEW }] } })
+  const res = await after.inject({ url: '/me', headers: bearer(token) })
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'FST_TOKEN_AUTH_INVALID_TOKEN')
+  t.match(res.headers['www-authenticate'], /error="invalid_token", error_description="[^"]*unknown signing key"/)
+})
+
+t.test('a key reused under the same kid with another secret fails on the signature', async (t) => {
+  const before = await buildApp(t, { auth: { keys: [{ kid: 'k', secret: OLD }] } })
+  const token = await before.tokenAuth.sign({ sub: 'u1' })
+  const after = await buildApp(t, { auth: { keys: [{ kid: 'k', secret: NEW }] } })
+  const res = await after.inject({ url: '/me', headers: bearer(token) })
+  t.equal(res.statusCode, 401)
+  t.match(res.headers['www-authenticate'], /bad signature/)
+})
+
+t.test('rotation from HMAC to EdDSA: a verify-only service with the public key accepts the new tokens', async (t) => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  const issuer = await buildApp(t, { auth: { keys: [{ kid: 'ed', privateKey }, { kid: 'old', secret: OLD }] } })
+  const resource = await buildApp(t, { auth: { keys: [{ kid: 'ed', publicKey }] } })
+  const token = await issuer.tokenAuth.sign({ sub: 'u2' })
+  const res = await resource.inject({ url: '/me', headers: bearer(token) })
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().sub, 'u2')
+  await t.rejects(resource.tokenAuth.sign({ sub: 'u2' }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /cannot sign/ }, 'a public-key-only service cannot sign')
+})

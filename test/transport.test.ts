@@ -1,0 +1,146 @@
+import t from 'tap'
+import { buildApp } from './helpers/app.js'
+import { bearer } from './helpers/forge.js'
+
+// Where a token may come from: the Authorization header or the access-token cookie, never the query.
+
+const COOKIE = '__Host-access-token'
+const cookie = (token: string): Record<string, string> => ({ cookie: `${COOKIE}=${token}` })
+
+t.test('a Bearer token in the header authenticates, with the scheme in any case', async (t) => {
+  const app = await buildApp(t)
+  const token = await app.tokenAuth.sign({ sub: 'u1' })
+  for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+    const res = await app.inject({ url: '/me', headers: { authorization: `${scheme} ${token}` } })
+    t.equal(res.statusCode, 200, scheme)
+  }
+  t.equal((await app.inject({ url: '/me', headers: { authorization: `Bearer   ${token}  ` } })).statusCode, 200, 'extra spaces around the token')
+})
+
+t.test('the access-token cookie authenticates a safe request', async (t) => {
+  const app = await buildApp(t)
+  const res = await app.inject({ url: '/me', headers: cookie(await app.tokenAuth.sign({ sub: 'u1' })) })
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().sub, 'u1')
+})
+
+t.test('no credentials: 401 with a bare challenge', async (t) => {
+  const app = await buildApp(t)
+  const res = await app.inject({ url: '/me' })
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'FST_TOKEN_AUTH_NO_TOKEN')
+  t.equal(res.headers['www-authenticate'], 'Bearer realm="api"')
+})
+
+t.test('a token in the query string is ignored', async (t) => {
+  const app = await buildApp(t)
+  const token = await app.tokenAuth.sign({ sub: 'u1' })
+  for (const name of ['access_token', 'token']) {
+    const res = await app.inject({ url: `/me?${name}=${token}` })
+    t.equal(res.statusCode, 401)
+    t.equal(res.json().code, 'FST_TOKEN_AUTH_NO_TOKEN')
+    t.equal(res.headers['www-authenticate'], 'Bearer realm="api"')
+  }
+})
+
+t.test('other schemes are not tokens: Basic is answered like no credentials', async (t) => {
+  const app = await buildApp(t)
+  for (const authorization of ['Basic YWxpY2U6c2VjcmV0', 'Digest username="a"', 'Token abc', 'Bearerabc']) {
+    const res = await app.inject({ url: '/me', headers: { authorization } })
+    t.equal(res.statusCode, 401, authorization)
+    t.equal(res.json().code, 'FST_TOKEN_AUTH_NO_TOKEN')
+    t.equal(res.headers['www-authenticate'], 'Bearer realm="api"')
+  }
+})
+
+t.test('an empty or malformed Bearer value is a 400 invalid_request', async (t) => {
+  const app = await buildApp(t)
+  for (const authorization of ['Bearer', 'Bearer ', 'Bearer    ', 'Bearer abc def', 'Bearer a,b', 'Bearer "quoted"', 'Bearer abc=def']) {
+    const res = await app.inject({ url: '/me', headers: { authorization } })
+    t.equal(res.statusCode, 400, JSON.stringify(authorization))
+    t.equal(res.json().code, 'FST_TOKEN_AUTH_INVALID_REQUEST')
+    t.match(res.headers['www-authenticate'], /^Bearer realm="api", error="invalid_request", error_description="[^"]+"$/)
+  }
+})
+
+t.test('a header and a cookie in one request are a 400 invalid_request by default (RFC 6750 §2)', async (t) => {
+  const app = await buildApp(t)
+  const token = await app.tokenAuth.sign({ sub: 'u1' })
+  const res = await app.inject({ url: '/me', headers: { ...bearer(token), ...cookie(token) } })
+  t.equal(res.statusCode, 400)
+  t.equal(res.json().code, 'FST_TOKEN_AUTH_INVALID_REQUEST')
+  t.match(res.headers['www-authenticate'], /error="invalid_request"/)
+})
+
+t.test('transport.prefer picks one of the two', async (t) => {
+  const preferHeader = await buildApp(t, { auth: { transport: { prefer: 'header' } } })
+  const preferCookie = await buildApp(t, { auth: { transport: { prefer: 'cookie' } } })
+  const headerToken = await preferHeader.tokenAuth.sign({ sub: 'from-header' })
+  const cookieToken = await preferHeader.tokenAuth.sign({ sub: 'from-cookie' })
+  const headers = { ...bearer(headerToken), ...cookie(cookieToken) }
+  t.equal((await preferHeader.inject({ url: '/me', headers })).json().sub, 'from-header')
+  t.equal((await preferCookie.inject({ url: '/me', headers })).json().sub, 'from-cookie')
+})
+
+t.test('with the cookie transport off, the cookie is not a credential', async (t) => {
+  const app = await buildApp(t, { auth: { transport: { cookie: false } } })
+  const token = await app.tokenAuth.sign({ sub: 'u1' })
+  const res = await app.inject({ url: '/me', headers: cookie(token) })
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'FST_TOKEN_AUTH_NO_TOKEN')
+  t.equal(res.headers['www-authenticate'], 'Bearer realm="api"')
+  t.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200)
+  t.notOk(app.hasDecorator('parseCookie'), '@fastify/cookie is not registered when not needed')
+})
+
+t.test('with the header transport off, a Bearer header is not a credential', async (t) => {
+  const app = await buildApp(t, { auth: { transport: { header: false } } })
+  const token = await app.tokenAuth.sign({ sub: 'u1' })
+  const res = await app.inject({ url: '/me', headers: bearer(token) })
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'FST_TOKEN_AUTH_NO_TOKEN')
+  t.equal(res.headers['www-authenticate'], 'Bearer realm="api"')
+  t.equal((await app.inject({ url: '/me', headers: cookie(token) })).statusCode, 200)
+})
+
+t.test('an empty access-token cookie counts as no cookie', async (t) => {
+  const app = await buildApp(t)
+  const res = await app.inject({ url: '/me', headers: { cookie: `${COOKIE}=` } })
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'FST_TOKEN_AUTH_NO_TOKEN')
+  t.equal(res.headers['www-authenticate'], 'Bearer realm="api"')
+})
+
+t.test('a realm option changes the challenge', async (t) => {
+  const app = await buildApp(t, { auth: { realm: 'reports' } })
+  t.equal((await app.inject({ url: '/me' })).headers['www-authenticate'], 'Bearer realm="reports"')
+})
+
+t.test('a custom error handler still sends the challenge header', async (t) => {
+  const Fastify = (await import('fastify')).default
+  const tokenAuth = (await import('fastify-token-auth')).default
+  const app = Fastify()
+  t.teardown(async () => { await app.close() })
+  await app.register(tokenAuth, { secret: 'custom-error-handler-secret-0123456789abcdef' })
+  app.setErrorHandler(async (error: { statusCode?: number }, _request, reply) => await reply.code(error.statusCode ?? 500).send({ failed: true }))
+  app.get('/me', { onRequest: app.authenticate }, async () => 'ok')
+  const res = await app.inject({ url: '/me' })
+  t.equal(res.statusCode, 401)
+  t.same(res.json(), { failed: true })
+  t.equal(res.headers['www-authenticate'], 'Bearer realm="api"')
+})
+
+t.test('an app that registered @fastify/cookie itself keeps it, and cookie auth works', async (t) => {
+  const Fastify = (await import('fastify')).default
+  const fastifyCookie = (await import('@fastify/cookie')).default
+  const tokenAuth = (await import('fastify-token-auth')).default
+  const app = Fastify()
+  t.teardown(async () => { await app.close() })
+  await app.register(fastifyCookie, { hook: false })
+  await app.register(tokenAuth, { secret: 'own-cookie-plugin-secret-0123456789abcdefgh' })
+  app.get('/me', { onRequest: app.authenticate }, async (request) => request.user)
+  const res = await app.inject({ url: '/me', headers: cookie(await app.tokenAuth.sign({ sub: 'u3' })) })
+  t.equal(res.statusCode, 200, 'the cookie is read even when the app turned @fastify/cookie\'s parsing hook off')
+  t.equal(res.json().sub, 'u3')
+  t.equal((await app.inject({ url: '/me', headers: bearer(await app.tokenAuth.sign({ sub: 'u3' })) })).statusCode, 200, 'and a request without cookies still works')
+})
