@@ -1,12 +1,10 @@
-import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
+import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import { InsufficientScopeError, InvalidOptionError, TokenMissingError } from '../lib/errors.js'
 import type { AccessTokens } from '../lib/tokens/access-tokens.js'
-import { withChallenge } from './bearer-challenge.js'
 import type { AccessTokenClaims } from './claims-types.js'
 import type { PresentedToken } from './request-credentials.js'
 
 export interface AuthenticatorParts {
-  realm: string
   tokens: AccessTokens<AccessTokenClaims>
   readToken: (request: FastifyRequest) => PresentedToken | undefined
   checkCsrf: (request: FastifyRequest) => void
@@ -25,40 +23,29 @@ function checkedNames (names: string[], what: string): string[] {
  * The request-side of the plugin: find the token, check CSRF when it came by cookie,
  * verify it, set `request.user`. Hooks use the callback style: no promise per request.
  */
-export function createAuthenticator ({ realm, tokens, readToken, checkCsrf }: AuthenticatorParts): {
+export function createAuthenticator ({ tokens, readToken, checkCsrf }: AuthenticatorParts): {
   verifyRequest: (request: FastifyRequest) => AccessTokenClaims
   authenticate: onRequestHookHandler
   requireRole: (...roles: string[]) => onRequestHookHandler
   requireScope: (...scopes: string[]) => onRequestHookHandler
 } {
   function verifyRequest (request: FastifyRequest): AccessTokenClaims {
-    try {
-      const presented = readToken(request)
-      if (presented === undefined) throw new TokenMissingError()
-      if (presented.source === 'cookie') checkCsrf(request)
-      const claims = tokens.verify(presented.token)
-      request.user = claims
-      return claims
-    } catch (error) {
-      throw withChallenge(realm, error)
-    }
-  }
-
-  function reject (reply: FastifyReply, error: unknown): unknown {
-    // Fastify's default error handler sends error.headers; a custom one may not, so set them here too.
-    const headers = (error as { headers?: Record<string, string> }).headers
-    if (headers !== undefined) reply.headers(headers)
-    return error
+    const presented = readToken(request)
+    if (presented === undefined) throw new TokenMissingError()
+    if (presented.source === 'cookie') checkCsrf(request)
+    const claims = tokens.verify(presented.token)
+    request.user = claims
+    return claims
   }
 
   function guard (check: ClaimsCheck): onRequestHookHandler {
-    return function (request, reply, done) {
+    return function (request, _reply, done) {
       try {
         // request.user is null until a hook verified the token; then there is no need to again.
         check(request.user ?? verifyRequest(request))
         done()
       } catch (error) {
-        done(reject(reply, withChallenge(realm, error)) as Error)
+        done(error as Error)
       }
     }
   }

@@ -1,6 +1,10 @@
-// RFC 6750 §3: which `error` each of our error codes carries in WWW-Authenticate.
-// Codes absent here (no token, bad login) get a bare challenge; non-401/400/403 errors none.
-const BEARER_ERRORS: Readonly<Record<string, string>> = {
+import type { FastifyError, FastifyReply } from 'fastify'
+
+// RFC 6750 §3: the `error` each of our codes carries in WWW-Authenticate. A bare
+// challenge (no error attribute) answers a request that brought no usable credentials.
+const BEARER_ERRORS: Readonly<Record<string, string | null>> = {
+  FST_TOKEN_AUTH_NO_TOKEN: null,
+  FST_TOKEN_AUTH_INVALID_CREDENTIALS: null,
   FST_TOKEN_AUTH_INVALID_TOKEN: 'invalid_token',
   FST_TOKEN_AUTH_TOKEN_EXPIRED: 'invalid_token',
   FST_TOKEN_AUTH_TOKEN_REVOKED: 'invalid_token',
@@ -9,27 +13,26 @@ const BEARER_ERRORS: Readonly<Record<string, string>> = {
   FST_TOKEN_AUTH_INSUFFICIENT_SCOPE: 'insufficient_scope'
 }
 
-const CHALLENGED_STATUSES = new Set([400, 401, 403])
-
-interface HttpError { code: string, statusCode: number, message: string, headers?: Record<string, string> }
-
 const quoted = (text: string): string => `"${text.replace(/["\\]/g, '')}"`
 
-/** The WWW-Authenticate value for an error, or undefined when none belongs on it. */
-export function bearerChallenge (realm: string, error: HttpError): string | undefined {
-  const bearerError = BEARER_ERRORS[error.code]
-  if (bearerError === undefined) return error.statusCode === 401 ? `Bearer realm=${quoted(realm)}` : undefined
+/** The WWW-Authenticate value for one of our errors, or undefined when none belongs on it. */
+export function bearerChallenge (realm: string, error: { code?: string, message: string }): string | undefined {
+  const bearerError = BEARER_ERRORS[String(error.code)]
+  if (bearerError === undefined) return undefined
+  if (bearerError === null) return `Bearer realm=${quoted(realm)}`
   return `Bearer realm=${quoted(realm)}, error=${quoted(bearerError)}, error_description=${quoted(error.message)}`
 }
 
 /**
- * Puts the challenge on the error's `headers`, which Fastify's error handler sends; the
- * same object is returned so call sites can `throw withChallenge(realm, error)`.
+ * An onError hook: before any error handler runs (the default or the application's),
+ * our errors get their challenge and their headers (Retry-After) on the reply, wherever
+ * they were thrown: a hook, a route of ours, or an application handler.
  */
-export function withChallenge<E> (realm: string, error: E): E {
-  const httpError = error as HttpError
-  if (!CHALLENGED_STATUSES.has(httpError.statusCode)) return error
-  const challenge = bearerChallenge(realm, httpError)
-  if (challenge !== undefined) httpError.headers = { ...httpError.headers, 'www-authenticate': challenge }
-  return error
+export function challengeOnError (realm: string) {
+  return function (_request: unknown, reply: FastifyReply, error: FastifyError & { headers?: Record<string, string> }, done: () => void): void {
+    const challenge = bearerChallenge(realm, error)
+    if (challenge !== undefined) reply.header('www-authenticate', challenge)
+    if (error.headers !== undefined && String(error.code).startsWith('FST_TOKEN_AUTH_')) reply.headers(error.headers)
+    done()
+  }
 }

@@ -5,7 +5,6 @@ import { LoginThrottle, resolveThrottlePolicy, type ThrottleOptions } from '../l
 import { LoginFailedError, PasswordLogin, type LoginFailureReason } from '../lib/sessions/password-login.js'
 import type { IssuedSession } from '../lib/sessions/session-service.js'
 import type { UserRecord, UserStore } from '../lib/stores/user-store.js'
-import { withChallenge } from './bearer-challenge.js'
 import type { AccessTokenClaims } from './claims-types.js'
 import { emptyResponses, LoginBody, PasswordChangeBody, RefreshTokenBody, tokenResponses, type LoginRequest, type PasswordChangeRequest, type RefreshTokenRequest } from './login-schemas.js'
 import { readCookie } from './request-credentials.js'
@@ -40,22 +39,24 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
   const onLoginFailure = optionalFunction(options.onLoginFailure, 'onLoginFailure')
   // The refresh cookie travels only to these routes: refresh and logout.
   const refreshPath = app.prefix === '' ? '/' : app.prefix
-  const { realm } = api
 
   // JSON only: a form or text/plain post (what a cross-site <form> can send) gets 415.
   app.removeContentTypeParser('text/plain')
   app.setValidatorCompiler(strictValidatorCompiler)
 
-  function sendSession (reply: FastifyReply, session: IssuedSession<AccessTokenClaims>, refreshTokenInBody: boolean): object {
+  /**
+   * Answers with a session. Browsers (they send Sec-Fetch-Site, which no page script can
+   * remove) get the tokens only as HttpOnly cookies, so an injected script cannot read
+   * them from a response body either; other clients get them in the body.
+   */
+  function sendSession (request: FastifyRequest, reply: FastifyReply, session: IssuedSession<AccessTokenClaims>, refreshTokenRequested: boolean): object {
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+    const browser = api.cookieTransport && request.headers['sec-fetch-site'] !== undefined
+    const refreshTokenInBody = !api.cookieTransport || (!browser && refreshTokenRequested)
     if (api.cookieTransport) api.setSessionCookies(reply, session, refreshPath, !refreshTokenInBody)
-    const body: Record<string, unknown> = {
-      access_token: session.accessToken,
-      token_type: 'Bearer',
-      expires_in: session.expiresIn,
-      user: publicUser(session.user)
-    }
-    if (refreshTokenInBody || !api.cookieTransport) {
+    const body: Record<string, unknown> = { token_type: 'Bearer', expires_in: session.expiresIn, user: publicUser(session.user) }
+    if (!browser) body.access_token = session.accessToken
+    if (refreshTokenInBody) {
       body.refresh_token = session.refreshToken
       body.refresh_token_expires_in = Math.floor(session.refreshExpiresAt - Date.now() / 1000)
     }
@@ -68,7 +69,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     } catch (error) {
       const reason = error instanceof LoginFailedError ? error.reason : (error as { statusCode?: number }).statusCode === 429 ? 'throttled' : undefined
       if (reason !== undefined) await onLoginFailure?.({ request, username, reason })
-      throw withChallenge(realm, error)
+      throw error
     }
   }
 
@@ -77,7 +78,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     const fromBody = request.body?.refresh_token
     const fromCookie = api.cookieTransport ? readCookie(request, api.cookieNames.refreshToken) : undefined
     if (fromBody !== undefined && fromCookie !== undefined) {
-      throw withChallenge(realm, new InvalidAuthRequestError('send the refresh token in the body or in a cookie, not both'))
+      throw new InvalidAuthRequestError('send the refresh token in the body or in a cookie, not both')
     }
     if (fromCookie !== undefined) api.checkCsrf(request)
     return fromBody ?? fromCookie
@@ -87,24 +88,24 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     const { username, password } = request.body
     const user = await passwordChecked(request, username, async () => await login.login({ username, password, clientAddress: request.ip }))
     await onLoginSuccess?.({ request, user })
-    return sendSession(reply, await api.startSession(user), request.body.include_refresh_token === true)
+    return sendSession(request, reply, await api.startSession(user), request.body.include_refresh_token === true)
   })
 
   app.post<{ Body: RefreshTokenRequest }>('/refresh', { schema: { body: RefreshTokenBody, response: tokenResponses } }, async (request, reply) => {
     const presented = presentedRefreshToken(request)
-    if (presented === undefined) throw withChallenge(realm, new RefreshTokenInvalidError('no refresh token was sent'))
+    if (presented === undefined) throw new RefreshTokenInvalidError('no refresh token was sent')
     try {
-      return sendSession(reply, await api.refreshSession(presented), request.body?.refresh_token !== undefined)
+      return sendSession(request, reply, await api.refreshSession(presented), request.body?.refresh_token !== undefined)
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode === 401 && api.cookieTransport) api.clearSessionCookies(reply, refreshPath)
-      throw withChallenge(realm, error)
+      throw error
     }
   })
 
   app.post<{ Body: RefreshTokenRequest }>('/logout', { schema: { body: RefreshTokenBody, response: emptyResponses } }, async (request, reply) => {
     const refreshToken = presentedRefreshToken(request)
     let access: AccessTokenClaims | undefined
-    let accessError: unknown = withChallenge(realm, new TokenMissingError())
+    let accessError: unknown = new TokenMissingError()
     try {
       access = await request.verifyToken()
     } catch (error) {
@@ -125,11 +126,11 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
 
   app.post<{ Body: PasswordChangeRequest }>('/password', { onRequest: app.authenticate, schema: { body: PasswordChangeBody, response: tokenResponses } }, async (request, reply) => {
     const user = await store.findUserById(request.user.sub)
-    if (user === undefined) throw withChallenge(realm, new TokenRevokedError())
+    if (user === undefined) throw new TokenRevokedError()
     const { current_password: currentPassword, new_password: newPassword } = request.body
     await passwordChecked(request, user.username, async () => await login.confirmPassword(user, currentPassword, request.ip))
     const updated = await store.changePassword(user.id, newPassword)
-    return sendSession(reply, await api.startSession(updated), request.body.include_refresh_token === true)
+    return sendSession(request, reply, await api.startSession(updated), request.body.include_refresh_token === true)
   })
 }
 

@@ -31,9 +31,12 @@ export const PasswordChangeBody = Type.Object({
 }, { additionalProperties: false })
 export type PasswordChangeRequest = Static<typeof PasswordChangeBody>
 
-/** The OAuth 2 token response (RFC 6749 §5.1) plus the signed-in user's public fields. */
+/**
+ * The OAuth 2 token response (RFC 6749 §5.1) plus the signed-in user's public fields.
+ * Browsers get the tokens as cookies only, so for them access_token is absent.
+ */
 export const TokenResponse = Type.Object({
-  access_token: Type.String(),
+  access_token: Type.Optional(Type.String()),
   token_type: Type.Literal('Bearer'),
   expires_in: Type.Integer({ description: 'Seconds the access token lives.' }),
   refresh_token: Type.Optional(Type.String()),

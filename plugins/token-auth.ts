@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import { SessionService } from '../lib/sessions/session-service.js'
 import { AccessTokens } from '../lib/tokens/access-tokens.js'
 import { createAuthenticator } from './authenticator.js'
+import { challengeOnError } from './bearer-challenge.js'
 import type { AccessTokenClaims } from './claims-types.js'
 import { createCsrfCheck } from './csrf-check.js'
 import './fastify-types.js'
@@ -36,7 +37,7 @@ const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => 
       ...options.session
     })
   const checkCsrf = createCsrfCheck(options)
-  const authenticator = createAuthenticator({ realm: options.realm, tokens, readToken: createTokenReader(options), checkCsrf })
+  const authenticator = createAuthenticator({ tokens, readToken: createTokenReader(options), checkCsrf })
 
   app.decorate('tokenAuth', new TokenAuthDecorator({
     realm: options.realm,
@@ -49,6 +50,7 @@ const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => 
     cookieTransport: options.transport.cookie,
     checkCsrf
   }))
+  app.addHook('onError', challengeOnError(options.realm))
   app.decorate('authenticate', authenticator.authenticate)
   app.decorate('requireRole', authenticator.requireRole)
   app.decorate('requireScope', authenticator.requireScope)

@@ -1,0 +1,27 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { TokenRevokedError, type UserStore } from 'fastify-token-auth'
+
+const Profile = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    username: { type: 'string' },
+    email: { type: ['string', 'null'] },
+    roles: { type: 'array', items: { type: 'string' } },
+    createdAt: { type: 'integer' },
+    tokenExpiresAt: { type: 'integer' }
+  }
+} as const
+
+/** The protected API the page calls: the profile, and an area for admins only. */
+export const api: FastifyPluginAsync<{ userStore: UserStore }> = async (app, { userStore }) => {
+  app.get('/me', { onRequest: app.authenticate, schema: { response: { 200: Profile } } }, async (request) => {
+    const user = await userStore.findUserById(request.user.sub)
+    if (user === undefined) throw new TokenRevokedError()
+    return { id: user.id, username: user.username, email: user.email, roles: user.roles, createdAt: user.createdAt, tokenExpiresAt: request.user.exp }
+  })
+
+  app.get('/admin', { onRequest: app.requireRole('admin') }, async (request) => {
+    return { message: `Welcome to the admin area, user ${request.user.sub}.` }
+  })
+}

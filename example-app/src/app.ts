@@ -1,0 +1,81 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import tokenAuth, { createKnexUserStore, loginRoutes, redactPaths, UsernameTakenError, type UserStore } from 'fastify-token-auth'
+import { api } from './api.js'
+import type { AppConfig } from './config.js'
+import { openDatabase } from './database.js'
+import { pages } from './pages.js'
+import { loadTokenSecret } from './token-secret.js'
+
+export const DEMO_USERS = [
+  { username: 'demo', roles: ['admin'], email: 'demo@example.com' },
+  { username: 'viewer', roles: [], email: 'viewer@example.com' }
+]
+
+function loggerOptions (config: AppConfig): FastifyServerOptions['logger'] {
+  return {
+    level: config.logLevel,
+    redact: [...redactPaths],
+    transport: config.prettyLogs ? { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } : undefined
+  }
+}
+
+async function ensureDemoUsers (userStore: UserStore, password: string): Promise<void> {
+  for (const user of DEMO_USERS) {
+    try {
+      await userStore.createUser({ ...user, password })
+    } catch (error) {
+      if (!(error instanceof UsernameTakenError)) throw error
+    }
+  }
+}
+
+export interface BuildOptions {
+  /** Replaces the configured logger (tests pass false or a stream). */
+  logger?: FastifyServerOptions['logger']
+}
+
+/**
+ * The example app, ready but not listening: the database migrated, the demo users
+ * created, the auth routes under /auth, the API under /api and the page at /.
+ */
+export async function build (config: AppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({ logger: options.logger ?? loggerOptions(config) })
+  const db = await openDatabase(config.databaseUrl)
+  app.addHook('onClose', async () => { await db.destroy() })
+  try {
+    const userStore = createKnexUserStore({ knex: db, tablePrefix: config.tablePrefix })
+    await userStore.migrate()
+    const { secret, origin } = await loadTokenSecret(config.tokenSecret, config.dataDir)
+    if (origin !== 'environment') app.log.warn(`TOKEN_SECRET is not set: using a secret ${origin === 'generated' ? 'generated now and saved' : 'kept'} in ${config.dataDir}; set TOKEN_SECRET to share one between instances`)
+
+    await app.register(tokenAuth, {
+      secret,
+      userStore,
+      issuer: 'fastify-token-auth-example',
+      audience: 'fastify-token-auth-example',
+      accessTokenTtl: config.accessTokenTtl,
+      cookie: { secure: config.secureCookies }
+    })
+    await app.register(loginRoutes, {
+      prefix: '/auth',
+      onLoginSuccess: ({ request, user }) => { request.log.info({ userId: user.id }, 'login succeeded') },
+      onLoginFailure: ({ request, reason }) => { request.log.warn({ reason }, 'login failed') }
+    })
+    await app.register(api, { prefix: '/api', userStore })
+    await app.register(pages)
+    app.get('/healthz', async () => {
+      await db.raw('select 1')
+      return { status: 'ok' }
+    })
+    // Headers every response should carry, page or API.
+    app.addHook('onSend', async (_request, reply) => {
+      reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY')
+    })
+    if (config.demoPassword !== undefined) await ensureDemoUsers(userStore, config.demoPassword)
+    await app.ready()
+    return app
+  } catch (error) {
+    await app.close()
+    throw error
+  }
+}

@@ -1,0 +1,85 @@
+import { join, resolve } from 'node:path'
+
+/** Everything the example app reads from the environment, checked once at startup. */
+export interface AppConfig {
+  host: string
+  port: number
+  /** Where the SQLite database and a generated signing secret are kept. */
+  dataDir: string
+  /** sqlite:<file>, postgres://… or mysql://…; default: a SQLite file in dataDir. */
+  databaseUrl: string
+  /** Prefix of the auth tables, for a database shared with other applications. */
+  tablePrefix: string
+  /** From TOKEN_SECRET; undefined means: read or generate one in dataDir. */
+  tokenSecret: string | undefined
+  accessTokenTtl: string
+  logLevel: string
+  /** Pretty, human logs; JSON lines in production. */
+  prettyLogs: boolean
+  /** Secure cookies (the default) work on https:// and on http://localhost. */
+  secureCookies: boolean
+  /** The demo users' password, or undefined for no demo users. */
+  demoPassword: string | undefined
+  /** How long a graceful shutdown may take before the process exits anyway. */
+  shutdownTimeoutMs: number
+}
+
+/** A configuration problem, reported as one clear line at startup. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+const DEFAULT_DEMO_PASSWORD = 'correct horse battery staple'
+
+function shutdownTimeout (value: string | undefined): number {
+  const seconds = Number(value ?? '10')
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new ConfigError(`SHUTDOWN_TIMEOUT must be a number of seconds above 0; got ${JSON.stringify(value)}`)
+  return seconds * 1000
+}
+
+function port (value: string | undefined): number {
+  const parsed = Number(value ?? '3000')
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new ConfigError(`PORT must be a port number (0-65535); got ${JSON.stringify(value)}`)
+  return parsed
+}
+
+function flag (name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback
+  if (value === 'true' || value === '1') return true
+  if (value === 'false' || value === '0') return false
+  throw new ConfigError(`${name} must be true or false; got ${JSON.stringify(value)}`)
+}
+
+function databaseUrl (value: string | undefined, dataDir: string): string {
+  if (value === undefined || value === '') return `sqlite:${join(dataDir, 'auth.sqlite')}`
+  if (!/^(sqlite:|postgres:\/\/|postgresql:\/\/|mysql:\/\/)/.test(value)) {
+    throw new ConfigError('DATABASE_URL must start with sqlite:, postgres:// or mysql://')
+  }
+  return value
+}
+
+/** Reads the configuration; throws ConfigError with the variable's name on a bad value. */
+export function loadConfig (env: NodeJS.ProcessEnv, appRoot: string): AppConfig {
+  const production = env.NODE_ENV === 'production'
+  const dataDir = resolve(appRoot, env.DATA_DIR ?? 'data')
+  const logLevel = env.LOG_LEVEL ?? 'info'
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got ${JSON.stringify(logLevel)}`)
+  const tokenSecret = env.TOKEN_SECRET === '' ? undefined : env.TOKEN_SECRET
+  if (production && tokenSecret === undefined) throw new ConfigError('TOKEN_SECRET is required when NODE_ENV=production (a generated one would differ per instance)')
+  return {
+    host: env.HOST ?? 'localhost',
+    port: port(env.PORT),
+    dataDir,
+    databaseUrl: databaseUrl(env.DATABASE_URL, dataDir),
+    tablePrefix: env.TABLE_PREFIX ?? 'auth_',
+    tokenSecret,
+    accessTokenTtl: env.ACCESS_TOKEN_TTL ?? '15m',
+    logLevel,
+    prettyLogs: !production,
+    secureCookies: flag('COOKIE_SECURE', env.COOKIE_SECURE, true),
+    // An empty DEMO_PASSWORD turns the demo users off; production has none unless asked.
+    demoPassword: env.DEMO_PASSWORD === '' ? undefined : env.DEMO_PASSWORD ?? (production ? undefined : DEFAULT_DEMO_PASSWORD),
+    shutdownTimeoutMs: shutdownTimeout(env.SHUTDOWN_TIMEOUT)
+  }
+}

@@ -1,0 +1,28 @@
+import knex, { type Knex } from 'knex'
+import { mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
+
+/**
+ * A knex pool for DATABASE_URL. SQLite gets WAL and a busy timeout, so that several
+ * processes may share the file; every pool gets a short acquire timeout, so that
+ * requests fail fast (503) instead of hanging while the database is down.
+ */
+export async function openDatabase (url: string): Promise<Knex> {
+  if (url.startsWith('sqlite:')) {
+    const filename = url.slice('sqlite:'.length)
+    await mkdir(dirname(filename), { recursive: true })
+    return knex({
+      client: 'sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      acquireConnectionTimeout: 5000,
+      pool: {
+        afterCreate (connection: { exec: (sql: string, done: (error: Error | null) => void) => void }, done: (error: Error | null, connection: unknown) => void) {
+          connection.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;', (error) => { done(error, connection) })
+        }
+      }
+    })
+  }
+  const client = url.startsWith('mysql:') ? 'mysql2' : 'pg'
+  return knex({ client, connection: url, acquireConnectionTimeout: 5000, pool: { min: 0, max: 10 } })
+}

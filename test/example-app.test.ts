@@ -1,0 +1,171 @@
+import { mkdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import t from 'tap'
+import { createKnexUserStore } from 'fastify-token-auth'
+import knex from 'knex'
+import { build } from '../example-app/src/app.js'
+import { loadConfig } from '../example-app/src/config.js'
+import { closeGracefully } from '../example-app/src/shutdown.js'
+import { buildExample, DEMO_PASSWORD, EXAMPLE_ROOT, exampleConfig } from './helpers/example-app.js'
+import { bearer } from './helpers/forge.js'
+import { cookiesOf } from './helpers/session.js'
+
+// The example app through build(): the page, the API, its configuration and its secret.
+
+async function loginAs (app: Awaited<ReturnType<typeof buildExample>>, username: string): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { username, password: DEMO_PASSWORD } })
+  return res.json().access_token
+}
+
+t.test('the page, its script and stylesheet are served with a strict CSP and security headers', async (t) => {
+  const app = await buildExample(t, await exampleConfig(t))
+  const page = await app.inject({ url: '/' })
+  t.equal(page.statusCode, 200)
+  t.match(page.headers['content-type'], /^text\/html/)
+  t.match(page.headers['content-security-policy'], /default-src 'self'; script-src 'self'/)
+  t.match(page.headers, { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY' })
+  t.match(page.payload, /<form id="login-form">/)
+  t.match((await app.inject({ url: '/app.js' })).headers['content-type'], /^text\/javascript/)
+  t.match((await app.inject({ url: '/app.css' })).headers['content-type'], /^text\/css/)
+})
+
+t.test('the demo user signs in and sees the profile and the admin area', async (t) => {
+  const app = await buildExample(t, await exampleConfig(t))
+  const token = await loginAs(app, 'demo')
+  const me = await app.inject({ url: '/api/me', headers: bearer(token) })
+  t.equal(me.statusCode, 200)
+  t.match(me.json(), { username: 'demo', email: 'demo@example.com', roles: ['admin'], tokenExpiresAt: Number })
+  const admin = await app.inject({ url: '/api/admin', headers: bearer(token) })
+  t.equal(admin.statusCode, 200)
+  t.match(admin.json().message, /admin area/)
+})
+
+t.test('the viewer has no admin role: 403 insufficient_scope', async (t) => {
+  const app = await buildExample(t, await exampleConfig(t))
+  const res = await app.inject({ url: '/api/admin', headers: bearer(await loginAs(app, 'viewer')) })
+  t.equal(res.statusCode, 403)
+  t.equal(res.json().code, 'FST_TOKEN_AUTH_INSUFFICIENT_SCOPE')
+  t.match(res.headers['www-authenticate'], /error="insufficient_scope"/)
+})
+
+t.test('the API answers 401 without a session, and after logout', async (t) => {
+  const app = await buildExample(t, await exampleConfig(t))
+  const anonymous = await app.inject({ url: '/api/me' })
+  t.equal(anonymous.statusCode, 401)
+  t.equal(anonymous.json().code, 'FST_TOKEN_AUTH_NO_TOKEN')
+  t.equal(anonymous.headers['www-authenticate'], 'Bearer realm="api"')
+  const token = await loginAs(app, 'demo')
+  t.equal((await app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(token) })).statusCode, 204)
+  const after = await app.inject({ url: '/api/me', headers: bearer(token) })
+  t.equal(after.statusCode, 401)
+  t.equal(after.json().code, 'FST_TOKEN_AUTH_TOKEN_REVOKED')
+  t.match(after.headers['www-authenticate'], /error="invalid_token"/)
+})
+
+t.test('a token of a deleted user is refused by /api/me', async (t) => {
+  const config = await exampleConfig(t)
+  const app = await buildExample(t, config)
+  const token = await app.tokenAuth.sign({ sub: 'deleted-user' })
+  const res = await app.inject({ url: '/api/me', headers: bearer(token) })
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'FST_TOKEN_AUTH_TOKEN_REVOKED')
+  t.match(res.headers['www-authenticate'], /error="invalid_token"/)
+})
+
+t.test('the health check reads the database', async (t) => {
+  const app = await buildExample(t, await exampleConfig(t))
+  t.same((await app.inject({ url: '/healthz' })).json(), { status: 'ok' })
+})
+
+t.test('without TOKEN_SECRET a secret is generated once, kept private in the data folder, and reused', async (t) => {
+  const config = await exampleConfig(t)
+  const first = await buildExample(t, config)
+  const file = join(config.dataDir, 'token-secret')
+  t.equal((await stat(file)).mode & 0o777, 0o600)
+  const token = await loginAs(first, 'demo')
+  await first.close()
+  const second = await buildExample(t, config)
+  t.equal((await second.inject({ url: '/api/me', headers: bearer(token) })).statusCode, 200, 'the same secret after a restart, and the demo users are not duplicated')
+  t.match(await readFile(file, 'utf8'), /^[A-Za-z0-9_-]{64}\n$/)
+})
+
+t.test('TOKEN_SECRET from the environment is used, and a weak one stops the start', async (t) => {
+  const secret = 'example-environment-secret-0123456789abcdefghij'
+  const app = await buildExample(t, await exampleConfig(t, { TOKEN_SECRET: secret }))
+  const other = await buildExample(t, await exampleConfig(t, { TOKEN_SECRET: secret }))
+  t.equal((await other.inject({ url: '/api/me', headers: bearer(await loginAs(app, 'demo')) })).statusCode, 401, 'other database, same secret: the user is unknown there')
+  t.equal((await other.inject({ url: '/healthz' })).statusCode, 200)
+  await t.rejects(build(await exampleConfig(t, { TOKEN_SECRET: 'too-short' }), { logger: false }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /at least 32 bytes/ })
+})
+
+t.test('cookies: secure by default, and COOKIE_SECURE=false drops the prefixes for plain-HTTP hosts', async (t) => {
+  const secure = await buildExample(t, await exampleConfig(t))
+  const login = await secure.inject({ method: 'POST', url: '/auth/login', payload: { username: 'demo', password: DEMO_PASSWORD } })
+  t.ok('__Host-access-token' in cookiesOf(login))
+  const plain = await buildExample(t, await exampleConfig(t, { COOKIE_SECURE: 'false' }))
+  const plainLogin = await plain.inject({ method: 'POST', url: '/auth/login', payload: { username: 'demo', password: DEMO_PASSWORD } })
+  t.same(plainLogin.cookies.map((cookie) => [cookie.name, cookie.secure]), [['access-token', undefined], ['csrf-token', undefined], ['refresh-token', undefined]])
+})
+
+t.test('configuration: documented defaults, and one clear error per bad variable', async (t) => {
+  const defaults = loadConfig({}, EXAMPLE_ROOT)
+  t.match(defaults, { host: 'localhost', port: 3000, dataDir: join(EXAMPLE_ROOT, 'data'), tablePrefix: 'auth_', accessTokenTtl: '15m', shutdownTimeoutMs: 10000, logLevel: 'info', prettyLogs: true, secureCookies: true, demoPassword: DEMO_PASSWORD, tokenSecret: undefined })
+  t.equal(defaults.databaseUrl, `sqlite:${join(EXAMPLE_ROOT, 'data', 'auth.sqlite')}`)
+  t.match(loadConfig({ NODE_ENV: 'production', TOKEN_SECRET: 's', PORT: '8080', COOKIE_SECURE: '1', DATABASE_URL: 'postgres://db/app' }, EXAMPLE_ROOT), { port: 8080, prettyLogs: false, demoPassword: undefined, databaseUrl: 'postgres://db/app', secureCookies: true })
+  t.equal(loadConfig({ TOKEN_SECRET: '', COOKIE_SECURE: '' }, EXAMPLE_ROOT).tokenSecret, undefined, 'an empty variable counts as unset')
+  const bad: Array<[NodeJS.ProcessEnv, RegExp]> = [
+    [{ PORT: 'http' }, /^PORT must be a port number/],
+    [{ PORT: '70000' }, /^PORT must be/],
+    [{ LOG_LEVEL: 'verbose' }, /^LOG_LEVEL must be one of/],
+    [{ DATABASE_URL: 'mongodb://x' }, /^DATABASE_URL must start with sqlite:, postgres:\/\/ or mysql:\/\//],
+    [{ COOKIE_SECURE: 'yes' }, /^COOKIE_SECURE must be true or false/],
+    [{ SHUTDOWN_TIMEOUT: '0' }, /^SHUTDOWN_TIMEOUT must be a number of seconds above 0/],
+    [{ NODE_ENV: 'production' }, /^TOKEN_SECRET is required when NODE_ENV=production/]
+  ]
+  for (const [env, message] of bad) t.throws(() => loadConfig(env, EXAMPLE_ROOT), { name: 'ConfigError', message })
+})
+
+for (const [name, variable] of [['postgres', 'TEST_PG_URL'], ['mysql', 'TEST_MYSQL_URL']] as const) {
+  const url = process.env[variable]
+  t.test(`DATABASE_URL switches the same app to ${name}`, { skip: url === undefined ? `${variable} is not set` : false }, async (t) => {
+    const tablePrefix = `ex${Math.random().toString(16).slice(2, 10)}_`
+    t.teardown(async () => {
+      const db = knex({ client: name === 'postgres' ? 'pg' : 'mysql2', connection: url })
+      await createKnexUserStore({ knex: db, tablePrefix }).rollback()
+      await db.schema.dropTableIfExists(`${tablePrefix}migrations`)
+      await db.schema.dropTableIfExists(`${tablePrefix}migrations_lock`)
+      await db.destroy()
+    })
+    const app = await buildExample(t, await exampleConfig(t, { DATABASE_URL: url, TABLE_PREFIX: tablePrefix }))
+    const me = await app.inject({ url: '/api/me', headers: bearer(await loginAs(app, 'demo')) })
+    t.equal(me.statusCode, 200)
+    t.equal(me.json().username, 'demo')
+  })
+}
+
+t.test('a database that cannot be reached stops the start with the driver\'s error', async (t) => {
+  await t.rejects(build(await exampleConfig(t, { DATABASE_URL: `sqlite:${join(EXAMPLE_ROOT, 'public', 'index.html', 'not-a-folder', 'x.sqlite')}` }), { logger: false }))
+})
+
+t.test('a demo password the store refuses stops the start', async (t) => {
+  await t.rejects(build(await exampleConfig(t, { DEMO_PASSWORD: 'short' }), { logger: false }), { code: 'FST_TOKEN_AUTH_PASSWORD_REJECTED' })
+})
+
+t.test('an unreadable secret file stops the start instead of being replaced', async (t) => {
+  const config = await exampleConfig(t)
+  await mkdir(join(config.dataDir, 'token-secret'), { recursive: true })
+  await t.rejects(build(config, { logger: false }), { code: 'EISDIR' })
+})
+
+t.test('graceful close: 0 when closed in time, 1 when closing fails or a request holds it too long', async (t) => {
+  const quick = await buildExample(t, await exampleConfig(t))
+  t.equal(await closeGracefully(quick, 1000), 0)
+  const errors: string[] = []
+  const appClosingWith = (close: () => Promise<undefined>): FastifyInstance => ({
+    close, server: { closeIdleConnections () {} }, log: { error: (...args: unknown[]) => { errors.push(String(args.at(-1))) } }
+  }) as unknown as FastifyInstance
+  t.equal(await closeGracefully(appClosingWith(async () => { throw new Error('pool would not close') }), 1000), 1)
+  t.equal(await closeGracefully(appClosingWith(async () => await new Promise(() => {})), 200), 1)
+  t.same(errors, ['error while shutting down', 'shutdown took longer than 200 ms; exiting anyway'])
+})
