@@ -49,7 +49,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
    * remove) get the tokens only as HttpOnly cookies, so an injected script cannot read
    * them from a response body either; other clients get them in the body.
    */
-  function sendSession (request: FastifyRequest, reply: FastifyReply, session: IssuedSession<AccessTokenClaims>, refreshTokenRequested: boolean): object {
+  function sendSession (request: FastifyRequest, reply: FastifyReply, session: IssuedSession, refreshTokenRequested: boolean): object {
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
     const browser = api.cookieTransport && request.headers['sec-fetch-site'] !== undefined
     const refreshTokenInBody = !api.cookieTransport || (!browser && refreshTokenRequested)

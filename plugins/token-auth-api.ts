@@ -75,12 +75,12 @@ export class TokenAuthDecorator {
   }
 
   /** Starts a session for a user your own code authenticated (SSO, magic link, …). */
-  async startSession (user: UserRecord): Promise<IssuedSession<AccessTokenClaims>> {
+  async startSession (user: UserRecord): Promise<IssuedSession> {
     return await this.#sessions().start(user)
   }
 
   /** Rotates a refresh token: the next access and refresh tokens, or a 401 error. */
-  async refreshSession (refreshToken: string): Promise<IssuedSession<AccessTokenClaims>> {
+  async refreshSession (refreshToken: string): Promise<IssuedSession> {
     return await this.#sessions().refresh(refreshToken)
   }
 
@@ -101,7 +101,7 @@ export class TokenAuthDecorator {
   }
 
   /** Sets the access, CSRF and (when given) refresh cookies for a session. */
-  setSessionCookies (reply: FastifyReply, session: IssuedSession<AccessTokenClaims>, refreshPath: string, includeRefreshToken = true): void {
+  setSessionCookies (reply: FastifyReply, session: IssuedSession, refreshPath: string, includeRefreshToken = true): void {
     this.#parts.cookies.set(reply, {
       accessToken: session.accessToken,
       accessTokenTtl: session.expiresIn,

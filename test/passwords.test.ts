@@ -1,5 +1,7 @@
 import t from 'tap'
 import { BcryptPasswordHasher } from 'fastify-token-auth'
+import { ConcurrencyLimit } from '../lib/passwords/concurrency-limit.js'
+import { defaultBcryptConcurrency } from '../lib/passwords/password-hasher.js'
 import { normalisePassword } from '../lib/passwords/password-input.js'
 
 t.test('passwords are NFKC-normalised and checked against what bcrypt can take', async (t) => {
@@ -31,4 +33,36 @@ t.test('the hasher uses the configured cost, knows when to rehash, and never thr
   for (const cost of [9, 21, 10.5, Number.NaN]) {
     t.throws(() => new BcryptPasswordHasher(cost), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /bcryptCost/ }, String(cost))
   }
+})
+
+t.test('bcrypt work runs at most maxConcurrency at once, in order, and leaves libuv threads free', async (t) => {
+  const limit = new ConcurrencyLimit(2)
+  let running = 0
+  let peak = 0
+  const order: number[] = []
+  const task = (id: number) => async () => {
+    running++
+    peak = Math.max(peak, running)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    running--
+    order.push(id)
+    if (id === 3) throw new Error('a failing task frees its slot')
+    return id
+  }
+  const results = await Promise.allSettled([1, 2, 3, 4, 5, 6].map(async (id) => await limit.run(task(id))))
+  t.equal(peak, 2)
+  t.same(order, [1, 2, 3, 4, 5, 6])
+  t.same(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled'])
+  t.equal(await limit.run(async () => 'free again'), 'free again')
+  const original = process.env.UV_THREADPOOL_SIZE
+  t.teardown(() => { if (original === undefined) delete process.env.UV_THREADPOOL_SIZE; else process.env.UV_THREADPOOL_SIZE = original })
+  delete process.env.UV_THREADPOOL_SIZE
+  t.equal(defaultBcryptConcurrency(), 3, 'the default pool of 4, minus one')
+  process.env.UV_THREADPOOL_SIZE = '1'
+  t.equal(defaultBcryptConcurrency(), 1, 'never less than one')
+  process.env.UV_THREADPOOL_SIZE = 'many'
+  t.equal(defaultBcryptConcurrency(), 3, 'an unreadable size counts as the default')
+  process.env.UV_THREADPOOL_SIZE = '16'
+  t.equal(defaultBcryptConcurrency(), 15)
+  t.throws(() => new BcryptPasswordHasher(10, 0), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /bcryptConcurrency must be a positive integer/ })
 })

@@ -20,12 +20,15 @@ async function breakableKnex (t: Test, name: DatabaseName, sqliteKnex: Knex): Pr
   }
   const server = new URL(serverUrl(name))
   const proxy = await TcpProxy.start({ host: server.hostname, port: Number(server.port) })
-  const pool = knex(knexConfig(name, throughProxy(serverUrl(name), proxy)))
+  const url = new URL(throughProxy(serverUrl(name), proxy))
+  // Named, so that the test that kills connections from the server side finds only these.
+  if (name === 'postgres') url.searchParams.set('application_name', 'fta-outage-test')
+  const pool = knex(knexConfig(name, url.toString()))
   t.teardown(async () => { await pool.destroy(); await proxy.cut() })
   return { knex: pool, outage: { begin: async () => { await proxy.cut() }, end: async () => { await proxy.restore() } } }
 }
 
-async function setup (t: Test, name: DatabaseName): Promise<{ app: FastifyInstance, outage: Outage }> {
+async function setup (t: Test, name: DatabaseName): Promise<{ app: FastifyInstance, outage: Outage, userStore: ReturnType<typeof createKnexUserStore> }> {
   const database = await openDatabase(t, name)
   const { knex: pool, outage } = await breakableKnex(t, name, database.connect())
   const userStore = createKnexUserStore({ knex: pool, tablePrefix: database.prefix, bcryptCost: 10 })
@@ -37,7 +40,7 @@ async function setup (t: Test, name: DatabaseName): Promise<{ app: FastifyInstan
   await app.register(loginRoutes, { prefix: '/auth' })
   app.get('/me', { onRequest: app.authenticate }, async (request) => request.user)
   await app.ready()
-  return { app, outage }
+  return { app, outage, userStore }
 }
 
 const wait = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
@@ -51,9 +54,11 @@ function assertUnavailable (t: Test, res: Awaited<ReturnType<FastifyInstance['in
 
 for (const target of databaseTargets()) {
   t.test(`the ${target.name} database goes away and comes back`, { skip: target.skip }, async (t) => {
-    const { app, outage } = await setup(t, target.name)
+    const { app, outage, userStore } = await setup(t, target.name)
     const session = await login(app, { include_refresh_token: true })
     await outage.begin()
+
+    await t.rejects(userStore.createUser({ username: 'bob', password: PASSWORD }), { code: 'FST_TOKEN_AUTH_STORE_UNAVAILABLE', statusCode: 503 })
 
     assertUnavailable(t, await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: PASSWORD } }), 'FST_TOKEN_AUTH_STORE_UNAVAILABLE')
     assertUnavailable(t, await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: session.refreshToken } }), 'FST_TOKEN_AUTH_STORE_UNAVAILABLE')
@@ -74,5 +79,26 @@ for (const target of databaseTargets()) {
     const refreshed = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: session.refreshToken } })
     t.equal(refreshed.statusCode, 200, 'the refresh token refused during the outage was not spent')
     t.equal((await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: PASSWORD } })).statusCode, 200)
+    t.equal(await userStore.findUserByUsername('bob'), undefined, 'the user refused during the outage was not half-written')
   })
 }
+
+t.test('PostgreSQL kills the pool\'s connections: answers are 200 or 503, never 500, and the pool recovers', { skip: databaseTargets()[1].skip }, async (t) => {
+  const { app } = await setup(t, 'postgres')
+  const session = await login(app, { include_refresh_token: true })
+  const admin = knex(knexConfig('postgres', serverUrl('postgres')))
+  t.teardown(async () => { await admin.destroy() })
+  const killed = await admin.raw("select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and application_name = 'fta-outage-test'")
+  t.ok(killed.rows.length > 0, `${killed.rows.length} connections killed`)
+  const statuses: number[] = []
+  let refresh = session.refreshToken
+  for (let i = 0; i < 10; i++) {
+    const res = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: refresh } })
+    statuses.push(res.statusCode)
+    if (res.statusCode === 200) refresh = res.json().refresh_token
+    await wait(100)
+  }
+  t.ok(statuses.every((status) => status === 200 || status === 503), `statuses: ${statuses.join(' ')}`)
+  t.equal(statuses.at(-1), 200, 'working again')
+  t.equal((await app.inject({ url: '/me', headers: bearer(session.accessToken) })).statusCode, 200)
+})

@@ -38,6 +38,21 @@ t.test('sign refuses a missing sub and claims the signer owns', async (t) => {
   }
 })
 
+t.test('sign refuses claims whose JSON would not carry their own sub', async (t) => {
+  const app = await buildApp(t)
+  const message = /claims must be a plain object with its own enumerable sub/
+  await t.rejects(app.tokenAuth.sign({ sub: '1', toJSON: () => ({}) }), { message })
+  await t.rejects(app.tokenAuth.sign(Object.create({ sub: '1' })), { message })
+  await t.rejects(app.tokenAuth.sign(Object.defineProperty({}, 'sub', { value: '1', enumerable: false }) as { sub: string }), { message })
+})
+
+t.test('large claims are signed and verified whole', async (t) => {
+  const app = await buildApp(t, { auth: { maxTokenLength: 16384 } })
+  const note = 'é'.repeat(5800)
+  const claims = await app.tokenAuth.verify(await app.tokenAuth.sign({ sub: '1', note }))
+  t.equal((claims as { note?: string }).note, note)
+})
+
 t.test('a __proto__ claim stays a plain claim and never becomes a prototype', async (t) => {
   const app = await buildApp(t)
   const input = JSON.parse('{"sub":"1","__proto__":{"roles":["admin"]}}')

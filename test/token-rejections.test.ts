@@ -15,7 +15,8 @@ function withLastChar (text: string, char: string): string {
 
 const good = (): string => forge(ACCESS_HEADER, claims())
 
-interface Case { name: string, because?: string, token: () => string, code?: string, auth?: Record<string, unknown> }
+// `via: 'cookie'` for spellings the Authorization header grammar already refuses with a 400.
+interface Case { name: string, because?: string, token: () => string, code?: string, auth?: Record<string, unknown>, via?: 'cookie' }
 
 const cases: Case[] = [
   { name: 'alg none (empty signature) is rejected', because: 'not a compact JWS', token: () => `${segment({ alg: 'none', typ: 'at+jwt' })}.${segment(claims())}.` },
@@ -32,9 +33,12 @@ const cases: Case[] = [
   { name: 'two segments are rejected', because: 'not a compact JWS', token: () => good().split('.').slice(0, 2).join('.') },
   { name: 'four segments are rejected', because: 'not a compact JWS', token: () => `${good()}.${segment('x')}` },
   { name: 'five segments are rejected', because: 'not a compact JWS', token: () => `${good()}.${segment('x')}.${segment('y')}` },
-  { name: '= padding is rejected', because: 'not a compact JWS', token: () => `${good()}=` },
-  { name: '+ (standard base64) is rejected', because: 'not a compact JWS', token: () => good().replace(/\.([^.]+)$/, (_m, sig: string) => `.+${sig.slice(1)}`) },
-  { name: '/ (standard base64) is rejected', because: 'not a compact JWS', token: () => good().replace(/\.([^.]+)$/, (_m, sig: string) => `./${sig.slice(1)}`) },
+  { name: '= padding is rejected', because: 'bad signature', token: () => `${good()}=` },
+  { name: '+ (standard base64) is rejected', because: 'bad signature', token: () => good().replace(/\.([^.]+)$/, (_m, sig: string) => `.+${sig.slice(1)}`) },
+  { name: '/ (standard base64) is rejected', because: 'bad signature', token: () => good().replace(/\.([^.]+)$/, (_m, sig: string) => `./${sig.slice(1)}`) },
+  { name: 'a signed payload in the standard base64 alphabet is rejected', because: 'payload is not canonical base64url', token: () => signInput(`${segment(ACCESS_HEADER)}.${Buffer.from(JSON.stringify(claims({ sub: '>>>???' }))).toString('base64').replace(/=+$/, '')}`) },
+  { name: 'a signed payload with = padding is rejected', because: 'payload is not canonical base64url', token: () => signInput(`${segment(ACCESS_HEADER)}.${Buffer.from(JSON.stringify(claims({ sub: 'ab' }))).toString('base64url')}==`), via: 'cookie' },
+  { name: 'a signed payload with a space inside is rejected', because: 'payload is not canonical base64url', token: () => { const p = segment(claims()); return signInput(`${segment(ACCESS_HEADER)}.${p.slice(0, 10)} ${p.slice(10)}`) }, via: 'cookie' },
   { name: 'a payload that is a JSON array is rejected', because: 'payload is not a JSON object', token: () => forge(ACCESS_HEADER, [claims()]) },
   { name: 'a payload that is a JSON string is rejected', because: 'payload is not a JSON object', token: () => forge(ACCESS_HEADER, JSON.stringify('sub')) },
   { name: 'a payload that is not JSON is rejected', because: 'payload is not JSON', token: () => forge(ACCESS_HEADER, 'not json') },
@@ -75,7 +79,8 @@ const cases: Case[] = [
 for (const testCase of cases) {
   t.test(testCase.name, async (t) => {
     const app = await buildApp(t, { auth: testCase.auth })
-    const res = await app.inject({ url: '/me', headers: bearer(testCase.token()) })
+    const headers = testCase.via === 'cookie' ? { cookie: `__Host-access-token=${testCase.token()}` } : bearer(testCase.token())
+    const res = await app.inject({ url: '/me', headers })
     t.equal(res.statusCode, 401)
     t.equal(res.json().code, testCase.code ?? INVALID)
     t.match(res.headers['www-authenticate'], /^Bearer realm="api", error="invalid_token", error_description="[^"]+"$/)

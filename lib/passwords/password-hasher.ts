@@ -1,6 +1,7 @@
 import { hash as bcryptHash, verify as bcryptVerify } from '@node-rs/bcrypt'
 import { randomBytes } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
+import { ConcurrencyLimit } from './concurrency-limit.js'
 
 export const DEFAULT_BCRYPT_COST = 12
 export const MIN_BCRYPT_COST = 10
@@ -21,27 +22,43 @@ export interface PasswordHasher {
 }
 
 /**
- * bcrypt through @node-rs/bcrypt: hashing and verifying run on libuv's thread pool,
- * so a burst of logins never blocks the event loop.
+ * bcrypt computations at once: all of libuv's thread pool (UV_THREADPOOL_SIZE threads,
+ * 4 by default) but one, so that the database driver, the file system and DNS lookups
+ * always have a thread instead of queueing behind a burst of logins.
+ */
+export function defaultBcryptConcurrency (): number {
+  const poolSize = Number(process.env.UV_THREADPOOL_SIZE ?? 4) || 4
+  return Math.max(1, poolSize - 1)
+}
+
+/**
+ * bcrypt through @node-rs/bcrypt: hashing and verifying run on libuv's thread pool, so a
+ * burst of logins never blocks the event loop, and at most `maxConcurrency` at once, so
+ * it never takes the whole pool either.
  */
 export class BcryptPasswordHasher implements PasswordHasher {
   readonly cost: number
+  readonly #limit: ConcurrencyLimit
   #dummyHash: Promise<string> | undefined
 
-  constructor (cost = DEFAULT_BCRYPT_COST) {
+  constructor (cost = DEFAULT_BCRYPT_COST, maxConcurrency = defaultBcryptConcurrency()) {
     if (!Number.isInteger(cost) || cost < MIN_BCRYPT_COST || cost > MAX_BCRYPT_COST) {
       throw new InvalidOptionError(`bcryptCost must be an integer from ${MIN_BCRYPT_COST} to ${MAX_BCRYPT_COST}; got ${JSON.stringify(cost)}`)
     }
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) {
+      throw new InvalidOptionError(`bcryptConcurrency must be a positive integer; got ${JSON.stringify(maxConcurrency)}`)
+    }
     this.cost = cost
+    this.#limit = new ConcurrencyLimit(maxConcurrency)
   }
 
   async hash (password: string): Promise<string> {
-    return await bcryptHash(password, this.cost)
+    return await this.#limit.run(async () => await bcryptHash(password, this.cost))
   }
 
   async verify (password: string, hash: string): Promise<boolean> {
     if (!BCRYPT_HASH.test(hash)) return false
-    return await bcryptVerify(password, hash)
+    return await this.#limit.run(async () => await bcryptVerify(password, hash))
   }
 
   needsRehash (hash: string): boolean {

@@ -70,16 +70,22 @@ export class LoginThrottle {
     return Math.min(this.#policy.lockoutSeconds * 2 ** (excessFailures - 1), this.#policy.maxLockoutSeconds)
   }
 
-  /** Throws a 429 with Retry-After while the account or the address is locked; `now` in seconds. */
-  async assertAllowed (account: string, address: string, now: number): Promise<void> {
+  /**
+   * Throws a 429 with Retry-After while the account or the address is locked; `now` in
+   * seconds. Otherwise tells whether the account has failures on record.
+   */
+  async assertAllowed (account: string, address: string, now: number): Promise<{ accountHasFailures: boolean }> {
     let retryAfter = 0
+    let accountHasFailures = false
     for (const count of await this.#store.loginFailures(this.#keys(account, address))) {
+      if (count.key.startsWith(ACCOUNT)) accountHasFailures = true
       const limit = count.key.startsWith(ACCOUNT) ? this.#policy.maxAccountFailures : this.#policy.maxAddressFailures
       if (count.failures <= limit) continue
       const lockedUntil = count.lastFailureAt + this.#lockoutSeconds(count.failures - limit)
       retryAfter = Math.max(retryAfter, lockedUntil - now)
     }
     if (retryAfter > 0) throw withRetryAfter(new LoginThrottledError(), retryAfter)
+    return { accountHasFailures }
   }
 
   async recordFailure (account: string, address: string, now: number): Promise<void> {

@@ -57,14 +57,15 @@ export class PasswordLogin {
   async #attempt (account: string, loadUser: () => Promise<UserRecord | undefined>, password: string, clientAddress: string): Promise<UserRecord> {
     const now = Date.now() / 1000
     // Throttle first: a locked account gets its 429 before any lookup or bcrypt work.
-    await this.#throttle.assertAllowed(account, clientAddress, now)
+    const { accountHasFailures } = await this.#throttle.assertAllowed(account, clientAddress, now)
     const user = await loadUser()
     const failure = await this.#check(user, password)
     if (failure !== undefined) {
       await this.#throttle.recordFailure(account, clientAddress, now)
       throw new LoginFailedError(failure)
     }
-    await this.#throttle.recordSuccess(account)
+    // A clean account has no count to clear: one write fewer on the common path.
+    if (accountHasFailures) await this.#throttle.recordSuccess(account)
     return user as UserRecord
   }
 

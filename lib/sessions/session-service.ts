@@ -17,10 +17,9 @@ export interface SessionPolicy {
 /** Application claims for a user's access tokens (roles, tenant, …). */
 export type ClaimsForUser = (user: UserRecord) => Record<string, unknown>
 
-export interface IssuedSession<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBase> {
+export interface IssuedSession {
   user: UserRecord
   accessToken: string
-  accessClaims: Claims
   /** Seconds the access token lives. */
   expiresIn: number
   refreshToken: string
@@ -53,20 +52,19 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
     return now() + this.#policy.accessTokenTtlSeconds + this.#policy.clockToleranceSeconds
   }
 
-  #issue (user: UserRecord, familyId: string, refreshToken: string, refreshExpiresAt: number): IssuedSession<Claims> {
+  #issue (user: UserRecord, familyId: string, refreshToken: string, refreshExpiresAt: number): IssuedSession {
     const signed = this.#tokens.sign({ ...this.#claimsFor(user), sub: user.id, sid: familyId, ver: user.tokenVersion })
     return {
       user,
       accessToken: signed.token,
-      accessClaims: signed.claims as unknown as Claims,
-      expiresIn: signed.claims.exp - signed.claims.iat,
+      expiresIn: signed.exp - signed.iat,
       refreshToken,
       refreshExpiresAt
     }
   }
 
   /** Starts a new session (refresh-token family) for a user who just proved who they are. */
-  async start (user: UserRecord): Promise<IssuedSession<Claims>> {
+  async start (user: UserRecord): Promise<IssuedSession> {
     const issuedAt = now()
     const familyId = randomUUID()
     const refresh = newRefreshToken()
@@ -83,7 +81,7 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
   }
 
   /** Spends a refresh token and returns the next access and refresh tokens. */
-  async refresh (presented: unknown): Promise<IssuedSession<Claims>> {
+  async refresh (presented: unknown): Promise<IssuedSession> {
     if (!looksLikeRefreshToken(presented)) throw new RefreshTokenInvalidError('unknown token')
     const at = now()
     const next = newRefreshToken()

@@ -10,6 +10,8 @@ import type { NewUser, UserRecord } from './user-store.js'
 export interface StoreOptions {
   /** bcrypt cost for new hashes; logins rehash older, cheaper hashes. Default 12, at least 10. */
   bcryptCost?: number
+  /** bcrypt computations at once. Default: UV_THREADPOOL_SIZE - 1 (3), keeping one libuv thread free. */
+  bcryptConcurrency?: number
   /** Replaces bcrypt hashing altogether (bcryptCost is then ignored). */
   passwordHasher?: PasswordHasher
   /** Shortest password createUser and changePassword accept, in characters. Default 8. */
@@ -49,7 +51,7 @@ export function resolveStoreOptions (options: StoreOptions): ResolvedStoreOption
     throw new InvalidOptionError(`minPasswordLength must be an integer from 1 to 64; got ${JSON.stringify(minPasswordLength)}`)
   }
   return {
-    passwordHasher: options.passwordHasher ?? new BcryptPasswordHasher(options.bcryptCost),
+    passwordHasher: options.passwordHasher ?? new BcryptPasswordHasher(options.bcryptCost, options.bcryptConcurrency),
     minPasswordLength,
     userRevocationRetentionSeconds: toSeconds(options.userRevocationRetention ?? '1d', 'userRevocationRetention', 60),
     profileColumns: checkProfileColumns(options.profileColumns ?? [])

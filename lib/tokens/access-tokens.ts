@@ -32,23 +32,25 @@ export interface AccessTokenOptions {
 export type RevocationCheck = (claims: AccessTokenClaimsBase, nowMs: number) => void
 
 function deepFreeze<T> (value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const child of Object.values(value)) deepFreeze(child)
+  Object.freeze(value)
+  for (const key in value) {
+    const child = value[key]
+    if (typeof child === 'object' && child !== null) deepFreeze(child)
   }
   return value
 }
 
 /**
  * Access tokens: `typ: at+jwt`, with `sub`, `jti`, `iat` and `exp` always present.
- * Verified claims are frozen, because the cache hands the same object to every request
- * presenting the same token.
+ * With the cache on, verified claims are frozen, because the cache hands the same object
+ * to every request presenting the same token.
  */
 export class AccessTokens<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBase> {
   readonly #signer: JwtSigner
   readonly #verifier: JwtVerifier
   readonly #cache: VerifiedTokenCache<Claims>
   readonly #toleranceMs: number
+  readonly #cacheEnabled: boolean
   #revocationCheck: RevocationCheck | undefined
 
   constructor (options: AccessTokenOptions) {
@@ -69,6 +71,7 @@ export class AccessTokens<Claims extends AccessTokenClaimsBase = AccessTokenClai
       maxTokenLength: options.maxTokenLength
     })
     this.#cache = new VerifiedTokenCache(options.cacheSize)
+    this.#cacheEnabled = options.cacheSize > 0
     this.#toleranceMs = options.clockToleranceSeconds * 1000
   }
 
@@ -83,11 +86,13 @@ export class AccessTokens<Claims extends AccessTokenClaimsBase = AccessTokenClai
 
   verify (token: unknown): Claims {
     const nowMs = Date.now()
-    let claims = typeof token === 'string' ? this.#cache.get(token, nowMs) : undefined
+    let claims = this.#cacheEnabled && typeof token === 'string' ? this.#cache.get(token, nowMs) : undefined
     if (claims === undefined) {
-      claims = deepFreeze(this.#verifier.verify(token, nowMs / 1000) as Claims)
-      // Only cached when already valid (nbf passed), and never served past exp + tolerance.
-      this.#cache.set(token as string, claims, claims.exp * 1000 + this.#toleranceMs)
+      claims = this.#verifier.verify(token, nowMs / 1000) as Claims
+      if (this.#cacheEnabled) {
+        // Shared by every request presenting this token, so frozen; served until exp + tolerance.
+        this.#cache.set(token as string, deepFreeze(claims), claims.exp * 1000 + this.#toleranceMs)
+      }
     }
     this.#revocationCheck?.(claims, nowMs)
     return claims

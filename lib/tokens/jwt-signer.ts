@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
 import { encodeSegment } from './base64url.js'
-import type { JwtClaims } from './claims.js'
 import { headerSegmentFor } from './jws-header.js'
 import type { KeyRing, RingKey } from './key-ring.js'
 
@@ -15,9 +14,12 @@ export interface SignerPolicy {
 /** Claims a caller supplies: `sub` and application claims. Time and identity claims are the signer's. */
 export type ClaimsInput = { sub: string } & Record<string, unknown>
 
+/** A signed token and the claims the signer chose for it. */
 export interface SignedToken {
   token: string
-  claims: JwtClaims & { sub: string, jti: string, iat: number, exp: number }
+  iat: number
+  exp: number
+  jti: string
 }
 
 const SIGNER_OWNED_CLAIMS = ['iss', 'aud', 'iat', 'exp', 'nbf', 'jti'] as const
@@ -26,11 +28,16 @@ export class JwtSigner {
   readonly #key: RingKey | undefined
   readonly #headerSegment: string | undefined
   readonly #policy: SignerPolicy
+  // The JSON of the claims that never change, made once: `"iss":…,` and `,"aud":…`.
+  readonly #issuerJson: string
+  readonly #audienceJson: string
 
   constructor (ring: KeyRing, policy: SignerPolicy) {
     this.#key = ring.signingKey
     this.#headerSegment = this.#key === undefined ? undefined : headerSegmentFor(this.#key, policy.typ)
     this.#policy = policy
+    this.#issuerJson = policy.issuer === undefined ? '' : `"iss":${JSON.stringify(policy.issuer)},`
+    this.#audienceJson = policy.audience === undefined ? '' : `,"aud":${JSON.stringify(policy.audience)}`
   }
 
   sign (input: ClaimsInput, ttlSeconds = this.#policy.ttlSeconds, now = Date.now() / 1000): SignedToken {
@@ -38,17 +45,21 @@ export class JwtSigner {
     if (typeof input !== 'object' || input === null || typeof input.sub !== 'string' || input.sub.length === 0) {
       throw new TypeError('claims.sub must be a non-empty string')
     }
+    // The JSON below is the object's own serialisation, so `sub` must be part of it.
+    if (!Object.prototype.propertyIsEnumerable.call(input, 'sub') || typeof input.toJSON === 'function') {
+      throw new TypeError('claims must be a plain object with its own enumerable sub')
+    }
     for (const name of SIGNER_OWNED_CLAIMS) {
       if (Object.hasOwn(input, name)) throw new TypeError(`claims.${name} is set by the signer; use the options (issuer, audience, expiresIn) instead`)
     }
     const iat = Math.floor(now)
-    // Spread (not Object.assign) so that an own `__proto__` key stays a plain property.
-    const claims: Record<string, unknown> = this.#policy.issuer === undefined ? { ...input } : { iss: this.#policy.issuer, ...input }
-    if (this.#policy.audience !== undefined) claims.aud = this.#policy.audience
-    claims.iat = iat
-    claims.exp = iat + Math.max(1, Math.round(ttlSeconds))
-    claims.jti = randomUUID()
-    const signingInput = `${this.#headerSegment as string}.${encodeSegment(JSON.stringify(claims))}`
-    return { token: `${signingInput}.${this.#key.sign(signingInput)}`, claims: claims as SignedToken['claims'] }
+    const exp = iat + Math.max(1, Math.round(ttlSeconds))
+    const jti = randomUUID()
+    // The caller's claims are serialised as they are, and the signer's written around
+    // them: one JSON.stringify of the smallest part, no object built per token.
+    const callerJson = JSON.stringify(input)
+    const json = `{${this.#issuerJson}${callerJson.slice(1, -1)}${this.#audienceJson},"iat":${iat},"exp":${exp},"jti":"${jti}"}`
+    const signingInput = `${this.#headerSegment as string}.${encodeSegment(json)}`
+    return { token: `${signingInput}.${this.#key.sign(signingInput)}`, iat, exp, jti }
   }
 }

@@ -1,6 +1,5 @@
-import { isUtf8 } from 'node:buffer'
 import { TokenInvalidError } from '../errors.js'
-import { COMPACT_JWS_SHAPE, isCanonicalSegment } from './base64url.js'
+import { decodeSegmentText, isBase64urlSegment } from './base64url.js'
 import { checkClaims, type ClaimsPolicy, type JwtClaims } from './claims.js'
 import { headerSegmentFor, typMatches } from './jws-header.js'
 import type { KeyRing, RingKey } from './key-ring.js'
@@ -18,12 +17,12 @@ const REFUSED_HEADER_PARAMETERS = ['jku', 'jwk', 'x5u', 'x5c', 'b64'] as const
 
 /** Decodes a base64url segment into a JSON object, refusing every other shape. */
 export function decodeJsonObject (segment: string, part: string): Record<string, unknown> {
-  if (!isCanonicalSegment(segment)) throw new TokenInvalidError(`${part} is not canonical base64url`)
-  const bytes = Buffer.from(segment, 'base64url')
-  if (!isUtf8(bytes)) throw new TokenInvalidError(`${part} is not UTF-8`)
+  if (!isBase64urlSegment(segment)) throw new TokenInvalidError(`${part} is not canonical base64url`)
+  const text = decodeSegmentText(segment)
+  if (text === undefined) throw new TokenInvalidError(`${part} is not UTF-8`)
   let value: unknown
   try {
-    value = JSON.parse(bytes.toString('utf8'))
+    value = JSON.parse(text)
   } catch {
     throw new TokenInvalidError(`${part} is not JSON`)
   }
@@ -46,13 +45,15 @@ export interface VerifiedSignature {
 export class JwtVerifier {
   readonly #ring: KeyRing
   readonly #policy: VerifierPolicy
-  readonly #knownHeaders = new Map<string, RingKey>()
+  // The exact header segment this service writes for each key: a token whose header is
+  // one of them is matched by comparing strings, without decoding or parsing it.
+  readonly #knownHeaders: Array<{ segment: string, key: RingKey }> = []
 
   constructor (ring: KeyRing, policy: VerifierPolicy) {
     this.#ring = ring
     this.#policy = policy
     if (policy.typ !== undefined) {
-      for (const key of ring.keys) this.#knownHeaders.set(headerSegmentFor(key, policy.typ), key)
+      for (const key of ring.keys) this.#knownHeaders.push({ segment: headerSegmentFor(key, policy.typ), key })
     }
   }
 
@@ -75,15 +76,25 @@ export class JwtVerifier {
     return key
   }
 
+  #knownKeyFor (token: string, headerLength: number): RingKey | undefined {
+    for (const known of this.#knownHeaders) {
+      if (known.segment.length === headerLength && token.startsWith(known.segment)) return known.key
+    }
+    return undefined
+  }
+
   /** Checks shape, header and signature; the payload is only located, not read. */
   verifySignature (token: unknown): VerifiedSignature {
     if (typeof token !== 'string') throw new TokenInvalidError('not a string')
     if (token.length > this.#policy.maxTokenLength) throw new TokenInvalidError('token is too long')
-    if (!COMPACT_JWS_SHAPE.test(token)) throw new TokenInvalidError('not a compact JWS')
+    // Three non-empty segments. Their alphabet is checked where each is read: the header
+    // by exact match or decoding, the signature by the key, the payload by decoding.
     const firstDot = token.indexOf('.')
     const secondDot = token.indexOf('.', firstDot + 1)
-    const headerSegment = token.slice(0, firstDot)
-    const key = this.#knownHeaders.get(headerSegment) ?? this.#keyForHeader(headerSegment)
+    if (firstDot < 1 || secondDot < firstDot + 2 || secondDot === token.length - 1 || token.includes('.', secondDot + 1)) {
+      throw new TokenInvalidError('not a compact JWS')
+    }
+    const key = this.#knownKeyFor(token, firstDot) ?? this.#keyForHeader(token.slice(0, firstDot))
     if (!key.verify(token.slice(0, secondDot), token.slice(secondDot + 1))) {
       throw new TokenInvalidError('bad signature')
     }

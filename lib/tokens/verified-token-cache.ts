@@ -9,6 +9,7 @@ export class VerifiedTokenCache<Claims> {
   readonly #maxEntries: number
   readonly #entries = new Map<string, { claims: Claims, validUntil: number }>()
 
+  /** `maxEntries` of at least 1; a disabled cache is simply not used. */
   constructor (maxEntries: number) {
     this.#maxEntries = maxEntries
   }
@@ -28,7 +29,6 @@ export class VerifiedTokenCache<Claims> {
   }
 
   set (token: string, claims: Claims, validUntil: number): void {
-    if (this.#maxEntries === 0) return
     if (this.#entries.size >= this.#maxEntries) {
       this.#entries.delete(this.#entries.keys().next().value as string)
     }

@@ -31,6 +31,9 @@ export class TcpProxy {
       const upstream = createConnection(this.#target)
       this.#track(client)
       this.#track(upstream)
+      // When either side goes, so does the other, as with a direct connection.
+      client.on('close', () => upstream.destroy())
+      upstream.on('close', () => client.destroy())
       client.pipe(upstream).pipe(client)
     })
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve))

@@ -1,0 +1,36 @@
+// One benchmark server per process: `node bench/http-server.mjs <variant> <secret>`.
+// Every variant serves GET /me the same way; they differ only in what protects it.
+// Prints `listening <port>` once ready.
+import fastifyCookie from '@fastify/cookie'
+import fastifyJwt from '@fastify/jwt'
+import Fastify from 'fastify'
+import tokenAuth, { createMemoryUserStore } from 'fastify-token-auth'
+
+export const ISSUER = 'bench-issuer'
+export const AUDIENCE = 'bench-api'
+export const COOKIE = '__Host-access-token'
+
+const [variant, secret] = process.argv.slice(2)
+const app = Fastify({ logger: false })
+
+if (variant === 'hello') {
+  app.get('/me', async () => ({ sub: 'user-123' }))
+} else if (variant === 'ours-header' || variant === 'ours-cookie') {
+  // With a store, so the revocation check (and its sync) is on, as in production.
+  await app.register(tokenAuth, { secret, issuer: ISSUER, audience: AUDIENCE, userStore: createMemoryUserStore({ bcryptCost: 10 }) })
+  app.get('/me', { onRequest: app.authenticate }, async (request) => ({ sub: request.user.sub }))
+} else if (variant === 'jwt-header' || variant === 'jwt-cookie') {
+  await app.register(fastifyCookie)
+  await app.register(fastifyJwt, {
+    secret,
+    verify: { allowedIss: ISSUER, allowedAud: AUDIENCE },
+    cookie: variant === 'jwt-cookie' ? { cookieName: COOKIE, signed: false } : undefined
+  })
+  app.get('/me', { onRequest: async (request) => { await request.jwtVerify() } }, async (request) => ({ sub: request.user.sub }))
+} else {
+  throw new Error(`unknown variant ${variant}`)
+}
+
+await app.listen({ host: '127.0.0.1', port: 0 })
+console.log(`listening ${app.server.address().port}`)
+process.on('SIGTERM', () => { app.close().then(() => process.exit(0)) })

@@ -1,0 +1,33 @@
+// A login server for the login benchmark: tokenAuth + loginRoutes on a knex SQLite store,
+// bcrypt at the given cost, plus /healthz and an event-loop-delay probe. Prints `listening <port>`.
+import Fastify from 'fastify'
+import tokenAuth, { createKnexUserStore, createMemoryUserStore, loginRoutes } from 'fastify-token-auth'
+import knex from 'knex'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+
+const [cost, secret, password] = process.argv.slice(2)
+const folder = await mkdtemp(join(tmpdir(), 'fta-bench-'))
+const db = knex({ client: 'sqlite3', connection: { filename: join(folder, 'auth.sqlite') }, useNullAsDefault: true })
+const userStore = process.env.BENCH_STORE === 'memory' ? createMemoryUserStore({ bcryptCost: Number(cost) }) : createKnexUserStore({ knex: db, bcryptCost: Number(cost) })
+await userStore.migrate()
+await userStore.createUser({ username: 'alice', password })
+
+const app = Fastify({ logger: false })
+await app.register(tokenAuth, { secret, userStore })
+// The burst is one client address: the per-address limit is raised for it; failures never happen here anyway.
+await app.register(loginRoutes, { prefix: '/auth', throttle: { maxAddressFailures: 1_000_000 } })
+app.get('/healthz', async () => ({ status: 'ok' }))
+
+const loopDelay = monitorEventLoopDelay({ resolution: 5 })
+loopDelay.enable()
+app.post('/__loop/reset', async () => { loopDelay.reset(); return {} })
+app.get('/__loop', async () => ({ p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 }))
+
+await app.listen({ host: '127.0.0.1', port: 0 })
+console.log(`listening ${app.server.address().port}`)
+process.on('SIGTERM', () => {
+  app.close().then(() => db.destroy()).then(() => rm(folder, { recursive: true, force: true })).then(() => process.exit(0))
+})

@@ -1,0 +1,80 @@
+// Renders benchmark results as a plain-text table (console) and as Markdown (RESULTS.md).
+
+const rate = (value) => Math.round(value).toLocaleString('en')
+const fixed = (value, digits = 2) => Number(value).toFixed(digits)
+
+function rows (results) {
+  const { micro, http, login, memory } = results
+  const out = []
+  const section = (title) => out.push({ section: title })
+  const row = (what, value, unit = 'ops/s') => out.push({ what, value, unit })
+  section('HS256 verify (same token)')
+  for (const [name, value] of Object.entries(micro.hs256.verify)) row(name, rate(value))
+  section('HS256 verify with a cache (a new token string per call, as from HTTP)')
+  for (const [name, value] of Object.entries(micro.hs256.cached)) row(name, rate(value))
+  section('HS256 sign')
+  for (const [name, value] of Object.entries(micro.hs256.sign)) row(name, rate(value))
+  for (const [alg, key] of [['EdDSA', 'eddsa'], ['ES256', 'es256']]) {
+    section(`${alg} sign / verify`)
+    for (const op of ['sign', 'verify']) for (const [name, value] of Object.entries(micro[key][op])) row(`${op}: ${name}`, rate(value))
+  }
+  section('HTTP GET /me, autocannon -c 50 (req/s, server CPU per request)')
+  for (const [variant, value] of Object.entries(http)) row(variant, `${rate(value.rps)} req/s, ${fixed(value.cpuMicrosPerRequest, 1)} µs CPU`, '')
+  section(`Login, bcrypt cost ${login.cost}, ${login.concurrency} in flight`)
+  row('bare @node-rs/bcrypt verify', fixed(login.bareVerifiesPerSecond), 'verifies/s')
+  row('POST /auth/login (SQLite store)', fixed(login.loginsPerSecond), 'logins/s')
+  row('event-loop delay p99 during the burst', fixed(login.eventLoopP99Ms), 'ms')
+  row('GET /healthz during the burst', `${login.probesOk}/${login.probesSent} ok, p99 ${fixed(login.probeP99Ms, 1)} ms`, '')
+  section('Memory')
+  row('distinct tokens signed and verified', rate(memory.tokens), '')
+  row('heap after a full GC, at the end', fixed(memory.heapMb, 1), 'MB')
+  return out
+}
+
+function targetLine (target) {
+  const bound = target.min !== undefined ? `>= ${fixed(target.min)}` : `<= ${fixed(target.max)}`
+  return { name: target.name, value: fixed(target.value), bound, verdict: target.pass ? 'pass' : 'MISSED' }
+}
+
+export function renderText (results, targets, environment) {
+  const lines = [`fastify-token-auth benchmark (${environment.mode}): ${environment.cpu}, Node ${environment.node}, ${environment.seconds} s`]
+  for (const entry of rows(results)) {
+    if (entry.section !== undefined) lines.push('', entry.section)
+    else lines.push(`  ${entry.what.padEnd(44)} ${String(entry.value).padStart(14)} ${entry.unit}`)
+  }
+  lines.push('', 'Targets')
+  for (const target of targets.map(targetLine)) lines.push(`  ${target.verdict.padEnd(6)} ${target.name.padEnd(72)} ${target.value.padStart(10)}  (${target.bound})`)
+  return lines.join('\n')
+}
+
+export function renderMarkdown (results, targets, environment) {
+  const lines = [
+    '# Benchmark results',
+    '',
+    `The last full run of \`npm run bench\` (${environment.date.slice(0, 10)}), produced by the code in this folder.`,
+    'Every ratio compares contenders measured in the same run: medians of interleaved rounds,',
+    'HTTP servers in processes of their own, autocannon in another, all on 127.0.0.1.',
+    '',
+    '| machine | |',
+    '| --- | --- |',
+    `| CPU | ${environment.cpu} |`,
+    `| memory | ${environment.memory} |`,
+    `| Node.js | ${environment.node} |`,
+    ...Object.entries(environment.peers).map(([name, value]) => `| ${name} | ${value} |`),
+    `| duration | ${environment.seconds} s |`,
+    '',
+    '## Targets',
+    '',
+    '| target | measured | required | |',
+    '| --- | ---: | --- | --- |',
+    ...targets.map(targetLine).map((t) => `| ${t.name} | ${t.value} | ${t.bound} | ${t.verdict} |`),
+    '',
+    '## Measurements',
+    ''
+  ]
+  for (const entry of rows(results)) {
+    if (entry.section !== undefined) lines.push('', `**${entry.section}**`, '', '| | |', '| --- | ---: |')
+    else lines.push(`| ${entry.what} | ${entry.value} ${entry.unit} |`)
+  }
+  return `${lines.join('\n')}\n`
+}

@@ -1,0 +1,66 @@
+// `npm run bench` (full, writes bench/RESULTS.md) and `npm run bench:quick` (under a
+// minute). Prints medians and the target ratios; exits 1 when a target is missed.
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { promisify } from 'node:util'
+import { AccessTokens } from '../dist/esm/lib/tokens/access-tokens.js'
+import { createKeyRing } from '../dist/esm/lib/tokens/key-ring.js'
+import { runHttp } from './http.mjs'
+import { runLogin } from './login.mjs'
+import { runMicro } from './micro.mjs'
+import { renderMarkdown, renderText } from './report.mjs'
+import { evaluate } from './targets.mjs'
+
+const quick = process.argv.includes('--quick')
+const settings = quick
+  ? { micro: { rounds: 7, ms: 60 }, http: { rounds: 1, seconds: 2, warmupSeconds: 0.5, connections: 50 }, login: { rounds: 1, seconds: 5 }, memory: { seconds: 4, requiredTokens: 100_000 } }
+  : { micro: { rounds: 15, ms: 300 }, http: { rounds: 3, seconds: 10, warmupSeconds: 2, connections: 50 }, login: { rounds: 5, seconds: 6 }, memory: { seconds: 60, requiredTokens: 1_000_000 } }
+
+const progress = (message) => { process.stderr.write(`  ${new Date().toISOString().slice(11, 19)} ${message}\n`) }
+const version = (name) => JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url))).version
+
+async function memory ({ seconds, requiredTokens }) {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', new URL('./memory.mjs', import.meta.url).pathname, String(seconds), '10000'])
+  const { tokens, samples } = JSON.parse(stdout)
+  const filled = samples.filter((sample) => sample.tokens >= 200_000)
+  const steady = filled.length > 0 ? filled : samples.slice(1)
+  const growthMb = Math.max(...steady.map((s) => s.heapMb)) - steady[0].heapMb
+  return { tokens, requiredTokens, growthMb, heapMb: steady.at(-1).heapMb, samples }
+}
+
+const secret = randomBytes(32).toString('base64url')
+const { token } = new AccessTokens({ ring: createKeyRing([{ secret }]), issuer: 'bench-issuer', audience: 'bench-api', ttlSeconds: 7200, clockToleranceSeconds: 0, maxTokenLength: 4096, cacheSize: 0 })
+  .sign({ sub: 'user-123', roles: ['admin'] })
+
+const started = Date.now()
+progress(`${quick ? 'quick' : 'full'} run: micro-benchmarks`)
+const results = { micro: await runMicro(settings.micro) }
+progress('HTTP benchmarks')
+results.http = await runHttp({ ...settings.http, secret, token, onProgress: progress })
+progress('login benchmark')
+results.login = await runLogin({ cost: 12, concurrency: 8, ...settings.login, secret, onProgress: progress })
+progress(`memory: distinct tokens for ${settings.memory.seconds} s`)
+results.memory = await memory(settings.memory)
+
+const environment = {
+  date: new Date().toISOString(),
+  mode: quick ? 'quick' : 'full',
+  cpu: `${cpus().length} × ${cpus()[0].model}`,
+  memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
+  node: process.version,
+  peers: Object.fromEntries(['fastify', 'fast-jwt', '@fastify/jwt', 'jsonwebtoken', 'jose', '@node-rs/bcrypt', 'autocannon'].map((name) => [name, version(name)])),
+  settings,
+  seconds: Math.round((Date.now() - started) / 1000)
+}
+const targets = evaluate(results)
+console.log(renderText(results, targets, environment))
+writeFileSync(new URL('./results-latest.json', import.meta.url), JSON.stringify({ environment, results, targets }, null, 2))
+if (!quick) writeFileSync(new URL('./RESULTS.md', import.meta.url), renderMarkdown(results, targets, environment))
+const missed = targets.filter((target) => !target.pass)
+if (missed.length > 0) {
+  console.log(`\n${missed.length} target(s) missed: ${missed.map((target) => target.name).join('; ')}`)
+  process.exit(1)
+}
+console.log('\nall targets met')

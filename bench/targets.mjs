@@ -1,0 +1,43 @@
+// The performance targets, each a ratio against a peer measured in the same run.
+
+const ratio = (a, b) => a / b
+
+export function evaluate (results) {
+  const { micro, http, login, memory } = results
+  const hs = micro.hs256
+  const targets = [
+    { name: 'HS256 verify vs fast-jwt (no cache)', value: ratio(hs.verify.ours, hs.verify['fast-jwt']), min: 1.3 },
+    { name: 'HS256 verify, cached, vs fast-jwt with its cache', value: ratio(hs.cached['ours (cache)'], hs.cached['fast-jwt (cache)']), min: 1.5 },
+    { name: 'HS256 sign vs fast-jwt', value: ratio(hs.sign.ours, hs.sign['fast-jwt']), min: 1.3 },
+    { name: 'HS256 verify vs bare node:crypto HMAC (within 2x)', value: ratio(hs.verify.ours, hs.verify['bare HMAC-SHA256']), min: 0.5 },
+    { name: 'EdDSA signature vs bare node:crypto (within 10%)', value: ratio(micro.eddsa.sign.ours, micro.eddsa.sign['bare node:crypto']), min: 0.9 },
+    { name: 'EdDSA signature check vs bare node:crypto (within 10%)', value: ratio(micro.eddsa.verify.ours, micro.eddsa.verify['bare node:crypto']), min: 0.9 },
+    { name: 'ES256 signature vs bare node:crypto (within 10%)', value: ratio(micro.es256.sign.ours, micro.es256.sign['bare node:crypto']), min: 0.9 },
+    { name: 'ES256 signature check vs bare node:crypto (within 10%)', value: ratio(micro.es256.verify.ours, micro.es256.verify['bare node:crypto']), min: 0.9 }
+  ]
+  if (http !== undefined) {
+    const added = (variant) => http[variant].cpuMicrosPerRequest - http.hello.cpuMicrosPerRequest
+    targets.push(
+      { name: 'protected route req/s vs @fastify/jwt, Bearer header', value: ratio(http['ours-header'].rps, http['jwt-header'].rps), min: 1.4 },
+      { name: 'protected route req/s vs @fastify/jwt, cookie', value: ratio(http['ours-cookie'].rps, http['jwt-cookie'].rps), min: 1.4 },
+      { name: 'server CPU added per request vs @fastify/jwt, header (at most 1/3)', value: ratio(added('ours-header'), added('jwt-header')), max: 1 / 3 },
+      { name: 'server CPU added per request vs @fastify/jwt, cookie (at most 1/3)', value: ratio(added('ours-cookie'), added('jwt-cookie')), max: 1 / 3 },
+      { name: 'HTTP errors and non-2xx answers (must be 0)', value: Object.values(http).reduce((sum, v) => sum + v.errors + v.non2xx, 0), max: 0 }
+    )
+  }
+  if (login !== undefined) {
+    targets.push(
+      { name: `logins/s vs bare bcrypt verifies/s (cost ${login.cost}, median of per-round ratios)`, value: login.ratio, min: 0.9 },
+      { name: 'event-loop delay p99 during the login burst, ms', value: login.eventLoopP99Ms, max: 20 },
+      { name: 'other routes answered during the burst (share of probes)', value: login.probesOk / login.probesSent, min: 1 },
+      { name: 'failed logins during the burst (must be 0)', value: login.failedLogins, max: 0 }
+    )
+  }
+  if (memory !== undefined) {
+    targets.push(
+      { name: `heap growth after the cache filled, MB (${memory.tokens.toLocaleString('en')} distinct tokens)`, value: memory.growthMb, max: 8 },
+      { name: 'distinct tokens verified (at least 1,000,000 in a full run)', value: memory.tokens, min: memory.requiredTokens }
+    )
+  }
+  return targets.map((target) => ({ ...target, pass: (target.min === undefined || target.value >= target.min) && (target.max === undefined || target.value <= target.max) }))
+}
