@@ -91,3 +91,19 @@ t.test('the ring: first key signs, every key verifies, kids are unique, JWKS lis
   const verifyOnly = createKeyRing([{ publicKey: ed.publicKey }])
   t.equal(verifyOnly.signingKey, undefined, 'a ring whose first key is public cannot sign')
 })
+
+t.test('a signing input with a character outside ASCII never passes for the ASCII input its low bytes spell', async (t) => {
+  const keys = [
+    createRingKey({ secret: randomSecret() }, 'secret'),
+    createRingKey({ privateKey: generateKeyPairSync('ed25519').privateKey }, 'ed25519'),
+    createRingKey({ alg: 'ES256', privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey }, 'es256')
+  ]
+  for (const key of keys) {
+    const input = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0'
+    const signature = key.sign(input)
+    t.ok(key.verify(input, signature), `${key.alg}: the original verifies`)
+    // U+0141 ends in the byte 0x41 ('A'): a latin1 conversion would make the two inputs equal.
+    const lookalike = `${input.slice(0, -1)}${String.fromCharCode(0x100 + input.charCodeAt(input.length - 1))}`
+    t.notOk(key.verify(lookalike, signature), `${key.alg}: the lookalike does not`)
+  }
+})

@@ -1,6 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
-import { buildApp } from './helpers/app.js'
+import { createKeyRing } from '../lib/tokens/key-ring.js'
+import { JwtSigner } from '../lib/tokens/jwt-signer.js'
+import { SECRET, buildApp } from './helpers/app.js'
 import { bearer } from './helpers/forge.js'
 
 // app.tokenAuth: sign and verify outside requests, and the JWKS document.
@@ -38,12 +40,41 @@ t.test('sign refuses a missing sub and claims the signer owns', async (t) => {
   }
 })
 
-t.test('sign refuses claims whose JSON would not carry their own sub', async (t) => {
+t.test('sign refuses claims without a sub of their own, or with a toJSON of their own', async (t) => {
   const app = await buildApp(t)
-  const message = /claims must be a plain object with its own enumerable sub/
-  await t.rejects(app.tokenAuth.sign({ sub: '1', toJSON: () => ({}) }), { message })
-  await t.rejects(app.tokenAuth.sign(Object.create({ sub: '1' })), { message })
-  await t.rejects(app.tokenAuth.sign(Object.defineProperty({}, 'sub', { value: '1', enumerable: false }) as { sub: string }), { message })
+  const noSub = /claims.sub must be a non-empty string/
+  await t.rejects(app.tokenAuth.sign(Object.create({ sub: '1' })), { message: noSub })
+  await t.rejects(app.tokenAuth.sign(Object.defineProperty({}, 'sub', { value: '1', enumerable: false }) as { sub: string }), { message: noSub })
+  await t.rejects(app.tokenAuth.sign({ sub: '1', toJSON: () => ({ sub: '2' }) }), { message: /claims must be plain data, without toJSON/ })
+})
+
+t.test('what sign checked is what it signs: getters and toJSON cannot change the claims afterwards', async (t) => {
+  const app = await buildApp(t, { auth: { issuer: 'my-api' } })
+  let reads = 0
+  const sneaky: Record<string, unknown> = { sub: 'u1' }
+  Object.defineProperty(sneaky, 'toJSON', { enumerable: false, get () { if (++reads > 1) sneaky.iss = 'evil' } })
+  t.equal((await app.tokenAuth.verify(await app.tokenAuth.sign(sneaky as { sub: string }))).iss, 'my-api')
+
+  const loud: Record<string, unknown> = { sub: 'u1' }
+  Object.defineProperty(loud, 'toJSON', { enumerable: true, get () { loud.iss = 'evil'; return undefined } })
+  t.equal((await app.tokenAuth.verify(await app.tokenAuth.sign(loud as { sub: string }))).iss, 'my-api')
+
+  const vanishing: Record<string, unknown> = { nested: { toJSON () { delete vanishing.sub; return 1 } }, sub: 'u1' }
+  const claims = await app.tokenAuth.verify(await app.tokenAuth.sign(vanishing as { sub: string }))
+  t.match(claims, { sub: 'u1', nested: 1, iss: 'my-api' })
+})
+
+t.test('arrays and boxed strings are signed as their own enumerable data, in well-formed JSON', async (t) => {
+  const app = await buildApp(t)
+  t.match(await app.tokenAuth.verify(await app.tokenAuth.sign(Object.assign(['x'], { sub: '1' }) as unknown as { sub: string })), { 0: 'x', sub: '1' })
+  t.match(await app.tokenAuth.verify(await app.tokenAuth.sign(Object.assign(Object('ab') as object, { sub: '1' }) as { sub: string })), { 0: 'a', 1: 'b', sub: '1' })
+})
+
+t.test('the signer refuses a lifetime that is not a finite number of seconds', async (t) => {
+  const signer = new JwtSigner(createKeyRing([{ secret: SECRET }]), { issuer: undefined, audience: undefined, ttlSeconds: 60, typ: 'at+jwt' })
+  t.throws(() => signer.sign({ sub: '1' }, Number.NaN), { message: /finite number of seconds/ })
+  t.throws(() => signer.sign({ sub: '1' }, 60, Number.POSITIVE_INFINITY), { message: /finite number of seconds/ })
+  t.ok(signer.sign({ sub: '1' }, 60).token)
 })
 
 t.test('large claims are signed and verified whole', async (t) => {

@@ -61,7 +61,8 @@ export class PasswordLogin {
     const user = await loadUser()
     const failure = await this.#check(user, password)
     if (failure !== undefined) {
-      await this.#throttle.recordFailure(account, clientAddress, now)
+      // The time of the failure, not of the start: bcrypt may have queued for a while.
+      await this.#throttle.recordFailure(account, clientAddress, Date.now() / 1000)
       throw new LoginFailedError(failure)
     }
     // A clean account has no count to clear: one write fewer on the common path.

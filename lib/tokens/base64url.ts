@@ -26,20 +26,21 @@ export function isBase64urlSegment (segment: string): boolean {
 
 // One reusable buffer for encoding and decoding: a fresh Buffer per call costs more than
 // the conversion itself. Safe because every use is synchronous and finishes before the next.
-let scratch = Buffer.allocUnsafe(16384)
+// Rare larger jobs get a buffer of their own, so that one huge claim set is not kept alive.
+const scratch = Buffer.allocUnsafe(16384)
 
 function scratchOf (bytes: number): Buffer {
-  if (bytes > scratch.length) scratch = Buffer.allocUnsafe(bytes)
-  return scratch
+  return bytes <= scratch.length ? scratch : Buffer.allocUnsafe(bytes)
 }
 
 /**
- * The bytes of an ASCII string (a JWS signing input) in the shared buffer: a view, valid
- * only until the next call, so the caller must use it at once.
+ * The UTF-8 bytes of a string (a JWS signing input) in the shared buffer: a view, valid
+ * only until the next call, so the caller must use it at once. UTF-8, not latin1, so
+ * that a character outside ASCII can never stand in for the ASCII byte it ends with.
  */
-export function asciiBytes (text: string): Buffer {
-  const buffer = scratchOf(text.length)
-  return buffer.subarray(0, buffer.write(text, 0, 'latin1'))
+export function utf8Bytes (text: string): Buffer {
+  const buffer = scratchOf(text.length * 3)
+  return buffer.subarray(0, buffer.write(text, 0, 'utf8'))
 }
 
 /** base64url of a string's UTF-8 bytes. */

@@ -28,7 +28,7 @@ export class JwtSigner {
   readonly #key: RingKey | undefined
   readonly #headerSegment: string | undefined
   readonly #policy: SignerPolicy
-  // The JSON of the claims that never change, made once: `"iss":…,` and `,"aud":…`.
+  // The JSON of the claims that never change, made once: `,"iss":…` and `,"aud":…`.
   readonly #issuerJson: string
   readonly #audienceJson: string
 
@@ -36,29 +36,28 @@ export class JwtSigner {
     this.#key = ring.signingKey
     this.#headerSegment = this.#key === undefined ? undefined : headerSegmentFor(this.#key, policy.typ)
     this.#policy = policy
-    this.#issuerJson = policy.issuer === undefined ? '' : `"iss":${JSON.stringify(policy.issuer)},`
+    this.#issuerJson = policy.issuer === undefined ? '' : `,"iss":${JSON.stringify(policy.issuer)}`
     this.#audienceJson = policy.audience === undefined ? '' : `,"aud":${JSON.stringify(policy.audience)}`
   }
 
   sign (input: ClaimsInput, ttlSeconds = this.#policy.ttlSeconds, now = Date.now() / 1000): SignedToken {
     if (this.#key === undefined) throw new InvalidOptionError('the first key has no private key, so this service cannot sign tokens')
-    if (typeof input !== 'object' || input === null || typeof input.sub !== 'string' || input.sub.length === 0) {
-      throw new TypeError('claims.sub must be a non-empty string')
-    }
-    // The JSON below is the object's own serialisation, so `sub` must be part of it.
-    if (!Object.prototype.propertyIsEnumerable.call(input, 'sub') || typeof input.toJSON === 'function') {
-      throw new TypeError('claims must be a plain object with its own enumerable sub')
-    }
+    if (typeof input !== 'object' || input === null) throw new TypeError('claims must be an object')
+    // One snapshot of the caller's own data: getters run once, and nothing the caller's
+    // object does later (a toJSON, a getter, a proxy) can change what was checked.
+    const claims: Record<string, unknown> = { ...input }
+    if (typeof claims.sub !== 'string' || claims.sub.length === 0) throw new TypeError('claims.sub must be a non-empty string')
+    if (typeof claims.toJSON === 'function') throw new TypeError('claims must be plain data, without toJSON')
     for (const name of SIGNER_OWNED_CLAIMS) {
-      if (Object.hasOwn(input, name)) throw new TypeError(`claims.${name} is set by the signer; use the options (issuer, audience, expiresIn) instead`)
+      if (Object.hasOwn(claims, name)) throw new TypeError(`claims.${name} is set by the signer; use the options (issuer, audience, expiresIn) instead`)
     }
     const iat = Math.floor(now)
     const exp = iat + Math.max(1, Math.round(ttlSeconds))
+    if (!Number.isSafeInteger(exp)) throw new TypeError('the token lifetime must be a finite number of seconds')
     const jti = randomUUID()
-    // The caller's claims are serialised as they are, and the signer's written around
-    // them: one JSON.stringify of the smallest part, no object built per token.
-    const callerJson = JSON.stringify(input)
-    const json = `{${this.#issuerJson}${callerJson.slice(1, -1)}${this.#audienceJson},"iat":${iat},"exp":${exp},"jti":"${jti}"}`
+    // The caller's claims are serialised as they are and the signer's written after them
+    // (JSON.parse keeps the last of duplicate names): no second object built per token.
+    const json = `${JSON.stringify(claims).slice(0, -1)}${this.#issuerJson}${this.#audienceJson},"iat":${iat},"exp":${exp},"jti":"${jti}"}`
     const signingInput = `${this.#headerSegment as string}.${encodeSegment(json)}`
     return { token: `${signingInput}.${this.#key.sign(signingInput)}`, iat, exp, jti }
   }

@@ -1,7 +1,7 @@
 import { createHash, createHmac, createPublicKey, sign as signBytes, verify as verifyBytes, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
 import { ALGORITHM_SPECS, isAlgorithm, keyMatchesAlgorithm, type Algorithm } from './algorithms.js'
-import { asciiBytes, isBase64urlSegment } from './base64url.js'
+import { utf8Bytes, isBase64urlSegment } from './base64url.js'
 import { hmacSecretKey, privateKeyFrom, publicKeyFrom, type KeyMaterial } from './key-material.js'
 
 /** One key as configured. Give `secret` for HMAC, or `privateKey` and/or `publicKey` for EdDSA and ES256. */
@@ -88,12 +88,12 @@ function asymmetricKey (kid: string | undefined, alg: Algorithm, privateKey: Key
     canSign: signOptions !== undefined,
     sign (input) {
       if (signOptions === undefined) throw new InvalidOptionError(`key "${resolvedKid}" has no private key and cannot sign`)
-      return signBytes(spec.hash, asciiBytes(input), signOptions).toString('base64url')
+      return signBytes(spec.hash, utf8Bytes(input), signOptions).toString('base64url')
     },
     verify (input, signature) {
       if (!isBase64urlSegment(signature)) return false
       const bytes = Buffer.from(signature, 'base64url')
-      return bytes.length === spec.signatureBytes && verifyBytes(spec.hash, asciiBytes(input), verifyOptions, bytes)
+      return bytes.length === spec.signatureBytes && verifyBytes(spec.hash, utf8Bytes(input), verifyOptions, bytes)
     },
     publicJwk: { ...jwk, kid: resolvedKid, alg, use: 'sig' }
   }
