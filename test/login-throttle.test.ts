@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
-import type { ThrottleOptions } from 'fastify-token-auth'
+import { createMemoryUserStore, type ThrottleOptions } from 'fastify-token-auth'
 import { buildApp, PASSWORD } from './helpers/app.js'
+import { FastTestHasher } from './helpers/fast-test-hasher.js'
 import { forEachStore, type StoreTarget } from './helpers/stores.js'
 
 // Failed logins are counted per account and per client address, in the store.
@@ -78,4 +79,21 @@ t.test('IPv6 clients are counted per /64', async (t) => {
   }
   assertThrottled(t, await attempt(app, PASSWORD, '2001:db8:1:2:ffff:ffff:ffff:ffff'), 30)
   t.equal((await attempt(app, PASSWORD, '2001:db8:1:3::1')).statusCode, 200, 'the next /64 is someone else')
+})
+
+t.test('a failure is recorded at the moment it failed, not when the attempt began waiting for bcrypt', async (t) => {
+  class SlowHasher extends FastTestHasher {
+    override async verify (password: string, hash: string): Promise<boolean> {
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      return await super.verify(password, hash)
+    }
+  }
+  const store = createMemoryUserStore({ passwordHasher: new SlowHasher() })
+  await store.createUser({ username: 'alice', password: PASSWORD })
+  const app = await buildApp(t, { auth: { userStore: store }, routes: {} })
+  const began = Date.now() / 1000
+  t.equal((await attempt(app, 'wrong password')).statusCode, 401)
+  const [account] = await store.loginFailures(['account:alice'])
+  t.equal(account.failures, 1)
+  t.ok(account.lastFailureAt >= began + 1.4, `recorded ${(account.lastFailureAt - began).toFixed(2)} s after the attempt began`)
 })
