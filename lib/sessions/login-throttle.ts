@@ -78,8 +78,9 @@ export class LoginThrottle {
     let retryAfter = 0
     let accountHasFailures = false
     for (const count of await this.#store.loginFailures(this.#keys(account, address))) {
-      if (count.key.startsWith(ACCOUNT)) accountHasFailures = true
-      const limit = count.key.startsWith(ACCOUNT) ? this.#policy.maxAccountFailures : this.#policy.maxAddressFailures
+      const isAccount = count.key.startsWith(ACCOUNT)
+      if (isAccount) accountHasFailures = true
+      const limit = isAccount ? this.#policy.maxAccountFailures : this.#policy.maxAddressFailures
       if (count.failures <= limit) continue
       const lockedUntil = count.lastFailureAt + this.#lockoutSeconds(count.failures - limit)
       retryAfter = Math.max(retryAfter, lockedUntil - now)
