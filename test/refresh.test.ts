@@ -77,6 +77,21 @@ forEachStore(t, 'a spent refresh token back within the grace window is refused w
   t.equal((await app.inject({ url: '/me', headers: bearer(rotated.json().access_token) })).statusCode, 200)
 })
 
+forEachStore(t, 'a spent refresh token back exactly one grace window after its spend, with the spend late in a second, keeps the family', async (t, target) => {
+  const app = await setup(t, target, { session: { reuseGrace: 1 } })
+  const session = await login(app, { include_refresh_token: true })
+  const realNow = Date.now
+  t.teardown(() => { Date.now = realNow })
+  // The winner spends at 0.99 s into a second, the replay comes 1.00 s later: within a 1 s grace.
+  const second = (Math.floor(realNow() / 1000) + 2) * 1000
+  Date.now = () => second + 990
+  const rotated = await refreshByBody(app, session.refreshToken)
+  t.equal(rotated.statusCode, 200)
+  Date.now = () => second + 1990
+  assertRefreshRefused(t, await refreshByBody(app, session.refreshToken))
+  t.equal((await refreshByBody(app, rotated.json().refresh_token)).statusCode, 200, 'the family was not burnt')
+})
+
 forEachStore(t, 'ten concurrent refreshes with one token: exactly one wins', async (t, target) => {
   const app = await setup(t, target)
   const session = await login(app, { include_refresh_token: true })

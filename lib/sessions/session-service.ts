@@ -99,7 +99,9 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
     if (!result.spent) {
       if (token.revokedAt !== null) throw new RefreshTokenInvalidError('revoked')
       if (token.usedAt === null) throw new RefreshTokenInvalidError('expired')
-      if (at - token.usedAt <= this.#policy.reuseGraceSeconds) throw new RefreshTokenInvalidError('already used by a concurrent refresh')
+      // Stores may keep whole seconds (the knex store does): compare at that resolution, so
+      // that the grace window is never shorter than configured.
+      if (Math.floor(at) - Math.floor(token.usedAt) <= this.#policy.reuseGraceSeconds) throw new RefreshTokenInvalidError('already used by a concurrent refresh')
       await this.#revokeFamily(token.familyId)
       throw new RefreshTokenInvalidError('already used; the session was revoked')
     }
