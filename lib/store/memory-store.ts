@@ -1,0 +1,170 @@
+import { UsernameTakenError } from '../errors.js'
+import type {
+  AttemptCounter, AuthStore, FoundRefreshToken, IssuedRefreshToken, NewRefreshFamily, RefreshFamily,
+  Revocation, StoredRevocation, UserRecord, UserUpdate
+} from './ports.js'
+
+const copyUser = (user: UserRecord): UserRecord => ({ ...user, roles: [...user.roles], profile: { ...user.profile } })
+
+/**
+ * An AuthStore in this process's memory: for tests, prototypes and single-instance apps.
+ * Nothing survives a restart and nothing is shared between processes (use the knex
+ * store for that). Every method is atomic because none awaits midway.
+ */
+export function createMemoryStore (): AuthStore {
+  const users = new Map<string, UserRecord>()
+  const idByUsername = new Map<string, string>()
+  const families = new Map<string, RefreshFamily>()
+  // Every token ever issued and not yet expired, by hash: spent ones too, for reuse detection.
+  const tokens = new Map<string, IssuedRefreshToken & { familyId: string }>()
+  const revocations = new Map<number, StoredRevocation>()
+  const counters = new Map<string, AttemptCounter>()
+  let lastRevocationId = 0
+
+  function append (revocation: Revocation, now: number): void {
+    const id = ++lastRevocationId
+    revocations.set(id, { ...revocation, id, createdAt: Math.floor(now) })
+  }
+
+  function revokeFamiliesOf (userId: string, now: number): void {
+    for (const family of families.values()) {
+      if (family.userId === userId && family.revokedAt === null) family.revokedAt = now
+    }
+  }
+
+  function matches (user: UserRecord, expect: UserUpdate['expect']): boolean {
+    if (expect?.passwordHash !== undefined && user.passwordHash !== expect.passwordHash) return false
+    if (expect?.disabled !== undefined && user.disabled !== expect.disabled) return false
+    return true
+  }
+
+  return {
+    async migrate () {},
+
+    users: {
+      async insert (user) {
+        if (idByUsername.has(user.username)) throw new UsernameTakenError()
+        users.set(user.id, copyUser(user))
+        idByUsername.set(user.username, user.id)
+      },
+      async findById (id) {
+        const user = users.get(id)
+        return user === undefined ? undefined : copyUser(user)
+      },
+      async findByUsername (username) {
+        const id = idByUsername.get(username)
+        return id === undefined ? undefined : copyUser(users.get(id) as UserRecord)
+      },
+      async update (id, { set, expect, revokeTokens }) {
+        const user = users.get(id)
+        if (user === undefined || !matches(user, expect)) return undefined
+        const { profile, roles, ...fields } = set
+        Object.assign(user, fields)
+        if (roles !== undefined) user.roles = [...roles]
+        if (profile !== undefined) user.profile = { ...user.profile, ...profile }
+        if (revokeTokens !== undefined) {
+          user.tokenVersion++
+          revokeFamiliesOf(id, revokeTokens.now)
+          append({ kind: 'user', subject: id, version: user.tokenVersion, expiresAt: revokeTokens.expiresAt }, revokeTokens.now)
+        }
+        return copyUser(user)
+      },
+      async delete (id, { now, expiresAt }) {
+        const user = users.get(id)
+        if (user === undefined) return false
+        users.delete(id)
+        idByUsername.delete(user.username)
+        for (const [familyId, family] of families) if (family.userId === id) families.delete(familyId)
+        append({ kind: 'user', subject: id, version: user.tokenVersion + 1, expiresAt }, now)
+        return true
+      }
+    },
+
+    families: {
+      async create (family: NewRefreshFamily, token: IssuedRefreshToken) {
+        families.set(family.id, { ...family, currentTokenHash: token.hash, previousTokenHash: null, rotatedAt: null, revokedAt: null })
+        tokens.set(token.hash, { ...token, familyId: family.id })
+      },
+      async findByToken (tokenHash): Promise<FoundRefreshToken | undefined> {
+        const token = tokens.get(tokenHash)
+        const family = token === undefined ? undefined : families.get(token.familyId)
+        if (token === undefined || family === undefined) return undefined
+        return { family: { ...family }, token: { hash: token.hash, expiresAt: token.expiresAt } }
+      },
+      async rotate (familyId, spentHash, successor, now) {
+        const family = families.get(familyId)
+        if (family === undefined || family.revokedAt !== null || family.expiresAt <= now || family.currentTokenHash !== spentHash) return false
+        family.previousTokenHash = spentHash
+        family.currentTokenHash = successor.hash
+        family.rotatedAt = now
+        tokens.set(successor.hash, { ...successor, familyId })
+        return true
+      },
+      async revoke (familyId, now, accessTokensExpireBy) {
+        const family = families.get(familyId)
+        if (family === undefined || family.revokedAt !== null) return false
+        family.revokedAt = now
+        append({ kind: 'session', subject: familyId, version: 0, expiresAt: accessTokensExpireBy }, now)
+        return true
+      },
+      async listByUser (userId, now) {
+        return [...families.values()]
+          .filter((family) => family.userId === userId && family.revokedAt === null && family.expiresAt > now)
+          .map((family) => ({ ...family }))
+      },
+      async prune (now) {
+        let deleted = 0
+        for (const [hash, token] of tokens) {
+          if (token.expiresAt <= now) { tokens.delete(hash); deleted++ }
+        }
+        for (const [id, family] of families) {
+          if (family.expiresAt <= now) { families.delete(id); deleted++ }
+        }
+        return deleted
+      }
+    },
+
+    revocations: {
+      async append (revocation, now) {
+        append(revocation, now)
+      },
+      async list ({ afterId, beforeId = Number.POSITIVE_INFINITY, limit = Number.POSITIVE_INFINITY }) {
+        const found: StoredRevocation[] = []
+        // A Map iterates in insertion order, which is id order.
+        for (const revocation of revocations.values()) {
+          if (found.length >= limit || revocation.id >= beforeId) break
+          if (revocation.id > afterId) found.push({ ...revocation })
+        }
+        return found
+      },
+      async prune (now) {
+        let deleted = 0
+        for (const [id, revocation] of revocations) {
+          if (revocation.expiresAt <= now) { revocations.delete(id); deleted++ }
+        }
+        return deleted
+      }
+    },
+
+    attempts: {
+      async update (keys, decide) {
+        const current = new Map<string, AttemptCounter>()
+        for (const key of keys) {
+          const counter = counters.get(key)
+          if (counter !== undefined) current.set(key, { ...counter })
+        }
+        const { write, remove = [], result } = decide(current)
+        for (const counter of write) counters.set(counter.key, { ...counter })
+        for (const key of remove) counters.delete(key)
+        return result
+      },
+      async prune (idleBefore) {
+        let deleted = 0
+        for (const [key, counter] of counters) {
+          if (counter.lastAttemptAt < idleBefore) { counters.delete(key); deleted++ }
+        }
+        return deleted
+      }
+    }
+  }
+}
