@@ -1,18 +1,16 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { InvalidAuthRequestError, InvalidOptionError, RefreshTokenInvalidError, TokenMissingError, TokenRevokedError } from '../lib/errors.js'
-import { LoginThrottle, resolveThrottlePolicy, type ThrottleOptions } from '../lib/sessions/login-throttle.js'
-import { LoginFailedError, PasswordLogin, type LoginFailureReason } from '../lib/sessions/password-login.js'
+import { InvalidAuthRequestError, InvalidOptionError, RefreshTokenInvalidError, TokenMissingError } from '../lib/errors.js'
+import { LoginFailedError, type LoginFailureReason } from '../lib/login/password-login.js'
 import type { IssuedSession } from '../lib/sessions/session-service.js'
-import type { UserRecord, UserStore } from '../lib/stores/user-store.js'
+import type { UserRecord } from '../lib/store/ports.js'
 import type { AccessTokenClaims } from './claims-types.js'
+import { coreHandleOf } from './core-handle.js'
 import { emptyResponses, LoginBody, PasswordChangeBody, RefreshTokenBody, tokenResponses, type LoginRequest, type PasswordChangeRequest, type RefreshTokenRequest } from './login-schemas.js'
 import { readCookie } from './request-credentials.js'
 import { strictValidatorCompiler } from './strict-validator.js'
 
 export interface LoginRoutesOptions {
-  /** Failed-login throttling per account and per client address. */
-  throttle?: ThrottleOptions
   /** The `user` object of token responses. Default: id, username, email, roles and profile fields. */
   publicUser?: (user: UserRecord) => Record<string, unknown>
   /** Called after a successful login, for audit logs. */
@@ -30,10 +28,13 @@ function optionalFunction<T> (value: T | undefined, name: string): T | undefined
 }
 
 const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
-  const api = app.tokenAuth
-  if (api.userStore === undefined) throw new InvalidOptionError('loginRoutes needs a `userStore` in the tokenAuth options')
-  const store: UserStore = api.userStore
-  const login = new PasswordLogin(store, new LoginThrottle(store, resolveThrottlePolicy(options.throttle)))
+  const handle = coreHandleOf(app)
+  const stateful = handle.core.stateful
+  if (stateful === undefined) throw new InvalidOptionError('loginRoutes needs a `store` in the tokenAuth options')
+  const { sessions, login } = stateful
+  const { cookies, checkCsrf } = handle
+  const cookieTransport = handle.options.transport.cookie
+  const cookieNames = handle.options.cookie.names
   const publicUser = optionalFunction(options.publicUser, 'publicUser') ?? defaultPublicUser
   const onLoginSuccess = optionalFunction(options.onLoginSuccess, 'onLoginSuccess')
   const onLoginFailure = optionalFunction(options.onLoginFailure, 'onLoginFailure')
@@ -51,14 +52,14 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
    */
   function sendSession (request: FastifyRequest, reply: FastifyReply, session: IssuedSession, refreshTokenRequested: boolean): object {
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
-    const browser = api.cookieTransport && request.headers['sec-fetch-site'] !== undefined
-    const refreshTokenInBody = !api.cookieTransport || (!browser && refreshTokenRequested)
-    if (api.cookieTransport) api.setSessionCookies(reply, session, refreshPath, !refreshTokenInBody)
+    const browser = cookieTransport && request.headers['sec-fetch-site'] !== undefined
+    const refreshTokenInBody = !cookieTransport || (!browser && refreshTokenRequested)
+    if (cookieTransport) cookies.set(reply, session, refreshPath, !refreshTokenInBody)
     const body: Record<string, unknown> = { token_type: 'Bearer', expires_in: session.expiresIn, user: publicUser(session.user) }
     if (!browser) body.access_token = session.accessToken
     if (refreshTokenInBody) {
       body.refresh_token = session.refreshToken
-      body.refresh_token_expires_in = Math.floor(session.refreshExpiresAt - Date.now() / 1000)
+      body.refresh_token_expires_in = Math.floor(session.refreshExpiresAt - handle.core.clock.now() / 1000)
     }
     return body
   }
@@ -73,37 +74,39 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     }
   }
 
-  /** The refresh token from the body or the cookie; a cookie one must pass the CSRF check. */
-  function presentedRefreshToken (request: FastifyRequest<{ Body: RefreshTokenRequest }>): string | undefined {
+  /** The refresh token from the body or the cookie, and whether it came by cookie. */
+  function presentedRefreshToken (request: FastifyRequest<{ Body: RefreshTokenRequest }>): { token: string | undefined, byCookie: boolean } {
     const fromBody = request.body?.refresh_token
-    const fromCookie = api.cookieTransport ? readCookie(request, api.cookieNames.refreshToken) : undefined
+    const fromCookie = cookieTransport ? readCookie(request, cookieNames.refreshToken) : undefined
     if (fromBody !== undefined && fromCookie !== undefined) {
       throw new InvalidAuthRequestError('send the refresh token in the body or in a cookie, not both')
     }
-    if (fromCookie !== undefined) api.checkCsrf(request)
-    return fromBody ?? fromCookie
+    return { token: fromBody ?? fromCookie, byCookie: fromCookie !== undefined }
   }
 
   app.post<{ Body: LoginRequest }>('/login', { schema: { body: LoginBody, response: tokenResponses } }, async (request, reply) => {
     const { username, password } = request.body
-    const user = await passwordChecked(request, username, async () => await login.login({ username, password, clientAddress: request.ip }))
+    const { user } = await passwordChecked(request, username, async () => await login.login({ username, password, clientAddress: request.ip }))
     await onLoginSuccess?.({ request, user })
-    return sendSession(request, reply, await api.startSession(user), request.body.include_refresh_token === true)
+    return sendSession(request, reply, await sessions.start(user), request.body.include_refresh_token === true)
   })
 
   app.post<{ Body: RefreshTokenRequest }>('/refresh', { schema: { body: RefreshTokenBody, response: tokenResponses } }, async (request, reply) => {
     const presented = presentedRefreshToken(request)
-    if (presented === undefined) throw new RefreshTokenInvalidError('no refresh token was sent')
+    if (presented.token === undefined) throw new RefreshTokenInvalidError('no refresh token was sent')
+    // A cookie refresh must pass the CSRF check of the session it belongs to.
+    const beforeSpend = presented.byCookie ? () => { checkCsrf(request) } : undefined
     try {
-      return sendSession(request, reply, await api.refreshSession(presented), request.body?.refresh_token !== undefined)
+      return sendSession(request, reply, await sessions.refresh(presented.token, { clientAddress: request.ip, beforeSpend }), !presented.byCookie)
     } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 401 && api.cookieTransport) api.clearSessionCookies(reply, refreshPath)
+      if ((error as { statusCode?: number }).statusCode === 401 && cookieTransport) cookies.clear(reply, refreshPath)
       throw error
     }
   })
 
   app.post<{ Body: RefreshTokenRequest }>('/logout', { schema: { body: RefreshTokenBody, response: emptyResponses } }, async (request, reply) => {
-    const refreshToken = presentedRefreshToken(request)
+    const presented = presentedRefreshToken(request)
+    if (presented.byCookie) checkCsrf(request)
     let access: AccessTokenClaims | undefined
     let accessError: unknown = new TokenMissingError()
     try {
@@ -113,24 +116,22 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
       if ((error as { statusCode?: number }).statusCode !== 401) throw error
       accessError = error
     }
-    if (api.cookieTransport) api.clearSessionCookies(reply, refreshPath)
-    if (!await api.endSession(access, refreshToken)) throw accessError
+    if (cookieTransport) cookies.clear(reply, refreshPath)
+    if (!await sessions.logout(access, presented.token, request.ip)) throw accessError
     reply.header('cache-control', 'no-store').code(204)
   })
 
   app.post('/logout-all', { onRequest: app.authenticate, schema: { response: emptyResponses } }, async (request, reply) => {
-    await api.logoutEverywhere(request.user.sub)
-    if (api.cookieTransport) api.clearSessionCookies(reply, refreshPath)
+    await stateful.accounts.revokeUserTokens(request.user.sub)
+    if (cookieTransport) cookies.clear(reply, refreshPath)
     reply.header('cache-control', 'no-store').code(204)
   })
 
   app.post<{ Body: PasswordChangeRequest }>('/password', { onRequest: app.authenticate, schema: { body: PasswordChangeBody, response: tokenResponses } }, async (request, reply) => {
-    const user = await store.findUserById(request.user.sub)
-    if (user === undefined) throw new TokenRevokedError()
     const { current_password: currentPassword, new_password: newPassword } = request.body
-    await passwordChecked(request, user.username, async () => await login.confirmPassword(user, currentPassword, request.ip))
-    const updated = await store.changePassword(user.id, newPassword)
-    return sendSession(request, reply, await api.startSession(updated), request.body.include_refresh_token === true)
+    const session = await passwordChecked(request, request.user.sub, async () =>
+      await handle.core.changePassword({ userId: request.user.sub, currentPassword, newPassword, clientAddress: request.ip }))
+    return sendSession(request, reply, session, request.body.include_refresh_token === true)
   })
 }
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { MAX_USERNAME_LENGTH } from '../lib/users/username.js'
+import { MAX_USERNAME_LENGTH } from '../lib/accounts/username.js'
 
 // Far above any password bcrypt can take (72 bytes), low enough that no huge value
 // reaches normalisation or bcrypt: the cheap 400 happens first.

@@ -1,15 +1,8 @@
 import type { FastifyReply } from 'fastify'
 import { randomBytes } from 'node:crypto'
+import type { Clock } from '../lib/clock.js'
+import type { IssuedSession } from '../lib/sessions/session-service.js'
 import type { ResolvedTokenAuthOptions } from './token-auth-options.js'
-
-export interface SessionCookieValues {
-  accessToken: string
-  /** Seconds the access token lives: the cookie's Max-Age, never longer. */
-  accessTokenTtl: number
-  refreshToken?: string
-  /** Seconds the refresh token (and so the session) lives. */
-  refreshTokenTtl: number
-}
 
 /**
  * Sets and clears the browser session cookies: the access token (HttpOnly, Path=/),
@@ -19,21 +12,26 @@ export interface SessionCookieValues {
  */
 export class SessionCookies {
   readonly #options: ResolvedTokenAuthOptions['cookie']
+  readonly #clock: Clock
 
-  constructor (options: ResolvedTokenAuthOptions['cookie']) {
+  constructor (options: ResolvedTokenAuthOptions['cookie'], clock: Clock) {
     this.#options = options
+    this.#clock = clock
   }
 
   #attributes (path: string, maxAge: number, httpOnly: boolean): Parameters<FastifyReply['setCookie']>[2] {
     return { path, maxAge: Math.max(0, Math.floor(maxAge)), httpOnly, secure: this.#options.secure, sameSite: this.#options.sameSite }
   }
 
-  set (reply: FastifyReply, values: SessionCookieValues, refreshPath: string): void {
+  /** The access and CSRF cookies, and the refresh cookie unless `includeRefreshToken` is false. */
+  set (reply: FastifyReply, session: IssuedSession, refreshPath: string, includeRefreshToken = true): void {
     const { names } = this.#options
-    reply.setCookie(names.accessToken, values.accessToken, this.#attributes('/', values.accessTokenTtl, true))
-    reply.setCookie(names.csrf, randomBytes(32).toString('base64url'), this.#attributes('/', values.refreshTokenTtl, false))
-    if (values.refreshToken !== undefined) {
-      reply.setCookie(names.refreshToken, values.refreshToken, this.#attributes(refreshPath, values.refreshTokenTtl, true))
+    // The CSRF cookie lives as long as the session, so a page can still refresh after the access token expired.
+    const refreshTokenTtl = session.refreshExpiresAt - this.#clock.now() / 1000
+    reply.setCookie(names.accessToken, session.accessToken, this.#attributes('/', session.expiresIn, true))
+    reply.setCookie(names.csrf, randomBytes(32).toString('base64url'), this.#attributes('/', refreshTokenTtl, false))
+    if (includeRefreshToken) {
+      reply.setCookie(names.refreshToken, session.refreshToken, this.#attributes(refreshPath, refreshTokenTtl, true))
     }
   }
 

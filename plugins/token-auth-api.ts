@@ -1,81 +1,62 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply } from 'fastify'
+import type { Accounts } from '../lib/accounts/accounts.js'
+import type { AuthCore } from '../lib/core.js'
 import { toSeconds, type Duration } from '../lib/duration.js'
-import { InvalidOptionError } from '../lib/errors.js'
 import type { IssuedSession, SessionService } from '../lib/sessions/session-service.js'
-import type { UserRecord, UserStore } from '../lib/stores/user-store.js'
-import type { AccessTokens } from '../lib/tokens/access-tokens.js'
-import type { JsonWebKeySet, KeyRing } from '../lib/tokens/key-ring.js'
+import type { JsonWebKeySet } from '../lib/tokens/key-ring.js'
 import type { AccessTokenClaims, SignableClaims } from './claims-types.js'
 import type { SessionCookies } from './session-cookies.js'
-import type { CookieNames } from './token-auth-options.js'
 
 export interface SignOptions {
-  /** Lifetime of this token instead of accessTokenTtl. */
+  /** Lifetime of this token instead of accessTokenTtl; at most maxTokenTtl. */
   expiresIn?: Duration
 }
 
-export interface TokenAuthApiParts {
-  realm: string
-  ring: KeyRing
-  tokens: AccessTokens<AccessTokenClaims>
-  sessions: SessionService<AccessTokenClaims> | undefined
-  userStore: UserStore | undefined
-  cookies: SessionCookies
-  cookieNames: CookieNames
-  cookieTransport: boolean
-  checkCsrf: (request: FastifyRequest) => void
-}
+type AccountOperations = Pick<Accounts, 'createUser' | 'findUserById' | 'findUserByUsername' | 'updateUser' | 'changePassword' | 'setDisabled' | 'deleteUser'>
 
-/** `app.tokenAuth`: everything the plugin offers besides the request hooks. */
+/** `app.tokenAuth`: what applications use besides the request hooks. */
 export class TokenAuthDecorator {
-  readonly #parts: TokenAuthApiParts
+  readonly #core: AuthCore<AccessTokenClaims>
+  readonly #cookies: SessionCookies
 
-  constructor (parts: TokenAuthApiParts) {
-    this.#parts = parts
+  constructor (core: AuthCore<AccessTokenClaims>, cookies: SessionCookies) {
+    this.#core = core
+    this.#cookies = cookies
   }
 
-  /** The realm of WWW-Authenticate challenges. */
-  get realm (): string {
-    return this.#parts.realm
-  }
-
-  /** The store given as `userStore`, if any. */
-  get userStore (): UserStore | undefined {
-    return this.#parts.userStore
-  }
-
-  get cookieNames (): CookieNames {
-    return this.#parts.cookieNames
-  }
-
-  /** True when browsers get session cookies (transport.cookie). */
-  get cookieTransport (): boolean {
-    return this.#parts.cookieTransport
+  #stateful (): NonNullable<AuthCore<AccessTokenClaims>['stateful']> {
+    const stateful = this.#core.stateful
+    if (stateful === undefined) throw new TypeError('sessions and accounts need a `store` in the tokenAuth options')
+    return stateful
   }
 
   #sessions (): SessionService<AccessTokenClaims> {
-    if (this.#parts.sessions === undefined) throw new InvalidOptionError('sessions need a `userStore` in the tokenAuth options')
-    return this.#parts.sessions
+    return this.#stateful().sessions
   }
 
-  /** Signs an access token for `claims.sub` with the current key. */
+  /** Signs an access token for `claims.sub` with the current key (no session: `sid` and `ver` are refused). */
   async sign (claims: SignableClaims, options: SignOptions = {}): Promise<string> {
     const ttl = options.expiresIn === undefined ? undefined : toSeconds(options.expiresIn, 'expiresIn')
-    return this.#parts.tokens.sign(claims, ttl).token
+    return this.#core.tokens.sign(claims, ttl).token
   }
 
   /** Verifies an access token outside a request (WebSocket handshakes, jobs, …). */
   async verify (token: string): Promise<AccessTokenClaims> {
-    return this.#parts.tokens.verify(token)
+    return this.#core.tokens.verify(token)
   }
 
-  /** The JWKS document of the public keys (EdDSA, ES256), for other services to verify with. */
+  /** The JWKS document of the public keys, for other services to verify with. */
   jwks (): JsonWebKeySet {
-    return this.#parts.ring.jwks()
+    return this.#core.options.ring.jwks()
+  }
+
+  /** Account operations (create, look up, change password, disable, delete), written once over the store. */
+  get accounts (): AccountOperations {
+    return this.#stateful().accounts
   }
 
   /** Starts a session for a user your own code authenticated (SSO, magic link, …). */
-  async startSession (user: UserRecord): Promise<IssuedSession> {
+  async startSession (user: Parameters<SessionService['start']>[0]): Promise<IssuedSession> {
     return await this.#sessions().start(user)
   }
 
@@ -84,34 +65,23 @@ export class TokenAuthDecorator {
     return await this.#sessions().refresh(refreshToken)
   }
 
-  /** Revokes an access token and its session, and/or a refresh token's session. False when neither named a session. */
+  /** Ends the access token's session and/or the refresh token's. False when neither named a session. */
   async endSession (access: AccessTokenClaims | undefined, refreshToken?: string): Promise<boolean> {
     return await this.#sessions().logout(access, refreshToken)
   }
 
   /** Invalidates every access and refresh token of a user, on every instance. */
   async logoutEverywhere (userId: string): Promise<void> {
-    this.#sessions()
-    await (this.#parts.userStore as UserStore).revokeUserTokens(userId)
+    await this.#stateful().accounts.revokeUserTokens(userId)
   }
 
-  /** Throws a 403 unless a cookie-authenticated unsafe request passes the CSRF checks. */
-  checkCsrf (request: FastifyRequest): void {
-    this.#parts.checkCsrf(request)
-  }
-
-  /** Sets the access, CSRF and (when given) refresh cookies for a session. */
-  setSessionCookies (reply: FastifyReply, session: IssuedSession, refreshPath: string, includeRefreshToken = true): void {
-    this.#parts.cookies.set(reply, {
-      accessToken: session.accessToken,
-      accessTokenTtl: session.expiresIn,
-      refreshToken: includeRefreshToken ? session.refreshToken : undefined,
-      refreshTokenTtl: session.refreshExpiresAt - Date.now() / 1000
-    }, refreshPath)
+  /** Sets the access, CSRF and refresh cookies of a session (refresh cookie scoped to `refreshPath`). */
+  setSessionCookies (reply: FastifyReply, session: IssuedSession, refreshPath: string): void {
+    this.#cookies.set(reply, session, refreshPath)
   }
 
   clearSessionCookies (reply: FastifyReply, refreshPath: string): void {
-    this.#parts.cookies.clear(reply, refreshPath)
+    this.#cookies.clear(reply, refreshPath)
   }
 }
 

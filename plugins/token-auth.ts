@@ -1,55 +1,29 @@
 import fastifyCookie from '@fastify/cookie'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import { SessionService } from '../lib/sessions/session-service.js'
-import { AccessTokens } from '../lib/tokens/access-tokens.js'
+import { createAuthCore } from '../lib/core.js'
 import { createAuthenticator } from './authenticator.js'
 import { challengeOnError } from './bearer-challenge.js'
 import type { AccessTokenClaims } from './claims-types.js'
+import { kCoreHandle } from './core-handle.js'
 import { createCsrfCheck } from './csrf-check.js'
 import './fastify-types.js'
 import { createTokenReader } from './request-credentials.js'
-import { trackRevocations } from './revocation-tracking.js'
 import { SessionCookies } from './session-cookies.js'
 import { TokenAuthDecorator } from './token-auth-api.js'
 import { resolveTokenAuthOptions, type TokenAuthOptions } from './token-auth-options.js'
 
 const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => {
   const options = resolveTokenAuthOptions(rawOptions)
+  const core = createAuthCore<AccessTokenClaims>(rawOptions, { clock: rawOptions.clock, log: app.log })
   if (options.transport.cookie && !app.hasDecorator('parseCookie')) await app.register(fastifyCookie)
 
-  const tokens = new AccessTokens<AccessTokenClaims>({
-    ring: options.ring,
-    issuer: options.issuer,
-    audience: options.audience,
-    ttlSeconds: options.accessTokenTtlSeconds,
-    clockToleranceSeconds: options.clockToleranceSeconds,
-    maxTokenLength: options.maxTokenLength,
-    cacheSize: options.cacheSize
-  })
-  const store = options.userStore
-  if (store !== undefined) await trackRevocations(app, store, tokens, options.revocation)
-  const sessions = store === undefined
-    ? undefined
-    : new SessionService(store, tokens, options.claims, {
-      accessTokenTtlSeconds: options.accessTokenTtlSeconds,
-      clockToleranceSeconds: options.clockToleranceSeconds,
-      ...options.session
-    })
   const checkCsrf = createCsrfCheck(options)
-  const authenticator = createAuthenticator({ tokens, readToken: createTokenReader(options), checkCsrf })
+  const cookies = new SessionCookies(options.cookie, core.clock)
+  const authenticator = createAuthenticator({ tokens: core.tokens, readToken: createTokenReader(options), checkCsrf })
 
-  app.decorate('tokenAuth', new TokenAuthDecorator({
-    realm: options.realm,
-    ring: options.ring,
-    tokens,
-    sessions,
-    userStore: store,
-    cookies: new SessionCookies(options.cookie),
-    cookieNames: options.cookie.names,
-    cookieTransport: options.transport.cookie,
-    checkCsrf
-  }))
+  app.decorate(kCoreHandle, { core, options, cookies, checkCsrf })
+  app.decorate('tokenAuth', new TokenAuthDecorator(core, cookies))
   app.addHook('onError', challengeOnError(options.realm))
   app.decorate('authenticate', authenticator.authenticate)
   app.decorate('requireRole', authenticator.requireRole)
@@ -59,6 +33,8 @@ const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => 
   app.decorateRequest('verifyToken', async function () {
     return authenticator.verifyRequest(this)
   })
+  app.addHook('onClose', async () => { await core.stop() })
+  await core.start()
 }
 
 /** Token authentication for Fastify: signed access tokens by Bearer header or cookie. */

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { BcryptPasswordHasher } from 'fastify-token-auth'
-import { ConcurrencyLimit } from '../lib/passwords/concurrency-limit.js'
-import { defaultBcryptConcurrency } from '../lib/passwords/password-hasher.js'
-import { normalisePassword } from '../lib/passwords/password-input.js'
+import { ConcurrencyLimit } from '../lib/accounts/concurrency-limit.js'
+import { defaultBcryptConcurrency } from '../lib/accounts/password-hasher.js'
+import { normalisePassword } from '../lib/accounts/password-input.js'
 
 t.test('passwords are NFKC-normalised and checked against what bcrypt can take', async (t) => {
   t.same(normalisePassword('Cafe\u0301 au lait', 8), { ok: true, password: 'Caf\u00e9 au lait' })

@@ -1,19 +1,27 @@
-import type { PruneResult, UserStore } from '../stores/user-store.js'
+import { type Clock, nowSeconds } from '../clock.js'
+import type { AuthStore } from '../store/ports.js'
 
-/** Failure counters idle this long are gone; throttle windows and lockouts are capped below it. */
-export const LOGIN_FAILURE_RETENTION_SECONDS = 86400
+/** Attempt counters idle this long are gone; throttle windows and lockouts are capped below it. */
+export const ATTEMPT_COUNTER_RETENTION_SECONDS = 86400
+
+export interface PruneResult {
+  families: number
+  revocations: number
+  attempts: number
+}
 
 export interface HousekeepingOptions {
-  store: UserStore
+  store: AuthStore
+  clock: Clock
   intervalMs: number
   onPruned: (result: PruneResult) => void
   onError: (error: unknown) => void
 }
 
 /**
- * Deletes expired refresh tokens, revocations and stale login-failure counters on a
- * timer, so nobody has to write a cron job. Each instance prunes on its own jittered
- * schedule; deleting what another instance already deleted is harmless.
+ * Deletes expired refresh-token families and tokens, revocations and idle attempt
+ * counters on a timer, so nobody has to write a cron job. Each instance prunes on its own
+ * jittered schedule; deleting what another instance already deleted is harmless.
  */
 export class Housekeeping {
   readonly #options: HousekeepingOptions
@@ -26,9 +34,14 @@ export class Housekeeping {
   }
 
   async pruneOnce (): Promise<void> {
-    const now = Date.now() / 1000
+    const { store, clock } = this.#options
+    const now = nowSeconds(clock)
     try {
-      this.#options.onPruned(await this.#options.store.pruneExpired(now, now - LOGIN_FAILURE_RETENTION_SECONDS))
+      this.#options.onPruned({
+        families: await store.families.prune(now),
+        revocations: await store.revocations.prune(now),
+        attempts: await store.attempts.prune(now - ATTEMPT_COUNTER_RETENTION_SECONDS)
+      })
     } catch (error) {
       this.#options.onError(error)
     }
@@ -39,7 +52,7 @@ export class Housekeeping {
     // ±20% jitter keeps instances that started together from pruning in lockstep.
     const delay = this.#options.intervalMs * (0.8 + Math.random() * 0.4)
     this.#timer = setTimeout(() => {
-      this.#running = this.pruneOnce().then(() => this.start())
+      this.#running = this.pruneOnce().then(() => { this.start() })
     }, delay)
     this.#timer.unref()
   }

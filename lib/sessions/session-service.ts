@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
+import { type Clock, nowSeconds } from '../clock.js'
 import { RefreshTokenInvalidError } from '../errors.js'
-import type { UserRecord, UserStore } from '../stores/user-store.js'
+import type { FoundRefreshToken, RefreshFamilyPort, Revocation, RevocationPort, UserPort, UserRecord } from '../store/ports.js'
 import type { AccessTokenClaimsBase, AccessTokens } from '../tokens/access-tokens.js'
+import type { RateLimit } from './rate-limit.js'
 import { hashRefreshToken, looksLikeRefreshToken, newRefreshToken } from './refresh-token.js'
 
 export interface SessionPolicy {
@@ -25,110 +27,152 @@ export interface IssuedSession {
   refreshToken: string
   /** Seconds since the epoch when the refresh token expires. */
   refreshExpiresAt: number
+  /** The session (refresh-token family) id: the access token's `sid`. */
+  sessionId: string
 }
 
-const now = (): number => Date.now() / 1000
+export interface SessionParts<Claims extends AccessTokenClaimsBase> {
+  users: UserPort
+  families: RefreshFamilyPort
+  revocations: RevocationPort
+  /** Caps refreshes and logouts per session and per client address. */
+  rateLimits: { perSession: RateLimit, perAddress: RateLimit }
+  tokens: AccessTokens<Claims>
+  claimsFor: ClaimsForUser
+  policy: SessionPolicy
+  clock: Clock
+  /** Told about each session revocation once it is stored, so this instance applies it at once. */
+  onRevocation: (revocation: Revocation) => void
+}
+
+export interface RefreshOptions {
+  /** The client's address, for the per-address rate limit. */
+  clientAddress?: string
+  /**
+   * Runs after the token's session is known and before anything is spent; throws to
+   * refuse (the cookie route checks CSRF against that session here).
+   */
+  beforeSpend?: (sessionId: string) => void
+}
 
 /**
- * Sessions: a login starts a refresh-token family, every refresh spends one token of it
- * and issues its successor, and a spent token coming back (outside the grace window)
- * revokes the family and every access token issued in it (RFC 9700 §4.14.2).
+ * Sessions: a login starts a refresh-token family, every refresh swaps the family's
+ * current token for its successor in one compare-and-swap, and a spent token coming back
+ * (outside the grace window) revokes the family and every access token issued in it
+ * (RFC 9700 §4.14.2). Revocation and rotation both change the family row, so they
+ * serialise on every database.
  */
 export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBase> {
-  readonly #store: UserStore
-  readonly #tokens: AccessTokens<Claims>
-  readonly #claimsFor: ClaimsForUser
-  readonly #policy: SessionPolicy
+  readonly #parts: SessionParts<Claims>
 
-  constructor (store: UserStore, tokens: AccessTokens<Claims>, claimsFor: ClaimsForUser, policy: SessionPolicy) {
-    this.#store = store
-    this.#tokens = tokens
-    this.#claimsFor = claimsFor
-    this.#policy = policy
+  constructor (parts: SessionParts<Claims>) {
+    this.#parts = parts
   }
 
-  /** When every access token issued up to now has expired, even with clock tolerance. */
-  get #accessTokensExpireBy (): number {
-    return now() + this.#policy.accessTokenTtlSeconds + this.#policy.clockToleranceSeconds
+  #now (): number {
+    return nowSeconds(this.#parts.clock)
   }
 
-  #issue (user: UserRecord, familyId: string, refreshToken: string, refreshExpiresAt: number): IssuedSession {
-    const signed = this.#tokens.sign({ ...this.#claimsFor(user), sub: user.id, sid: familyId, ver: user.tokenVersion })
-    return {
-      user,
-      accessToken: signed.token,
-      expiresIn: signed.exp - signed.iat,
-      refreshToken,
-      refreshExpiresAt
-    }
+  #issue (user: UserRecord, sessionId: string, refreshToken: string, refreshExpiresAt: number): IssuedSession {
+    const signed = this.#parts.tokens.signForSession({ ...this.#parts.claimsFor(user), sub: user.id, sid: sessionId, ver: user.tokenVersion })
+    return { user, accessToken: signed.token, expiresIn: signed.exp - signed.iat, refreshToken, refreshExpiresAt, sessionId }
   }
 
   /** Starts a new session (refresh-token family) for a user who just proved who they are. */
   async start (user: UserRecord): Promise<IssuedSession> {
-    const issuedAt = now()
-    const familyId = randomUUID()
+    const { policy, families } = this.#parts
+    const createdAt = this.#now()
+    const id = randomUUID()
     const refresh = newRefreshToken()
-    const sessionExpiresAt = issuedAt + this.#policy.sessionMaxAgeSeconds
-    const expiresAt = Math.min(issuedAt + this.#policy.refreshTokenTtlSeconds, sessionExpiresAt)
-    await this.#store.insertRefreshToken({
-      tokenHash: refresh.hash, userId: user.id, familyId, tokenVersion: user.tokenVersion, issuedAt, expiresAt, sessionExpiresAt
-    })
-    return this.#issue(user, familyId, refresh.token, expiresAt)
+    const expiresAt = createdAt + policy.sessionMaxAgeSeconds
+    const tokenExpiresAt = Math.min(createdAt + policy.refreshTokenTtlSeconds, expiresAt)
+    await families.create({ id, userId: user.id, tokenVersion: user.tokenVersion, createdAt, expiresAt }, { hash: refresh.hash, expiresAt: tokenExpiresAt })
+    return this.#issue(user, id, refresh.token, tokenExpiresAt)
   }
 
-  async #revokeFamily (familyId: string): Promise<void> {
-    await this.#store.revokeSession(familyId, now(), this.#accessTokensExpireBy)
+  /** When every access token of a session issued up to now has expired, even with clock tolerance. */
+  #accessTokensExpireBy (now: number): number {
+    return Math.ceil(now + this.#parts.policy.accessTokenTtlSeconds + this.#parts.policy.clockToleranceSeconds)
+  }
+
+  /** Revokes a session; true when this call ended it (a revoked or unknown one writes nothing). */
+  async revoke (sessionId: string): Promise<boolean> {
+    const now = this.#now()
+    const expiresAt = this.#accessTokensExpireBy(now)
+    const revoked = await this.#parts.families.revoke(sessionId, now, expiresAt)
+    if (revoked) this.#parts.onRevocation({ kind: 'session', subject: sessionId, version: 0, expiresAt })
+    return revoked
+  }
+
+  /** The session a refresh token belongs to, or undefined; nothing is spent. */
+  async find (presented: unknown): Promise<FoundRefreshToken | undefined> {
+    return looksLikeRefreshToken(presented) ? await this.#parts.families.findByToken(hashRefreshToken(presented)) : undefined
+  }
+
+  /** Why a token that did not rotate was refused; revokes the family when it was stolen. */
+  async #refusal (found: FoundRefreshToken, now: number): Promise<RefreshTokenInvalidError> {
+    const { family, token } = found
+    if (family.revokedAt !== null) return new RefreshTokenInvalidError('revoked')
+    if (token.expiresAt <= now || family.expiresAt <= now) return new RefreshTokenInvalidError('expired')
+    // Stores may keep whole seconds (the knex store does): compare at that resolution, so
+    // that the grace window is never shorter than configured.
+    const inGrace = family.previousTokenHash === token.hash && family.rotatedAt !== null &&
+      Math.floor(now) - Math.floor(family.rotatedAt) <= this.#parts.policy.reuseGraceSeconds
+    if (inGrace) return new RefreshTokenInvalidError('already used by a concurrent refresh')
+    await this.revoke(family.id)
+    return new RefreshTokenInvalidError('already used; the session was revoked')
   }
 
   /** Spends a refresh token and returns the next access and refresh tokens. */
-  async refresh (presented: unknown): Promise<IssuedSession> {
-    if (!looksLikeRefreshToken(presented)) throw new RefreshTokenInvalidError('unknown token')
-    const at = now()
-    const next = newRefreshToken()
-    const result = await this.#store.spendRefreshToken(hashRefreshToken(presented), at, (spent) => ({
-      tokenHash: next.hash,
-      userId: spent.userId,
-      familyId: spent.familyId,
-      tokenVersion: spent.tokenVersion,
-      issuedAt: at,
-      expiresAt: Math.min(at + this.#policy.refreshTokenTtlSeconds, spent.sessionExpiresAt),
-      sessionExpiresAt: spent.sessionExpiresAt
-    }))
-    const token = result.token
-    if (token === undefined) throw new RefreshTokenInvalidError('unknown token')
-    if (!result.spent) {
-      if (token.revokedAt !== null) throw new RefreshTokenInvalidError('revoked')
-      if (token.usedAt === null) throw new RefreshTokenInvalidError('expired')
-      // Stores may keep whole seconds (the knex store does): compare at that resolution, so
-      // that the grace window is never shorter than configured.
-      if (Math.floor(at) - Math.floor(token.usedAt) <= this.#policy.reuseGraceSeconds) throw new RefreshTokenInvalidError('already used by a concurrent refresh')
-      await this.#revokeFamily(token.familyId)
-      throw new RefreshTokenInvalidError('already used; the session was revoked')
+  async refresh (presented: unknown, options: RefreshOptions = {}): Promise<IssuedSession> {
+    this.#limitAddress(options.clientAddress)
+    const found = await this.find(presented)
+    if (found === undefined) throw new RefreshTokenInvalidError('unknown token')
+    const { family, token } = found
+    options.beforeSpend?.(family.id)
+    this.#parts.rateLimits.perSession.hit(family.id)
+    const now = this.#now()
+    if (family.revokedAt !== null || family.currentTokenHash !== token.hash || token.expiresAt <= now || family.expiresAt <= now) {
+      throw await this.#refusal(found, now)
     }
-    const user = await this.#store.findUserById(token.userId)
-    if (user === undefined || user.disabled || user.tokenVersion !== token.tokenVersion) {
-      await this.#revokeFamily(token.familyId)
+    const user = await this.#parts.users.findById(family.userId)
+    if (user === undefined || user.disabled || user.tokenVersion !== family.tokenVersion) {
+      await this.revoke(family.id)
       throw new RefreshTokenInvalidError('revoked')
     }
-    return this.#issue(user, token.familyId, next.token, Math.min(at + this.#policy.refreshTokenTtlSeconds, token.sessionExpiresAt))
+    const next = newRefreshToken()
+    const expiresAt = Math.min(now + this.#parts.policy.refreshTokenTtlSeconds, family.expiresAt)
+    if (!await this.#parts.families.rotate(family.id, token.hash, { hash: next.hash, expiresAt }, now)) {
+      // Something changed it since the read: a concurrent refresh, a logout. Read again to say which.
+      const again = await this.#parts.families.findByToken(token.hash)
+      throw again === undefined ? new RefreshTokenInvalidError('unknown token') : await this.#refusal(again, now)
+    }
+    return this.#issue(user, family.id, next.token, expiresAt)
+  }
+
+  #limitAddress (clientAddress: string | undefined): void {
+    if (clientAddress !== undefined) this.#parts.rateLimits.perAddress.hit(clientAddress)
   }
 
   /**
-   * Ends a session: the access token's `jti` is denied until it expires, and the family
-   * of the access token (`sid`) or of the refresh token is revoked. False when neither
-   * named a session.
+   * Ends a session: the access token's session (`sid`), or the token alone (`jti`) when it
+   * has none, and the refresh token's session. An already-ended session writes nothing.
+   * False when neither named a session.
    */
-  async logout (access: AccessTokenClaimsBase | undefined, refreshToken: unknown): Promise<boolean> {
-    let ended = access !== undefined
+  async logout (access: AccessTokenClaimsBase | undefined, refreshToken: unknown, clientAddress?: string): Promise<boolean> {
+    this.#limitAddress(clientAddress)
     if (access !== undefined) {
-      await this.#store.addRevocation({ kind: 'token', subject: access.jti, version: 0, expiresAt: access.exp + this.#policy.clockToleranceSeconds })
-      if (access.sid !== undefined) await this.#revokeFamily(access.sid)
+      this.#parts.rateLimits.perSession.hit(access.sid ?? access.jti)
+      if (access.sid !== undefined) {
+        await this.revoke(access.sid)
+      } else {
+        const revocation: Revocation = { kind: 'token', subject: access.jti, version: 0, expiresAt: Math.ceil(access.exp + this.#parts.policy.clockToleranceSeconds) }
+        await this.#parts.revocations.append(revocation, this.#now())
+        this.#parts.onRevocation(revocation)
+      }
     }
-    if (looksLikeRefreshToken(refreshToken)) {
-      const token = await this.#store.findRefreshToken(hashRefreshToken(refreshToken))
-      if (token !== undefined && token.familyId !== access?.sid) await this.#revokeFamily(token.familyId)
-      ended ||= token !== undefined
-    }
-    return ended
+    const found = await this.find(refreshToken)
+    if (found !== undefined && found.family.id !== access?.sid) await this.revoke(found.family.id)
+    return access !== undefined || found !== undefined
   }
 }

@@ -204,6 +204,8 @@ export interface AuthStore {
   readonly families: RefreshFamilyPort
   readonly revocations: RevocationPort
   readonly attempts: LoginAttemptPort
+  /** Application fields users may carry in `profile` (the knex store's profileColumns). Default none. */
+  readonly profileFields?: readonly string[]
   /** Creates or upgrades what the store needs. Safe to call on every start, from several instances at once. */
   migrate: () => Promise<void>
 }

@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto'
+import { InvalidUserError } from '../errors.js'
+import type { UserRecord } from '../store/ports.js'
+import { normaliseUsername } from './username.js'
+
+/** What `createUser` takes. The password is plain text; accounts hash it. */
+export interface NewUser {
+  username: string
+  password: string
+  email?: string | null
+  roles?: string[]
+  disabled?: boolean
+  profile?: Record<string, unknown>
+}
+
+const MAX_EMAIL_LENGTH = 254
+const MAX_ROLE_LENGTH = 64
+
+export function checkRoles (roles: unknown): string[] {
+  if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string' && role.length > 0 && role.length <= MAX_ROLE_LENGTH)) {
+    throw new InvalidUserError(`roles must be an array of non-empty strings of at most ${MAX_ROLE_LENGTH} characters`)
+  }
+  return [...new Set(roles as string[])]
+}
+
+export function checkEmail (email: unknown): string | null {
+  if (email === undefined || email === null) return null
+  if (typeof email !== 'string' || email.length > MAX_EMAIL_LENGTH || !email.includes('@')) {
+    throw new InvalidUserError(`email must be an address of at most ${MAX_EMAIL_LENGTH} characters, or null`)
+  }
+  return email
+}
+
+export function checkProfile (profile: unknown, fields: readonly string[]): Record<string, unknown> {
+  if (typeof profile !== 'object' || profile === null || Array.isArray(profile)) throw new InvalidUserError('profile must be an object')
+  for (const field of Object.keys(profile)) {
+    if (!fields.includes(field)) throw new InvalidUserError(`profile field "${field}" is not one of the store's profile fields (${fields.join(', ') || 'none'})`)
+  }
+  return profile as Record<string, unknown>
+}
+
+/** Validates a NewUser and builds the record to insert, with the password already hashed. */
+export function userRecordFrom (input: NewUser, passwordHash: string, profileFields: readonly string[], now: number): UserRecord {
+  const profile = checkProfile(input.profile ?? {}, profileFields)
+  return {
+    id: randomUUID(),
+    username: normaliseUsername(input.username),
+    email: checkEmail(input.email),
+    roles: checkRoles(input.roles ?? []),
+    disabled: input.disabled === true,
+    tokenVersion: 0,
+    passwordHash,
+    createdAt: Math.floor(now),
+    profile: Object.fromEntries(profileFields.map((field) => [field, profile[field] ?? null]))
+  }
+}
+
+/** Checks the shape of createUser's input before any password work. */
+export function assertNewUserShape (input: unknown): asserts input is NewUser {
+  if (typeof input !== 'object' || input === null) throw new InvalidUserError('createUser needs { username, password }')
+}

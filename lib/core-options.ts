@@ -1,0 +1,164 @@
+import { toSeconds, type Duration } from './duration.js'
+import { InvalidOptionError } from './errors.js'
+import { BcryptPasswordHasher, type PasswordHasher } from './accounts/password-hasher.js'
+import type { AuthStore, UserRecord } from './store/ports.js'
+import { createKeyRing, type KeyDefinition, type KeyRing } from './tokens/key-ring.js'
+
+/** What the core takes: keys, token policy, the store and the session rules. */
+export interface AuthCoreOptions {
+  /** HMAC secret (HS256) of at least 32 random bytes. Or give `keys`. */
+  secret?: string | Buffer
+  /** Key ring: the first key signs, every key verifies (rotation). Each has one algorithm. */
+  keys?: KeyDefinition[]
+  /** `iss` written into tokens and required on verify. */
+  issuer?: string
+  /** `aud` written into tokens; a verified token must name one of these. */
+  audience?: string | string[]
+  /** Access-token lifetime. Default '15m'. */
+  accessTokenTtl?: Duration
+  /**
+   * Longest lifetime `sign()` may give a token. User-wide revocations are kept this long
+   * (plus clock tolerance), so no revoked token outlives its revocation. Default '1d'.
+   */
+  maxTokenTtl?: Duration
+  /** Allowed clock difference for exp/nbf/iat. Default 5 s, at most 60 s. */
+  clockTolerance?: Duration
+  /** Longer tokens are refused before decoding. Default 4096 characters. */
+  maxTokenLength?: number
+  /** Verified tokens remembered for speed (bounded, revocation-aware). Default 10000; 0 disables. */
+  verifiedTokenCacheSize?: number
+  /** Users, sessions, revocations and attempt counters; needed for logins, logout and revocation. */
+  store?: AuthStore
+  /** Application claims put into a user's access tokens. Default: `roles` when the user has any. */
+  claims?: (user: UserRecord) => Record<string, unknown>
+  passwords?: {
+    /** bcrypt cost for new hashes; logins rehash older, cheaper hashes. Default 12, at least 10. */
+    bcryptCost?: number
+    /** bcrypt computations at once. Default: UV_THREADPOOL_SIZE - 1 (3). */
+    bcryptConcurrency?: number
+    /** Replaces bcrypt altogether (bcryptCost is then ignored); for tests, a fast one. */
+    hasher?: PasswordHasher
+    /** Shortest password createUser and changePassword accept, in characters. Default 8. */
+    minLength?: number
+  }
+  session?: {
+    /** Refresh-token lifetime (each rotation starts a new one). Default '14d'. */
+    refreshTokenTtl?: Duration
+    /** Absolute session length: no rotation extends a session past it. Default '30d'. */
+    maxAge?: Duration
+    /** A spent refresh token presented again within this is a concurrent refresh, not theft. Default '5s', at most '10s'. */
+    reuseGrace?: Duration
+    /** Refreshes and logouts one session may make per minute. Default 10. */
+    perSessionPerMinute?: number
+    /** Refreshes and logouts one client address may make per minute. Default 300. */
+    perAddressPerMinute?: number
+  }
+  revocation?: {
+    /** How often revocations are read from the store. Default '250ms'. */
+    syncInterval?: Duration
+    /** Longest a revocation can go unseen by another instance; past it verification answers 503. Default '1s'. */
+    maxStaleness?: Duration
+    /** How often expired rows are pruned. Default '1m'. */
+    pruneInterval?: Duration
+  }
+}
+
+export interface ResolvedCoreOptions {
+  ring: KeyRing
+  issuer: string | undefined
+  audience: string[] | undefined
+  accessTokenTtlSeconds: number
+  maxTokenTtlSeconds: number
+  clockToleranceSeconds: number
+  maxTokenLength: number
+  cacheSize: number
+  store: AuthStore | undefined
+  claims: (user: UserRecord) => Record<string, unknown>
+  hasher: PasswordHasher
+  minPasswordLength: number
+  session: { refreshTokenTtlSeconds: number, sessionMaxAgeSeconds: number, reuseGraceSeconds: number, perSessionPerMinute: number, perAddressPerMinute: number }
+  revocation: { syncIntervalMs: number, maxStalenessMs: number, pruneIntervalMs: number }
+}
+
+const defaultClaims = (user: UserRecord): Record<string, unknown> => user.roles.length > 0 ? { roles: user.roles } : {}
+
+export function optionalString (value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value.length === 0) throw new InvalidOptionError(`${name} must be a non-empty string`)
+  return value
+}
+
+export function integerInRange (value: unknown, name: string, fallback: number, min: number, max: number): number {
+  const resolved = value ?? fallback
+  if (!Number.isInteger(resolved) || (resolved as number) < min || (resolved as number) > max) {
+    throw new InvalidOptionError(`${name} must be an integer from ${min} to ${max}; got ${JSON.stringify(value)}`)
+  }
+  return resolved as number
+}
+
+function seconds (value: Duration | undefined, fallback: Duration, name: string, min?: number, max?: number): number {
+  return toSeconds(value ?? fallback, name, min, max)
+}
+
+function keyRingFrom (options: AuthCoreOptions): KeyRing {
+  if (options.secret !== undefined && options.keys !== undefined) throw new InvalidOptionError('give `secret` or `keys`, not both')
+  if (options.keys !== undefined) return createKeyRing(options.keys)
+  if (options.secret === undefined) throw new InvalidOptionError('a signing secret is required: set `secret` (32+ random bytes) or `keys`')
+  return createKeyRing([{ secret: options.secret }], 'secret')
+}
+
+function checkStore (store: unknown): AuthStore | undefined {
+  if (store === undefined) return undefined
+  const ports = ['users', 'families', 'revocations', 'attempts'] as const
+  if (typeof store !== 'object' || store === null || !ports.every((port) => typeof (store as Record<string, unknown>)[port] === 'object')) {
+    throw new InvalidOptionError('store must implement the store contract (users, families, revocations, attempts): createMemoryStore() or createKnexStore({ knex })')
+  }
+  return store as AuthStore
+}
+
+function passwordOptions (options: AuthCoreOptions['passwords'] = {}): { hasher: PasswordHasher, minPasswordLength: number } {
+  const hasher = options.hasher ?? new BcryptPasswordHasher(options.bcryptCost, options.bcryptConcurrency)
+  return { hasher, minPasswordLength: integerInRange(options.minLength, 'passwords.minLength', 8, 1, 64) }
+}
+
+/** Validates every core option once: a bad configuration fails at startup, never a request. */
+export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptions {
+  const audience = options.audience === undefined ? undefined : ([] as unknown[]).concat(options.audience)
+  if (audience !== undefined && (audience.length === 0 || !audience.every((value) => typeof value === 'string' && value.length > 0))) {
+    throw new InvalidOptionError('audience must be a non-empty string or array of non-empty strings')
+  }
+  if (options.claims !== undefined && typeof options.claims !== 'function') throw new InvalidOptionError('claims must be a function (user) => object')
+  const accessTokenTtlSeconds = seconds(options.accessTokenTtl, '15m', 'accessTokenTtl', 1, 86400)
+  const maxTokenTtlSeconds = seconds(options.maxTokenTtl, '1d', 'maxTokenTtl', 1, 366 * 86400)
+  if (maxTokenTtlSeconds < accessTokenTtlSeconds) throw new InvalidOptionError('maxTokenTtl must be at least accessTokenTtl')
+  const session = options.session ?? {}
+  const revocation = options.revocation ?? {}
+  const maxStalenessMs = seconds(revocation.maxStaleness, '1s', 'revocation.maxStaleness', 0.05, 3600) * 1000
+  const syncIntervalMs = seconds(revocation.syncInterval, '250ms', 'revocation.syncInterval', 0.01, 3600) * 1000
+  if (syncIntervalMs >= maxStalenessMs) throw new InvalidOptionError('revocation.syncInterval must be shorter than revocation.maxStaleness')
+  return {
+    ring: keyRingFrom(options),
+    issuer: optionalString(options.issuer, 'issuer'),
+    audience: audience as string[] | undefined,
+    accessTokenTtlSeconds,
+    maxTokenTtlSeconds,
+    clockToleranceSeconds: seconds(options.clockTolerance, 5, 'clockTolerance', 0, 60),
+    maxTokenLength: integerInRange(options.maxTokenLength, 'maxTokenLength', 4096, 256, 16384),
+    cacheSize: integerInRange(options.verifiedTokenCacheSize, 'verifiedTokenCacheSize', 10000, 0, 10_000_000),
+    store: checkStore(options.store),
+    claims: options.claims ?? defaultClaims,
+    ...passwordOptions(options.passwords),
+    session: {
+      refreshTokenTtlSeconds: seconds(session.refreshTokenTtl, '14d', 'session.refreshTokenTtl', 60),
+      sessionMaxAgeSeconds: seconds(session.maxAge, '30d', 'session.maxAge', 60),
+      reuseGraceSeconds: seconds(session.reuseGrace, '5s', 'session.reuseGrace', 0, 10),
+      perSessionPerMinute: integerInRange(session.perSessionPerMinute, 'session.perSessionPerMinute', 10, 1, 100_000),
+      perAddressPerMinute: integerInRange(session.perAddressPerMinute, 'session.perAddressPerMinute', 300, 1, 1_000_000)
+    },
+    revocation: {
+      syncIntervalMs,
+      maxStalenessMs,
+      pruneIntervalMs: seconds(revocation.pruneInterval, '1m', 'revocation.pruneInterval', 1, 86400) * 1000
+    }
+  }
+}

@@ -1,0 +1,142 @@
+import { Accounts } from './accounts/accounts.js'
+import { type Clock, systemClock } from './clock.js'
+import { resolveCoreOptions, type AuthCoreOptions, type ResolvedCoreOptions } from './core-options.js'
+import { Housekeeping } from './sessions/housekeeping.js'
+import { RateLimit } from './sessions/rate-limit.js'
+import { createRevocationCheck } from './sessions/revocation-check.js'
+import { RevocationList } from './sessions/revocation-list.js'
+import { RevocationSync } from './sessions/revocation-sync.js'
+import { SessionService } from './sessions/session-service.js'
+import type { AuthStore, Revocation } from './store/ports.js'
+import { AccessTokens, type AccessTokenClaimsBase } from './tokens/access-tokens.js'
+
+/** Where the core reports what an operator should see; pino (Fastify's `app.log`) fits. */
+export interface CoreLogger {
+  debug: (details: object, message: string) => void
+  info: (message: string) => void
+  warn: (details: object, message: string) => void
+  error: (details: object, message: string) => void
+}
+
+export interface CoreEnvironment {
+  clock?: Clock
+  log?: CoreLogger
+}
+
+const silentLogger: CoreLogger = { debug () {}, info () {}, warn () {}, error () {} }
+
+// An id missing this long is a rolled-back insert, not a slow commit.
+const REVOCATION_GAP_TIMEOUT_MS = 30_000
+
+/** The stateful half, present when the core has a store. */
+export interface StatefulParts<Claims extends AccessTokenClaimsBase> {
+  store: AuthStore
+  accounts: Accounts
+  sessions: SessionService<Claims>
+  revocations: RevocationList
+}
+
+/**
+ * Everything the plugins adapt, built in one place from one set of options and one
+ * clock: the key ring and access tokens; with a store, the revocation list kept in sync,
+ * housekeeping, accounts, sessions and password logins. `start()` makes the first
+ * revocation sync and starts the timers; `stop()` ends them.
+ */
+export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBase> {
+  readonly options: ResolvedCoreOptions
+  readonly clock: Clock
+  readonly tokens: AccessTokens<Claims>
+  readonly stateful: StatefulParts<Claims> | undefined
+  readonly #sync: RevocationSync | undefined
+  readonly #housekeeping: Housekeeping | undefined
+
+  constructor (options: AuthCoreOptions, environment: CoreEnvironment = {}) {
+    const resolved = resolveCoreOptions(options)
+    const clock = environment.clock ?? systemClock
+    const log = environment.log ?? silentLogger
+    this.options = resolved
+    this.clock = clock
+    this.tokens = new AccessTokens<Claims>({
+      ring: resolved.ring,
+      issuer: resolved.issuer,
+      audience: resolved.audience,
+      ttlSeconds: resolved.accessTokenTtlSeconds,
+      maxTtlSeconds: resolved.maxTokenTtlSeconds,
+      clockToleranceSeconds: resolved.clockToleranceSeconds,
+      maxTokenLength: resolved.maxTokenLength,
+      cacheSize: resolved.cacheSize,
+      clock
+    })
+    const store = resolved.store
+    if (store === undefined) return
+    const revocations = new RevocationList()
+    const onRevocation = (revocation: Revocation): void => { revocations.add(revocation) }
+    this.#sync = new RevocationSync({
+      feed: store.revocations,
+      list: revocations,
+      clock,
+      intervalMs: resolved.revocation.syncIntervalMs,
+      maxStalenessMs: resolved.revocation.maxStalenessMs,
+      gapTimeoutMs: REVOCATION_GAP_TIMEOUT_MS,
+      onStatusChange (healthy, error) {
+        if (healthy) log.info('token revocations are in sync again')
+        else log.error({ err: error }, 'cannot read token revocations; authenticated requests answer 503 until the store is back')
+      }
+    })
+    this.tokens.useRevocationCheck(createRevocationCheck(revocations, this.#sync))
+    this.#housekeeping = new Housekeeping({
+      store,
+      clock,
+      intervalMs: resolved.revocation.pruneIntervalMs,
+      onPruned: (pruned) => { log.debug({ pruned }, 'pruned expired auth rows') },
+      onError: (error) => { log.warn({ err: error }, 'pruning expired auth rows failed; will retry') }
+    })
+    const perMinute = (limit: number): RateLimit => new RateLimit({ limit, windowSeconds: 60, maxKeys: 100_000 }, clock)
+    this.stateful = {
+      store,
+      revocations,
+      accounts: new Accounts({
+        users: store.users,
+        hasher: resolved.hasher,
+        clock,
+        policy: {
+          minPasswordLength: resolved.minPasswordLength,
+          profileFields: store.profileFields ?? [],
+          userRevocationSeconds: resolved.maxTokenTtlSeconds + resolved.clockToleranceSeconds
+        },
+        onRevocation
+      }),
+      sessions: new SessionService<Claims>({
+        users: store.users,
+        families: store.families,
+        revocations: store.revocations,
+        rateLimits: { perSession: perMinute(resolved.session.perSessionPerMinute), perAddress: perMinute(resolved.session.perAddressPerMinute) },
+        tokens: this.tokens,
+        claimsFor: resolved.claims,
+        clock,
+        onRevocation,
+        policy: {
+          accessTokenTtlSeconds: resolved.accessTokenTtlSeconds,
+          clockToleranceSeconds: resolved.clockToleranceSeconds,
+          ...resolved.session
+        }
+      })
+    }
+  }
+
+  /** The first revocation sync (so no revoked token passes from the first request on), then the timers. */
+  async start (): Promise<void> {
+    await this.#sync?.start()
+    this.#housekeeping?.start()
+  }
+
+  /** Stops the timers; never waits longer than one sync's timeout. */
+  async stop (): Promise<void> {
+    await Promise.all([this.#sync?.stop(), this.#housekeeping?.stop()])
+  }
+}
+
+/** Builds the core. `environment.clock` replaces the system clock (tests move time with it). */
+export function createAuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBase> (options: AuthCoreOptions, environment: CoreEnvironment = {}): AuthCore<Claims> {
+  return new AuthCore<Claims>(options, environment)
+}

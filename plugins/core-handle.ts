@@ -1,0 +1,22 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { AuthCore } from '../lib/core.js'
+import type { AccessTokenClaims } from './claims-types.js'
+import type { SessionCookies } from './session-cookies.js'
+import type { ResolvedTokenAuthOptions } from './token-auth-options.js'
+
+/**
+ * What the route plugins need from tokenAuth beyond its public API: the core and the
+ * request-side pieces. Reached through a symbol, so applications see none of it.
+ */
+export interface CoreHandle {
+  core: AuthCore<AccessTokenClaims>
+  options: ResolvedTokenAuthOptions
+  cookies: SessionCookies
+  checkCsrf: (request: FastifyRequest) => void
+}
+
+export const kCoreHandle = Symbol.for('fastify-token-auth.core')
+
+export function coreHandleOf (app: FastifyInstance): CoreHandle {
+  return (app as unknown as Record<symbol, CoreHandle>)[kCoreHandle]
+}
