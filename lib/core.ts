@@ -6,7 +6,8 @@ import { RateLimit } from './sessions/rate-limit.js'
 import { createRevocationCheck } from './sessions/revocation-check.js'
 import { RevocationList } from './sessions/revocation-list.js'
 import { RevocationSync } from './sessions/revocation-sync.js'
-import { SessionService } from './sessions/session-service.js'
+import { SessionService, type IssuedSession } from './sessions/session-service.js'
+import { TokenRevokedError } from './errors.js'
 import type { AuthStore, Revocation } from './store/ports.js'
 import { AccessTokens, type AccessTokenClaimsBase } from './tokens/access-tokens.js'
 
@@ -122,6 +123,23 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
         }
       })
     }
+  }
+
+  /**
+   * The signed-in user's password change: the current password checked (throttled like a
+   * login), the new one set, every earlier session ended, and a new session started.
+   */
+  async changePassword (change: { userId: string, currentPassword: string, newPassword: string, clientAddress: string }): Promise<IssuedSession> {
+    const { accounts, login, sessions } = this.#statefulParts()
+    const user = await accounts.findUserById(change.userId)
+    if (user === undefined) throw new TokenRevokedError()
+    await login.confirmPassword(user, change.currentPassword, change.clientAddress)
+    return await sessions.start(await accounts.changePassword(user.id, change.newPassword))
+  }
+
+  #statefulParts (): StatefulParts<Claims> {
+    if (this.stateful === undefined) throw new TypeError('sessions and accounts need a `store` in the options')
+    return this.stateful
   }
 
   /** The first revocation sync (so no revoked token passes from the first request on), then the timers. */

@@ -11,7 +11,7 @@ const copyUser = (user: UserRecord): UserRecord => ({ ...user, roles: [...user.r
  * Nothing survives a restart and nothing is shared between processes (use the knex
  * store for that). Every method is atomic because none awaits midway.
  */
-export function createMemoryStore (): AuthStore {
+export function createMemoryStore (options: { profileFields?: readonly string[] } = {}): AuthStore {
   const users = new Map<string, UserRecord>()
   const idByUsername = new Map<string, string>()
   const families = new Map<string, RefreshFamily>()
@@ -39,6 +39,7 @@ export function createMemoryStore (): AuthStore {
   }
 
   return {
+    profileFields: Object.freeze([...(options.profileFields ?? [])]),
     async migrate () {},
 
     users: {

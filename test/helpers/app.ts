@@ -1,9 +1,10 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Test } from 'tap'
-import tokenAuth, { createMemoryUserStore, loginRoutes, type LoginRoutesOptions, type TokenAuthOptions, type UserStore } from 'fastify-token-auth'
+import tokenAuth, { createMemoryStore, loginRoutes, type AuthStore, type LoginRoutesOptions, type TokenAuthOptions } from 'fastify-token-auth'
+import { createUser, TEST_SECRET } from './stores.js'
 
 /** A test secret: 48 random-looking bytes, the same for every test so tokens can be forged with it. */
-export const SECRET = 'nO7hX2qL9vR4tW8yB3mK6pD1sF5gJ0cZ-aE_uI4oP8lQ2wY'
+export const SECRET = TEST_SECRET
 export const PASSWORD = 'correct horse battery staple'
 
 export interface TestAppOptions {
@@ -23,7 +24,8 @@ export async function buildApp (t: Test, options: TestAppOptions = {}): Promise<
   const app = Fastify(options.fastify ?? { logger: false })
   t.teardown(async () => { await app.close() })
   const key = options.auth?.keys === undefined ? { secret: SECRET } : {}
-  await app.register(tokenAuth, { ...key, ...options.auth } as TokenAuthOptions)
+  // bcrypt cost 10, the lowest allowed: the tests create users at that cost too.
+  await app.register(tokenAuth, { ...key, passwords: { bcryptCost: 10 }, ...options.auth } as TokenAuthOptions)
   if (options.routes !== undefined && options.routes !== false) await app.register(loginRoutes, { prefix: '/auth', ...options.routes })
   app.get('/me', { onRequest: app.authenticate }, async (request) => request.user)
   app.route({ method: ['POST', 'PUT', 'PATCH', 'DELETE'], url: '/me', onRequest: app.authenticate, handler: async (request) => request.user })
@@ -36,15 +38,14 @@ export async function buildApp (t: Test, options: TestAppOptions = {}): Promise<
 }
 
 /** A memory store with cheap bcrypt and one user, alice (password PASSWORD, role admin). */
-export async function storeWithAlice (overrides: Parameters<typeof createMemoryUserStore>[0] = {}): Promise<UserStore> {
-  const store = createMemoryUserStore({ bcryptCost: 10, ...overrides })
-  await store.createUser({ username: 'alice', password: PASSWORD, email: 'alice@example.com', roles: ['admin'] })
+export async function storeWithAlice (store: AuthStore = createMemoryStore()): Promise<AuthStore> {
+  await createUser(store, { username: 'alice', password: PASSWORD, email: 'alice@example.com', roles: ['admin'] })
   return store
 }
 
 /** An app with a store holding alice and the login routes under /auth. */
-export async function buildSessionApp (t: Test, options: TestAppOptions & { store?: UserStore } = {}): Promise<{ app: FastifyInstance, store: UserStore }> {
+export async function buildSessionApp (t: Test, options: TestAppOptions & { store?: AuthStore } = {}): Promise<{ app: FastifyInstance, store: AuthStore }> {
   const store = options.store ?? await storeWithAlice()
-  const app = await buildApp(t, { ...options, auth: { userStore: store, ...options.auth }, routes: options.routes ?? {} })
+  const app = await buildApp(t, { ...options, auth: { store, ...options.auth }, routes: options.routes ?? {} })
   return { app, store }
 }

@@ -1,24 +1,26 @@
 import type { Test } from 'tap'
-import { createKnexUserStore, createMemoryUserStore, type StoreOptions, type UserStore } from 'fastify-token-auth'
+import { BcryptPasswordHasher, createAuthCore, createKnexStore, createMemoryStore, type AuthStore, type NewUser, type PasswordHasher, type UserRecord } from 'fastify-token-auth'
 import { databaseTargets, openDatabase } from './databases.js'
+
+export const TEST_SECRET = 'nO7hX2qL9vR4tW8yB3mK6pD1sF5gJ0cZ-aE_uI4oP8lQ2wY'
 
 export interface StoreTarget {
   name: 'memory' | 'sqlite' | 'postgres' | 'mysql'
   skip: string | false
-  /** A fresh, migrated store (bcrypt cost 10) whose tables are dropped in teardown. */
-  create: (t: Test, options?: StoreOptions) => Promise<UserStore>
+  /** A fresh, migrated store whose tables are dropped in teardown. */
+  create: (t: Test, options?: { profileColumns?: string[] }) => Promise<AuthStore>
 }
 
 /** Every store implementation: in memory, and knex on each database available here. */
 export function storeTargets (): StoreTarget[] {
   return [
-    { name: 'memory', skip: false, create: async (_t, options = {}) => createMemoryUserStore({ bcryptCost: 10, ...options }) },
+    { name: 'memory', skip: false, create: async (_t, options = {}) => createMemoryStore({ profileFields: options.profileColumns }) },
     ...databaseTargets().map((target) => ({
       name: target.name,
       skip: target.skip,
-      create: async (t: Test, options: StoreOptions = {}) => {
+      create: async (t: Test, options: { profileColumns?: string[] } = {}) => {
         const database = await openDatabase(t, target.name)
-        const store = createKnexUserStore({ knex: database.knex, tablePrefix: database.prefix, bcryptCost: 10, ...options })
+        const store = createKnexStore({ knex: database.knex, tablePrefix: database.prefix, ...options })
         await store.migrate()
         return store
       }
@@ -40,4 +42,12 @@ export function forEachStore (t: Test, name: string, body: (t: Test, target: Sto
     }
     t.test(`${name} [${target.name}]`, async (t) => { await body(t, target) })
   }
+}
+
+const cheapBcrypt = new BcryptPasswordHasher(10)
+
+/** Creates a user in a store through the accounts logic, as an application would (bcrypt cost 10 unless a hasher is given). */
+export async function createUser (store: AuthStore, user: NewUser, hasher: PasswordHasher = cheapBcrypt): Promise<UserRecord> {
+  const core = createAuthCore({ secret: TEST_SECRET, store, passwords: { hasher } })
+  return await (core.stateful as NonNullable<typeof core.stateful>).accounts.createUser(user)
 }
