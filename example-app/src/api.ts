@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { TokenRevokedError, type UserStore } from 'fastify-token-auth'
+import { TokenRevokedError } from 'fastify-token-auth'
 
 const Profile = {
   type: 'object',
@@ -14,9 +14,9 @@ const Profile = {
 } as const
 
 /** The protected API the page calls: the profile, and an area for admins only. */
-export const api: FastifyPluginAsync<{ userStore: UserStore }> = async (app, { userStore }) => {
+export const api: FastifyPluginAsync = async (app) => {
   app.get('/me', { onRequest: app.authenticate, schema: { response: { 200: Profile } } }, async (request) => {
-    const user = await userStore.findUserById(request.user.sub)
+    const user = await app.tokenAuth.accounts.findUserById(request.user.sub)
     if (user === undefined) throw new TokenRevokedError()
     return { id: user.id, username: user.username, email: user.email, roles: user.roles, createdAt: user.createdAt, tokenExpiresAt: request.user.exp }
   })

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import tokenAuth, { createKnexUserStore, loginRoutes, redactPaths, UsernameTakenError, type UserStore } from 'fastify-token-auth'
+import tokenAuth, { loginRoutes, redactPaths, UsernameTakenError } from 'fastify-token-auth'
+import { createKnexStore } from 'fastify-token-auth/knex'
 import { api } from './api.js'
 import type { AppConfig } from './config.js'
 import { openDatabase } from './database.js'
@@ -19,10 +20,10 @@ function loggerOptions (config: AppConfig): FastifyServerOptions['logger'] {
   }
 }
 
-async function ensureDemoUsers (userStore: UserStore, password: string): Promise<void> {
+async function ensureDemoUsers (app: FastifyInstance, password: string): Promise<void> {
   for (const user of DEMO_USERS) {
     try {
-      await userStore.createUser({ ...user, password })
+      await app.tokenAuth.accounts.createUser({ ...user, password })
     } catch (error) {
       if (!(error instanceof UsernameTakenError)) throw error
     }
@@ -43,14 +44,14 @@ export async function build (config: AppConfig, options: BuildOptions = {}): Pro
   const db = await openDatabase(config.databaseUrl)
   app.addHook('onClose', async () => { await db.destroy() })
   try {
-    const userStore = createKnexUserStore({ knex: db, tablePrefix: config.tablePrefix })
-    await userStore.migrate()
+    const store = createKnexStore({ knex: db, tablePrefix: config.tablePrefix })
+    await store.migrate()
     const { secret, origin } = await loadTokenSecret(config.tokenSecret, config.dataDir)
     if (origin !== 'environment') app.log.warn(`TOKEN_SECRET is not set: using a secret ${origin === 'generated' ? 'generated now and saved' : 'kept'} in ${config.dataDir}; set TOKEN_SECRET to share one between instances`)
 
     await app.register(tokenAuth, {
       secret,
-      userStore,
+      store,
       issuer: 'fastify-token-auth-example',
       audience: 'fastify-token-auth-example',
       accessTokenTtl: config.accessTokenTtl,
@@ -61,7 +62,7 @@ export async function build (config: AppConfig, options: BuildOptions = {}): Pro
       onLoginSuccess: ({ request, user }) => { request.log.info({ userId: user.id }, 'login succeeded') },
       onLoginFailure: ({ request, reason }) => { request.log.warn({ reason }, 'login failed') }
     })
-    await app.register(api, { prefix: '/api', userStore })
+    await app.register(api, { prefix: '/api' })
     await app.register(pages)
     app.get('/healthz', async () => {
       await db.raw('select 1')
@@ -71,7 +72,7 @@ export async function build (config: AppConfig, options: BuildOptions = {}): Pro
     app.addHook('onSend', async (_request, reply) => {
       reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY')
     })
-    if (config.demoPassword !== undefined) await ensureDemoUsers(userStore, config.demoPassword)
+    if (config.demoPassword !== undefined) await ensureDemoUsers(app, config.demoPassword)
     await app.ready()
     return app
   } catch (error) {

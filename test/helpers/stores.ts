@@ -1,5 +1,6 @@
 import type { Test } from 'tap'
-import { BcryptPasswordHasher, createAuthCore, createKnexStore, createMemoryStore, type AuthStore, type NewUser, type PasswordHasher, type UserRecord } from 'fastify-token-auth'
+import { createKnexStore } from 'fastify-token-auth/knex'
+import { BcryptPasswordHasher, createAuthCore, createMemoryStore, type AuthStore, type NewUser, type PasswordHasher, type UserRecord } from 'fastify-token-auth'
 import { databaseTargets, openDatabase } from './databases.js'
 
 export const TEST_SECRET = 'nO7hX2qL9vR4tW8yB3mK6pD1sF5gJ0cZ-aE_uI4oP8lQ2wY'
