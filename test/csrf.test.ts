@@ -2,14 +2,14 @@ import t, { type Test } from 'tap'
 import { buildApp, PASSWORD } from './helpers/app.js'
 import { bearer } from './helpers/forge.js'
 import { login, type LoggedIn } from './helpers/session.js'
-import { forEachStore, memoryStoreTarget, type StoreTarget } from './helpers/stores.js'
+import { forEachStore, memoryStoreTarget, type StoreTarget, createUser } from './helpers/stores.js'
 
 // Cookie-authenticated unsafe requests must prove they come from our own page.
 
 async function setup (t: Test, target: StoreTarget, allowedOrigins?: string[]): Promise<Awaited<ReturnType<typeof buildApp>>> {
   const store = await target.create(t)
-  await store.createUser({ username: 'alice', password: PASSWORD })
-  return await buildApp(t, { auth: { userStore: store, csrf: { allowedOrigins } }, routes: {} })
+  await createUser(store, { username: 'alice', password: PASSWORD })
+  return await buildApp(t, { auth: { store, csrf: { allowedOrigins } }, routes: {} })
 }
 
 type App = Awaited<ReturnType<typeof setup>>

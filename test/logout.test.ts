@@ -2,15 +2,15 @@ import t, { type Test } from 'tap'
 import { buildApp, PASSWORD } from './helpers/app.js'
 import { bearer } from './helpers/forge.js'
 import { cookiesOf, login } from './helpers/session.js'
-import { forEachStore, memoryStoreTarget, type StoreTarget } from './helpers/stores.js'
+import { forEachStore, memoryStoreTarget, type StoreTarget, createUser } from './helpers/stores.js'
 
 // Logout that really logs out: the access token, its session, every session, and password changes.
 
 async function setup (t: Test, target: StoreTarget): Promise<{ app: Awaited<ReturnType<typeof buildApp>>, store: Awaited<ReturnType<StoreTarget['create']>> }> {
   const store = await target.create(t)
-  await store.createUser({ username: 'alice', password: PASSWORD })
-  await store.createUser({ username: 'bob', password: PASSWORD })
-  return { app: await buildApp(t, { auth: { userStore: store }, routes: {} }), store }
+  await createUser(store, { username: 'alice', password: PASSWORD })
+  await createUser(store, { username: 'bob', password: PASSWORD })
+  return { app: await buildApp(t, { auth: { store }, routes: {} }), store }
 }
 
 type App = Awaited<ReturnType<typeof setup>>['app']
@@ -75,7 +75,7 @@ forEachStore(t, 'after a password change, both old access and old refresh tokens
 forEachStore(t, 'deleting a user makes their tokens fail', async (t, target) => {
   const { app, store } = await setup(t, target)
   const session = await login(app, { include_refresh_token: true })
-  await store.deleteUser((await store.findUserByUsername('alice'))?.id as string)
+  await app.tokenAuth.accounts.deleteUser((await app.tokenAuth.accounts.findUserByUsername('alice'))?.id as string)
   await assertRevoked(t, app, session.accessToken)
   await assertRefreshRefused(t, app, session.refreshToken)
 })

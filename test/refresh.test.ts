@@ -1,17 +1,18 @@
 import t, { type Test } from 'tap'
 import type { TokenAuthOptions } from 'fastify-token-auth'
 import { buildApp, PASSWORD } from './helpers/app.js'
+import { TestClock } from './helpers/clock.js'
 import { bearer } from './helpers/forge.js'
 import { asCookieHeader, cookiesOf, login } from './helpers/session.js'
-import { forEachStore, memoryStoreTarget, type StoreTarget } from './helpers/stores.js'
+import { forEachStore, memoryStoreTarget, type StoreTarget, createUser } from './helpers/stores.js'
 import { newRefreshToken } from '../lib/sessions/refresh-token.js'
 
 // POST /auth/refresh: rotation, reuse detection, the grace window, and concurrency.
 
 async function setup (t: Test, target: StoreTarget, auth: Partial<TokenAuthOptions> = {}): Promise<Awaited<ReturnType<typeof buildApp>>> {
   const store = await target.create(t)
-  await store.createUser({ username: 'alice', password: PASSWORD, roles: ['admin'] })
-  return await buildApp(t, { auth: { userStore: store, ...auth }, routes: {} })
+  await createUser(store, { username: 'alice', password: PASSWORD, roles: ['admin'] })
+  return await buildApp(t, { auth: { store, ...auth }, routes: {} })
 }
 
 type App = Awaited<ReturnType<typeof setup>>
@@ -78,16 +79,15 @@ forEachStore(t, 'a spent refresh token back within the grace window is refused w
 })
 
 forEachStore(t, 'a spent refresh token back exactly one grace window after its spend, with the spend late in a second, keeps the family', async (t, target) => {
-  const app = await setup(t, target, { session: { reuseGrace: 1 } })
+  const clock = new TestClock()
+  const app = await setup(t, target, { session: { reuseGrace: 1 }, clock })
   const session = await login(app, { include_refresh_token: true })
-  const realNow = Date.now
-  t.teardown(() => { Date.now = realNow })
   // The winner spends at 0.99 s into a second, the replay comes 1.00 s later: within a 1 s grace.
-  const second = (Math.floor(realNow() / 1000) + 2) * 1000
-  Date.now = () => second + 990
+  const second = (Math.floor(clock.now() / 1000) + 2) * 1000
+  clock.set(second + 990)
   const rotated = await refreshByBody(app, session.refreshToken)
   t.equal(rotated.statusCode, 200)
-  Date.now = () => second + 1990
+  clock.set(second + 1990)
   assertRefreshRefused(t, await refreshByBody(app, session.refreshToken))
   t.equal((await refreshByBody(app, rotated.json().refresh_token)).statusCode, 200, 'the family was not burnt')
 })
@@ -104,10 +104,10 @@ forEachStore(t, 'ten concurrent refreshes with one token: exactly one wins', asy
 
 forEachStore(t, 'after disabling the user, refresh is refused and access tokens are revoked', async (t, target) => {
   const store = await target.create(t)
-  const alice = await store.createUser({ username: 'alice', password: PASSWORD })
-  const app = await buildApp(t, { auth: { userStore: store }, routes: {} })
+  const alice = await createUser(store, { username: 'alice', password: PASSWORD })
+  const app = await buildApp(t, { auth: { store }, routes: {} })
   const session = await login(app, { include_refresh_token: true })
-  await store.setDisabled(alice.id, true)
+  await app.tokenAuth.accounts.setDisabled(alice.id, true)
   assertRefreshRefused(t, await refreshByBody(app, session.refreshToken))
   const me = await app.inject({ url: '/me', headers: bearer(session.accessToken) })
   t.equal(me.statusCode, 401)
@@ -117,13 +117,13 @@ forEachStore(t, 'after disabling the user, refresh is refused and access tokens 
 
 t.test('a refresh token from before the user\'s token version changed is refused and its family revoked', async (t) => {
   const store = await memoryStoreTarget().create(t)
-  const alice = await store.createUser({ username: 'alice', password: PASSWORD })
-  const app = await buildApp(t, { auth: { userStore: store }, routes: {} })
+  const alice = await createUser(store, { username: 'alice', password: PASSWORD })
+  const app = await buildApp(t, { auth: { store }, routes: {} })
   const stale = newRefreshToken()
   const at = Date.now() / 1000
-  await store.insertRefreshToken({ tokenHash: stale.hash, userId: alice.id, familyId: 'fam-1', tokenVersion: alice.tokenVersion - 1, issuedAt: at, expiresAt: at + 600, sessionExpiresAt: at + 600 })
+  await store.families.create({ id: 'fam-1', userId: alice.id, tokenVersion: alice.tokenVersion - 1, createdAt: at, expiresAt: at + 600 }, { hash: stale.hash, expiresAt: at + 600 })
   assertRefreshRefused(t, await refreshByBody(app, stale.token))
-  t.match((await store.listRevocations({ afterId: 0 })).at(-1), { kind: 'session', subject: 'fam-1' })
+  t.match((await store.revocations.list({ afterId: 0 })).at(-1), { kind: 'session', subject: 'fam-1' })
 })
 
 t.test('with the cookie transport off, refresh takes the body only and sets no cookie', async (t) => {
@@ -136,12 +136,12 @@ t.test('with the cookie transport off, refresh takes the body only and sets no c
 
 t.test('login routes without a prefix scope the refresh cookie to /', async (t) => {
   const store = await memoryStoreTarget().create(t)
-  await store.createUser({ username: 'alice', password: PASSWORD })
+  await createUser(store, { username: 'alice', password: PASSWORD })
   const Fastify = (await import('fastify')).default
   const { tokenAuth, loginRoutes } = await import('fastify-token-auth')
   const app = Fastify()
   t.teardown(async () => { await app.close() })
-  await app.register(tokenAuth, { secret: 'no-prefix-secret-no-prefix-secret-0123456789', userStore: store })
+  await app.register(tokenAuth, { secret: 'no-prefix-secret-no-prefix-secret-0123456789', store })
   await app.register(loginRoutes)
   const res = await app.inject({ method: 'POST', url: '/login', payload: { username: 'alice', password: PASSWORD } })
   t.match(res.cookies.find((cookie) => cookie.name === '__Secure-refresh-token'), { path: '/' })
@@ -185,10 +185,9 @@ t.test('a refresh token past its lifetime is refused, and rotation never extends
   const app = await setup(t, memoryStoreTarget(), { session: { refreshTokenTtl: '2m', maxAge: '1m' } })
   const session = await login(app, { include_refresh_token: true })
   t.ok(session.response.json().refresh_token_expires_in <= 60, 'capped by the session maximum')
-  const expiring = await setup(t, memoryStoreTarget(), { session: { refreshTokenTtl: 60, maxAge: '1d' } })
+  const clock = new TestClock()
+  const expiring = await setup(t, memoryStoreTarget(), { session: { refreshTokenTtl: 60, maxAge: '1d' }, clock })
   const short = await login(expiring, { include_refresh_token: true })
-  const realNow = Date.now
-  Date.now = () => realNow() + 61_000
-  t.teardown(() => { Date.now = realNow })
+  clock.advance(61_000)
   assertRefreshRefused(t, await refreshByBody(expiring, short.refreshToken))
 })
