@@ -6,6 +6,7 @@ import type { IssuedSession, SessionService } from '../lib/sessions/session-serv
 import type { JsonWebKeySet } from '../lib/tokens/key-ring.js'
 import type { AccessTokenClaims, SignableClaims } from './claims-types.js'
 import type { SessionCookies } from './session-cookies.js'
+import type { CookieNames, ResolvedTokenAuthOptions } from './token-auth-options.js'
 
 export interface SignOptions {
   /** Lifetime of this token instead of accessTokenTtl; at most maxTokenTtl. */
@@ -18,10 +19,22 @@ type AccountOperations = Pick<Accounts, 'createUser' | 'findUserById' | 'findUse
 export class TokenAuthDecorator {
   readonly #core: AuthCore<AccessTokenClaims>
   readonly #cookies: SessionCookies
+  readonly #options: ResolvedTokenAuthOptions
 
-  constructor (core: AuthCore<AccessTokenClaims>, cookies: SessionCookies) {
+  constructor (core: AuthCore<AccessTokenClaims>, cookies: SessionCookies, options: ResolvedTokenAuthOptions) {
     this.#core = core
     this.#cookies = cookies
+    this.#options = options
+  }
+
+  /** The realm of WWW-Authenticate challenges. */
+  get realm (): string {
+    return this.#options.realm
+  }
+
+  /** The names of the session cookies (they depend on cookie.secure), for pages and tests. */
+  get cookieNames (): CookieNames {
+    return this.#options.cookie.names
   }
 
   #stateful (): NonNullable<AuthCore<AccessTokenClaims>['stateful']> {

@@ -23,7 +23,7 @@ const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => 
   const authenticator = createAuthenticator({ tokens: core.tokens, readToken: createTokenReader(options), checkCsrf })
 
   app.decorate(kCoreHandle, { core, options, cookies, checkCsrf })
-  app.decorate('tokenAuth', new TokenAuthDecorator(core, cookies))
+  app.decorate('tokenAuth', new TokenAuthDecorator(core, cookies, options))
   app.addHook('onError', challengeOnError(options.realm))
   app.decorate('authenticate', authenticator.authenticate)
   app.decorate('requireRole', authenticator.requireRole)

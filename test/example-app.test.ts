@@ -2,7 +2,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { createKnexUserStore } from 'fastify-token-auth'
+import { createKnexStore } from 'fastify-token-auth/knex'
 import knex from 'knex'
 import { build } from '../example-app/src/app.js'
 import { loadConfig } from '../example-app/src/config.js'
@@ -132,9 +132,7 @@ for (const [name, variable] of [['postgres', 'TEST_PG_URL'], ['mysql', 'TEST_MYS
     const tablePrefix = `ex${Math.random().toString(16).slice(2, 10)}_`
     t.teardown(async () => {
       const db = knex({ client: name === 'postgres' ? 'pg' : 'mysql2', connection: url })
-      await createKnexUserStore({ knex: db, tablePrefix }).rollback()
-      await db.schema.dropTableIfExists(`${tablePrefix}migrations`)
-      await db.schema.dropTableIfExists(`${tablePrefix}migrations_lock`)
+      await createKnexStore({ knex: db, tablePrefix }).rollback()
       await db.destroy()
     })
     const app = await buildExample(t, await exampleConfig(t, { DATABASE_URL: url, TABLE_PREFIX: tablePrefix }))

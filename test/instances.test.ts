@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import tokenAuth, { createKnexUserStore, loginRoutes } from 'fastify-token-auth'
+import tokenAuth, { loginRoutes } from 'fastify-token-auth'
+import { createKnexStore } from 'fastify-token-auth/knex'
 import { PASSWORD, SECRET } from './helpers/app.js'
 import { databaseTargets, openDatabase, type DatabaseName } from './helpers/databases.js'
 import { bearer } from './helpers/forge.js'
@@ -16,9 +17,9 @@ const REUSE_GRACE_SECONDS = 1
 async function instance (t: Test, knex: ReturnType<Awaited<ReturnType<typeof openDatabase>>['connect']>, prefix: string): Promise<FastifyInstance> {
   const app = Fastify()
   t.teardown(async () => { await app.close() })
-  const userStore = createKnexUserStore({ knex, tablePrefix: prefix, bcryptCost: 10 })
-  await userStore.migrate()
-  await app.register(tokenAuth, { secret: SECRET, userStore, revocation: { maxStaleness: MAX_STALENESS_MS / 1000 }, session: { reuseGrace: REUSE_GRACE_SECONDS } })
+  const store = createKnexStore({ knex, tablePrefix: prefix })
+  await store.migrate()
+  await app.register(tokenAuth, { secret: SECRET, store, passwords: { bcryptCost: 10 }, revocation: { maxStaleness: MAX_STALENESS_MS / 1000 }, session: { reuseGrace: REUSE_GRACE_SECONDS } })
   await app.register(loginRoutes, { prefix: '/auth' })
   app.get('/me', { onRequest: app.authenticate }, async (request) => request.user)
   await app.ready()
@@ -29,7 +30,7 @@ async function twoInstances (t: Test, name: DatabaseName): Promise<[FastifyInsta
   const database = await openDatabase(t, name)
   const a = await instance(t, database.knex, database.prefix)
   const b = await instance(t, database.connect(), database.prefix)
-  await a.tokenAuth.userStore?.createUser({ username: 'alice', password: PASSWORD })
+  await a.tokenAuth.accounts.createUser({ username: 'alice', password: PASSWORD })
   return [a, b]
 }
 

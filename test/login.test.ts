@@ -1,21 +1,21 @@
 import { hash as bcryptHash } from '@node-rs/bcrypt'
 import t, { type Test } from 'tap'
-import type { LoginRoutesOptions, StoreOptions, TokenAuthOptions, UserStore } from 'fastify-token-auth'
+import type { AuthStore, LoginRoutesOptions, PasswordHasher, TokenAuthOptions } from 'fastify-token-auth'
 import { buildApp, PASSWORD } from './helpers/app.js'
 import { CountingHasher } from './helpers/counting-hasher.js'
 import { bearer } from './helpers/forge.js'
 import { cookiesOf } from './helpers/session.js'
-import { forEachStore, memoryStoreTarget, type StoreTarget } from './helpers/stores.js'
+import { createUser, forEachStore, memoryStoreTarget, type StoreTarget } from './helpers/stores.js'
 
 // POST /auth/login on every store: the happy path, uniform failures, strict input.
 
-interface Setup { app: Awaited<ReturnType<typeof buildApp>>, store: UserStore, hasher: CountingHasher }
+interface Setup { app: Awaited<ReturnType<typeof buildApp>>, store: AuthStore, hasher: CountingHasher }
 
-async function setup (t: Test, target: StoreTarget, options: { auth?: Partial<TokenAuthOptions>, routes?: LoginRoutesOptions, store?: StoreOptions } = {}): Promise<Setup> {
-  const hasher = new CountingHasher()
-  const store = await target.create(t, { passwordHasher: hasher, ...options.store })
-  await store.createUser({ username: 'alice', password: PASSWORD, email: 'alice@example.com', roles: ['admin'] })
-  const app = await buildApp(t, { auth: { userStore: store, ...options.auth }, routes: options.routes ?? {} })
+async function setup (t: Test, target: StoreTarget, options: { auth?: Partial<TokenAuthOptions>, routes?: LoginRoutesOptions, hasher?: CountingHasher } = {}): Promise<Setup> {
+  const hasher = options.hasher ?? new CountingHasher()
+  const store = await target.create(t)
+  await createUser(store, { username: 'alice', password: PASSWORD, email: 'alice@example.com', roles: ['admin'] }, hasher as PasswordHasher)
+  const app = await buildApp(t, { auth: { store, passwords: { hasher }, ...options.auth }, routes: options.routes ?? {} })
   hasher.verifications = 0
   return { app, store, hasher }
 }
@@ -61,9 +61,9 @@ forEachStore(t, 'an unknown user and a wrong password get the same answer after 
 })
 
 forEachStore(t, 'a disabled user with the right password is refused like a wrong password', async (t, target) => {
-  const { app, store } = await setup(t, target)
-  const alice = await store.findUserByUsername('alice')
-  await store.setDisabled(alice?.id as string, true)
+  const { app } = await setup(t, target)
+  const alice = await app.tokenAuth.accounts.findUserByUsername('alice')
+  await app.tokenAuth.accounts.setDisabled(alice?.id as string, true)
   const res = await post(app, { username: 'alice', password: PASSWORD })
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'FST_TOKEN_AUTH_INVALID_CREDENTIALS')
@@ -82,14 +82,14 @@ forEachStore(t, 'a password bcrypt cannot take whole is just wrong at login, and
 })
 
 forEachStore(t, 'the same password typed in NFC and NFD logs in', async (t, target) => {
-  const { app, store } = await setup(t, target)
-  await store.createUser({ username: 'zoe', password: 'Caf\u00e9 au lait' })
+  const { app } = await setup(t, target)
+  await app.tokenAuth.accounts.createUser({ username: 'zoe', password: 'Caf\u00e9 au lait' })
   t.equal((await post(app, { username: 'zoe', password: 'Caf\u00e9 au lait' })).statusCode, 200, 'NFC')
   t.equal((await post(app, { username: 'zoe', password: 'Cafe\u0301 au lait' })).statusCode, 200, 'NFD')
 })
 
 forEachStore(t, 'a username that could never exist is an ordinary failure, counted by the throttle', async (t, target) => {
-  const { app, hasher } = await setup(t, target, { routes: { throttle: { maxAccountFailures: 1 } } })
+  const { app, hasher } = await setup(t, target, { auth: { throttle: { maxAccountFailures: 2 } } })
   for (let i = 0; i < 2; i++) {
     const res = await post(app, { username: 'alice\u0007', password: 'wrong password' })
     t.equal(res.statusCode, 401)
@@ -100,24 +100,34 @@ forEachStore(t, 'a username that could never exist is an ordinary failure, count
   t.equal((await post(app, { username: 'alice\u0007', password: 'wrong password' })).statusCode, 429)
 })
 
+forEachStore(t, 'a NUL or a huge name in the username is an ordinary 401, never a 5xx, on every database', async (t, target) => {
+  const { app } = await setup(t, target)
+  for (const username of ['alice\u0000', '\u0000', 'ali\u0000ce', 'x'.repeat(254), '\uD800', '👩‍💻'.repeat(20)]) {
+    const res = await post(app, { username, password: 'wrong password' })
+    t.equal(res.statusCode, 401, JSON.stringify(username))
+    t.equal(res.json().code, 'FST_TOKEN_AUTH_INVALID_CREDENTIALS')
+    t.equal(res.headers['www-authenticate'], 'Bearer realm="api"')
+  }
+})
+
 forEachStore(t, 'SQL-injection strings as username get 401 and leave the table intact', async (t, target) => {
-  const { app, store } = await setup(t, target)
+  const { app } = await setup(t, target)
   for (const username of ["alice' OR '1'='1", "alice'; DROP TABLE users; --", 'alice" OR 1=1 --', "' UNION SELECT * FROM users --", 'alice\\']) {
     const res = await post(app, { username, password: 'x' })
     t.equal(res.statusCode, 401, username)
     t.equal(res.json().code, 'FST_TOKEN_AUTH_INVALID_CREDENTIALS')
     t.equal(res.headers['www-authenticate'], 'Bearer realm="api"')
   }
-  t.ok(await store.findUserByUsername('alice'))
+  t.ok(await app.tokenAuth.accounts.findUserByUsername('alice'))
   t.equal((await post(app, { username: 'alice', password: PASSWORD })).statusCode, 200)
 })
 
 forEachStore(t, 'a login with an outdated bcrypt cost rehashes the password at the configured cost', async (t, target) => {
-  const { app, store } = await setup(t, target, { store: { passwordHasher: new CountingHasher(11) } })
-  const alice = await store.findUserByUsername('alice')
-  await store.replacePasswordHash(alice?.id as string, alice?.passwordHash as string, await bcryptHash(PASSWORD, 10))
+  const { app, store } = await setup(t, target, { hasher: new CountingHasher(11) })
+  const alice = await store.users.findByUsername('alice')
+  await store.users.update(alice?.id as string, { set: { passwordHash: await bcryptHash(PASSWORD, 10) } })
   t.equal((await post(app, { username: 'alice', password: PASSWORD })).statusCode, 200)
-  t.match((await store.findUserByUsername('alice'))?.passwordHash, /^\$2b\$11\$/)
+  t.match((await store.users.findByUsername('alice'))?.passwordHash, /^\$2b\$11\$/)
   t.equal((await post(app, { username: 'alice', password: PASSWORD })).statusCode, 200, 'the new hash works')
 })
 
@@ -199,9 +209,9 @@ t.test('audit hooks hear of every success and failure, with reasons the client n
   const { app } = await setup(t, memoryStoreTarget(), {
     routes: {
       onLoginSuccess: ({ user }) => { events.push(`success:${user.username}`) },
-      onLoginFailure: async ({ username, reason }) => { events.push(`failure:${username}:${reason}`) },
-      throttle: { maxAccountFailures: 3 }
-    }
+      onLoginFailure: async ({ username, reason }) => { events.push(`failure:${username}:${reason}`) }
+    },
+    auth: { throttle: { maxAccountFailures: 3 } }
   })
   await post(app, { username: 'alice', password: PASSWORD })
   await post(app, { username: 'alice', password: 'wrong password' })
@@ -216,7 +226,8 @@ t.test('audit hooks hear of every success and failure, with reasons the client n
     'failure:nobody:unknown_user',
     'failure:alice:unusable_password',
     'failure:alice:wrong_password',
-    'failure:alice:wrong_password',
+    // The third attempt reached the limit: the next two, the right password too, are refused unchecked.
+    'failure:alice:throttled',
     'failure:alice:throttled'
   ])
 })

@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import t, { type Test } from 'tap'
-import tokenAuth, { createMemoryUserStore, loginRoutes, type TokenAuthOptions } from 'fastify-token-auth'
+import tokenAuth, { createMemoryStore, loginRoutes, type TokenAuthOptions } from 'fastify-token-auth'
 import { SECRET } from './helpers/app.js'
 
 // A bad configuration fails registration with a clear message, never a request later.
@@ -55,18 +55,23 @@ for (const [name, options, message] of bad) {
   })
 }
 
-t.test('registration fails when access tokens outlive the store\'s user-revocation retention', async (t) => {
-  const userStore = createMemoryUserStore({ bcryptCost: 10, userRevocationRetention: '1h' })
-  t.match(await bootError(t, { secret: SECRET, userStore, accessTokenTtl: '2h' }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /longer than the store's userRevocationRetention/ })
+t.test('registration fails when access tokens may live longer than maxTokenTtl, which revocations are kept for', async (t) => {
+  t.match(await bootError(t, { secret: SECRET, store: createMemoryStore(), accessTokenTtl: '2h', maxTokenTtl: '1h' }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /maxTokenTtl must be at least accessTokenTtl/ })
+})
+
+t.test('registration fails for a store that does not implement the contract', async (t) => {
+  for (const store of [{}, { users: {}, families: {} }, 'sqlite']) {
+    t.match(await bootError(t, { secret: SECRET, store: store as never }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /store must implement the store contract/ })
+  }
 })
 
 t.test('loginRoutes fails to register without a store, or with bad options', async (t) => {
-  t.match(await bootError(t, { secret: SECRET }, {}), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /loginRoutes needs a `userStore`/ })
-  const userStore = createMemoryUserStore({ bcryptCost: 10 })
-  t.match(await bootError(t, { secret: SECRET, userStore }, { publicUser: 'x' }), { message: /publicUser must be a function/ })
-  t.match(await bootError(t, { secret: SECRET, userStore }, { throttle: { maxAccountFailures: 0 } }), { message: /throttle.maxAccountFailures must be a positive integer/ })
-  t.match(await bootError(t, { secret: SECRET, userStore }, { throttle: { lockout: '1h', maxLockout: '10m' } }), { message: /lockout must not be longer than throttle.maxLockout/ })
-  t.match(await bootError(t, { secret: SECRET, userStore }, { throttle: { window: '2d' } }), { message: /throttle.window must be/ })
+  t.match(await bootError(t, { secret: SECRET }, {}), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /loginRoutes needs a `store`/ })
+  const store = createMemoryStore()
+  t.match(await bootError(t, { secret: SECRET, store }, { publicUser: 'x' as never }), { message: /publicUser must be a function/ })
+  t.match(await bootError(t, { secret: SECRET, store, throttle: { maxAccountFailures: 0 } }), { message: /throttle.maxAccountFailures must be a positive integer/ })
+  t.match(await bootError(t, { secret: SECRET, store, throttle: { lockout: '1h', maxLockout: '10m' } }), { message: /lockout must not be longer than throttle.maxLockout/ })
+  t.match(await bootError(t, { secret: SECRET, store, throttle: { window: '2d' } }), { message: /throttle.window must be/ })
 })
 
 t.test('loginRoutes without tokenAuth fails with fastify-plugin\'s dependency error', async (t) => {

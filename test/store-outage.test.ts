@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import knex, { type Knex } from 'knex'
 import t, { type Test } from 'tap'
-import tokenAuth, { createKnexUserStore, loginRoutes } from 'fastify-token-auth'
+import tokenAuth, { loginRoutes } from 'fastify-token-auth'
+import { createKnexStore } from 'fastify-token-auth/knex'
 import { PASSWORD, SECRET } from './helpers/app.js'
 import { databaseTargets, knexConfig, openDatabase, serverUrl, type DatabaseName } from './helpers/databases.js'
 import { bearer } from './helpers/forge.js'
@@ -28,19 +29,19 @@ async function breakableKnex (t: Test, name: DatabaseName, sqliteKnex: Knex): Pr
   return { knex: pool, outage: { begin: async () => { await proxy.cut() }, end: async () => { await proxy.restore() } } }
 }
 
-async function setup (t: Test, name: DatabaseName): Promise<{ app: FastifyInstance, outage: Outage, userStore: ReturnType<typeof createKnexUserStore> }> {
+async function setup (t: Test, name: DatabaseName): Promise<{ app: FastifyInstance, outage: Outage }> {
   const database = await openDatabase(t, name)
   const { knex: pool, outage } = await breakableKnex(t, name, database.connect())
-  const userStore = createKnexUserStore({ knex: pool, tablePrefix: database.prefix, bcryptCost: 10 })
-  await userStore.migrate()
-  await userStore.createUser({ username: 'alice', password: PASSWORD })
+  const store = createKnexStore({ knex: pool, tablePrefix: database.prefix })
+  await store.migrate()
   const app = Fastify()
   t.teardown(async () => { await app.close() })
-  await app.register(tokenAuth, { secret: SECRET, userStore })
+  await app.register(tokenAuth, { secret: SECRET, store, passwords: { bcryptCost: 10 } })
+  await app.tokenAuth.accounts.createUser({ username: 'alice', password: PASSWORD })
   await app.register(loginRoutes, { prefix: '/auth' })
   app.get('/me', { onRequest: app.authenticate }, async (request) => request.user)
   await app.ready()
-  return { app, outage, userStore }
+  return { app, outage }
 }
 
 const wait = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
@@ -54,11 +55,12 @@ function assertUnavailable (t: Test, res: Awaited<ReturnType<FastifyInstance['in
 
 for (const target of databaseTargets()) {
   t.test(`the ${target.name} database goes away and comes back`, { skip: target.skip }, async (t) => {
-    const { app, outage, userStore } = await setup(t, target.name)
+    const { app, outage } = await setup(t, target.name)
+    const accounts = app.tokenAuth.accounts
     const session = await login(app, { include_refresh_token: true })
     await outage.begin()
 
-    await t.rejects(userStore.createUser({ username: 'bob', password: PASSWORD }), { code: 'FST_TOKEN_AUTH_STORE_UNAVAILABLE', statusCode: 503 })
+    await t.rejects(accounts.createUser({ username: 'bob', password: PASSWORD }), { code: 'FST_TOKEN_AUTH_STORE_UNAVAILABLE', statusCode: 503 })
 
     assertUnavailable(t, await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: PASSWORD } }), 'FST_TOKEN_AUTH_STORE_UNAVAILABLE')
     assertUnavailable(t, await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: session.refreshToken } }), 'FST_TOKEN_AUTH_STORE_UNAVAILABLE')
@@ -79,7 +81,7 @@ for (const target of databaseTargets()) {
     const refreshed = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: session.refreshToken } })
     t.equal(refreshed.statusCode, 200, 'the refresh token refused during the outage was not spent')
     t.equal((await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: PASSWORD } })).statusCode, 200)
-    t.equal(await userStore.findUserByUsername('bob'), undefined, 'the user refused during the outage was not half-written')
+    t.equal(await accounts.findUserByUsername('bob'), undefined, 'the user refused during the outage was not half-written')
   })
 }
 
