@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { systemClock } from '../lib/clock.js'
 import { Housekeeping } from '../lib/sessions/housekeeping.js'
 import { createRevocationCheck } from '../lib/sessions/revocation-check.js'
 import { RevocationList } from '../lib/sessions/revocation-list.js'
@@ -19,7 +20,8 @@ const REVOCATION_GAP_TIMEOUT_MS = 30_000
 export async function trackRevocations (app: FastifyInstance, store: UserStore, tokens: AccessTokens<AccessTokenClaims>, options: ResolvedTokenAuthOptions['revocation']): Promise<void> {
   const list = new RevocationList()
   const sync = new RevocationSync({
-    feed: store,
+    feed: { list: async (query) => await store.listRevocations(query) },
+    clock: systemClock,
     list,
     intervalMs: options.syncIntervalMs,
     maxStalenessMs: options.maxStalenessMs,

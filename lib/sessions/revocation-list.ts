@@ -1,23 +1,7 @@
-/**
- * What can be revoked: one access token (by `jti`), every access token of one session
- * (refresh-token family, by `sid`), or every token of a user below a token version
- * (log out everywhere, password change, disabled or deleted user).
- */
-export type RevocationKind = 'token' | 'session' | 'user'
+import type { Revocation, RevocationKind } from '../store/ports.js'
+import { ExpiryQueue } from './expiry-queue.js'
 
-export interface Revocation {
-  kind: RevocationKind
-  subject: string
-  /** For 'user': the lowest token version still valid. 0 otherwise. */
-  version: number
-  /** Seconds since the epoch after which no token it could match is still valid. */
-  expiresAt: number
-}
-
-/** A revocation as stored, with the id other instances sync by. */
-export interface StoredRevocation extends Revocation {
-  id: number
-}
+export type { Revocation, RevocationKind, StoredRevocation } from '../store/ports.js'
 
 /** The claims revocation looks at. */
 export interface RevocableClaims {
@@ -27,11 +11,19 @@ export interface RevocableClaims {
   ver?: unknown
 }
 
-/** In-memory view of current revocations: every lookup is a Map hit, no I/O. */
+const TOKEN = 0
+const SESSION = 1
+const USER = 2
+
+/**
+ * In-memory view of current revocations: every lookup is a Map hit, no I/O. Beside the
+ * maps, a queue ordered by expiry makes pruning cost what expires, not what is kept.
+ */
 export class RevocationList {
   readonly #tokens = new Map<string, number>()
   readonly #sessions = new Map<string, number>()
   readonly #users = new Map<string, { minVersion: number, expiresAt: number }>()
+  readonly #expiries = new ExpiryQueue()
 
   get size (): number {
     return this.#tokens.size + this.#sessions.size + this.#users.size
@@ -39,17 +31,23 @@ export class RevocationList {
 
   add (revocation: Revocation): void {
     const { kind, subject, expiresAt } = revocation
-    if (kind === 'token') {
-      this.#tokens.set(subject, Math.max(expiresAt, this.#tokens.get(subject) ?? 0))
-    } else if (kind === 'session') {
-      this.#sessions.set(subject, Math.max(expiresAt, this.#sessions.get(subject) ?? 0))
-    } else {
+    if (kind === 'user') {
       const current = this.#users.get(subject)
-      this.#users.set(subject, {
-        minVersion: Math.max(revocation.version, current?.minVersion ?? 0),
-        expiresAt: Math.max(expiresAt, current?.expiresAt ?? 0)
-      })
+      if (current === undefined) {
+        this.#users.set(subject, { minVersion: revocation.version, expiresAt })
+      } else {
+        current.minVersion = Math.max(revocation.version, current.minVersion)
+        if (expiresAt <= current.expiresAt) return
+        current.expiresAt = expiresAt
+      }
+    } else {
+      const map = kind === 'token' ? this.#tokens : this.#sessions
+      const current = map.get(subject)
+      if (current !== undefined && expiresAt <= current) return
+      map.set(subject, expiresAt)
     }
+    // Only a later expiry is queued; the earlier entry is skipped when it comes up.
+    this.#expiries.push(expiresAt, kindCode(kind), subject)
   }
 
   isRevoked (claims: RevocableClaims): boolean {
@@ -63,8 +61,19 @@ export class RevocationList {
 
   /** Forgets revocations whose tokens have all expired; `now` in seconds. */
   prune (now: number): void {
-    for (const [jti, expiresAt] of this.#tokens) if (expiresAt <= now) this.#tokens.delete(jti)
-    for (const [sid, expiresAt] of this.#sessions) if (expiresAt <= now) this.#sessions.delete(sid)
-    for (const [sub, entry] of this.#users) if (entry.expiresAt <= now) this.#users.delete(sub)
+    this.#expiries.popExpired(now, (kind, subject) => {
+      if (kind === USER) {
+        const entry = this.#users.get(subject)
+        if (entry !== undefined && entry.expiresAt <= now) this.#users.delete(subject)
+      } else {
+        const map = kind === TOKEN ? this.#tokens : this.#sessions
+        const expiresAt = map.get(subject)
+        if (expiresAt !== undefined && expiresAt <= now) map.delete(subject)
+      }
+    })
   }
+}
+
+function kindCode (kind: RevocationKind): number {
+  return kind === 'token' ? TOKEN : kind === 'session' ? SESSION : USER
 }

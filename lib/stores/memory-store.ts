@@ -27,7 +27,7 @@ export function createMemoryUserStore (options: StoreOptions = {}): UserStore {
   let nextRevocationId = 1
 
   function revoke (revocation: Revocation): void {
-    const stored = { ...revocation, id: nextRevocationId++ }
+    const stored = { ...revocation, id: nextRevocationId++, createdAt: Math.floor(nowSeconds()) }
     revocations.push(stored)
     listeners.notify([stored])
   }

@@ -1,6 +1,5 @@
 import type { PasswordHasher } from '../passwords/password-hasher.js'
-import type { Revocation } from '../sessions/revocation-list.js'
-import type { RevocationFeed } from '../sessions/revocation-sync.js'
+import type { Revocation, RevocationQuery, StoredRevocation } from '../store/ports.js'
 
 /** A user as the store keeps it. Times are seconds since the epoch. */
 export interface UserRecord {
@@ -71,7 +70,10 @@ export interface PruneResult {
  * Methods that change who may hold a token write a revocation row in the same
  * transaction, so every instance syncing revocations learns about it.
  */
-export interface UserStore extends RevocationFeed {
+export interface UserStore {
+  /** Revocations with afterId < id (< beforeId when given), by ascending id, at most `limit` when given. */
+  listRevocations: (query: RevocationQuery) => Promise<StoredRevocation[]>
+
   readonly passwordHasher: PasswordHasher
   /** How long user-wide revocations are kept; access tokens must not live longer. */
   readonly userRevocationRetentionSeconds: number

@@ -70,6 +70,7 @@ export function revocationFromRow (row: Row): StoredRevocation {
     kind: row.kind as StoredRevocation['kind'],
     subject: String(row.subject),
     version: Number(row.version),
-    expiresAt: Number(row.expires_at)
+    expiresAt: Number(row.expires_at),
+    createdAt: Number(row.created_at)
   }
 }
