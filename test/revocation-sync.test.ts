@@ -130,6 +130,17 @@ t.test('pruning removes what expired, soonest first, and keeps the rest', async 
   t.equal(list.size, 0)
 })
 
+t.test('pruning in steps keeps exactly the revocations not yet expired, whatever order they came in', async (t) => {
+  const list = new RevocationList()
+  let seed = 7
+  const expiries = Array.from({ length: 500 }, () => { seed = (seed * 48271) % 2147483647; return 1000 + (seed % 300) })
+  expiries.forEach((expiresAt, i) => { list.add({ ...row(i, 'token', `j${i}`), expiresAt }) })
+  for (let now = 990; now <= 1300; now += 7) {
+    list.prune(now)
+    t.equal(list.size, expiries.filter((expiresAt) => expiresAt > now).length, `at ${now}`)
+  }
+})
+
 t.test('a revocation re-added with a later expiry is not pruned at the earlier one', async (t) => {
   const list = new RevocationList()
   list.add({ ...row(1, 'token', 'j1'), expiresAt: 10 })
@@ -151,6 +162,11 @@ t.test('a revocation re-added with a later expiry is not pruned at the earlier o
   list.prune(25)
   t.equal(list.size, 2, 'revoked again after being pruned, it is kept to its new expiry')
   list.prune(30)
+  t.equal(list.size, 0)
+  list.add({ ...row(10, 'session', 's2'), expiresAt: 40.5 })
+  list.prune(40.4)
+  t.equal(list.size, 1, 'an expiry within a second is not pruned before it')
+  list.prune(41)
   t.equal(list.size, 0)
 })
 

@@ -1,79 +1,71 @@
 /**
- * A min-heap of (expiresAt, kind, subject), soonest expiry on top: pruning looks only at
- * what has expired. Parallel arrays rather than an object per entry keep it to about
- * 14 bytes an entry (a double, a string pointer and a small integer).
+ * Subjects queued by the whole second they expire in, soonest second first: pruning
+ * looks only at the seconds that have passed. Expiries cluster (every access token lives
+ * the same few minutes), so the heap of seconds stays small, and each entry costs one
+ * pointer in its second's array.
  */
 export class ExpiryQueue {
-  readonly #times: number[] = []
-  readonly #kinds: number[] = []
-  readonly #subjects: string[] = []
+  readonly #buckets = new Map<number, string[]>()
+  /** The seconds that have a bucket, as a binary min-heap. */
+  readonly #seconds: number[] = []
 
-  push (expiresAt: number, kind: number, subject: string): void {
-    this.#times.push(expiresAt)
-    this.#kinds.push(kind)
-    this.#subjects.push(subject)
-    this.#siftUp(this.#times.length - 1)
+  /** Queues `subject` to come up once `now` reaches `expiresAt` (seconds). */
+  push (expiresAt: number, subject: string): void {
+    // Rounded up, so that nothing comes up before it has expired.
+    const second = Math.ceil(expiresAt)
+    const bucket = this.#buckets.get(second)
+    if (bucket !== undefined) {
+      bucket.push(subject)
+      return
+    }
+    this.#buckets.set(second, [subject])
+    this.#pushSecond(second)
   }
 
   /**
-   * Removes every entry that expires at or before `now`, soonest first, passing each to
-   * `expired`. Costs O(1) when nothing has expired and O(k log n) for k entries.
+   * Takes out every subject queued for a second at or before `now` and passes it to
+   * `expired`. O(1) when nothing is due; O(k) for k subjects in b seconds, plus O(b log n).
    */
-  popExpired (now: number, expired: (kind: number, subject: string) => void): void {
-    const times = this.#times
-    while (times.length > 0 && times[0] <= now) {
-      const kind = this.#kinds[0]
-      const subject = this.#subjects[0]
-      this.#removeTop()
-      expired(kind, subject)
+  popExpired (now: number, expired: (subject: string) => void): void {
+    const seconds = this.#seconds
+    while (seconds.length > 0 && seconds[0] <= now) {
+      const second = this.#popSecond()
+      const bucket = this.#buckets.get(second) as string[]
+      this.#buckets.delete(second)
+      for (const subject of bucket) expired(subject)
     }
   }
 
-  #removeTop (): void {
-    const last = this.#times.length - 1
-    this.#move(last, 0)
-    this.#times.pop()
-    this.#kinds.pop()
-    this.#subjects.pop()
-    if (last > 0) this.#siftDown(0)
-  }
-
-  #move (from: number, to: number): void {
-    this.#times[to] = this.#times[from]
-    this.#kinds[to] = this.#kinds[from]
-    this.#subjects[to] = this.#subjects[from]
-  }
-
-  #swap (a: number, b: number): void {
-    const times = this.#times
-    const kinds = this.#kinds
-    const subjects = this.#subjects;
-    [times[a], times[b]] = [times[b], times[a]];
-    [kinds[a], kinds[b]] = [kinds[b], kinds[a]];
-    [subjects[a], subjects[b]] = [subjects[b], subjects[a]]
-  }
-
-  #siftUp (index: number): void {
-    const times = this.#times
+  #pushSecond (second: number): void {
+    const heap = this.#seconds
+    let index = heap.length
+    heap.push(second)
     while (index > 0) {
       const parent = (index - 1) >> 1
-      if (times[parent] <= times[index]) return
-      this.#swap(parent, index)
+      if (heap[parent] <= second) break
+      heap[index] = heap[parent]
       index = parent
     }
+    heap[index] = second
   }
 
-  #siftDown (index: number): void {
-    const times = this.#times
-    const length = times.length
+  #popSecond (): number {
+    const heap = this.#seconds
+    const top = heap[0]
+    const last = heap.pop() as number
+    const length = heap.length
+    if (length === 0) return top
+    let index = 0
     for (;;) {
       const left = 2 * index + 1
-      if (left >= length) return
+      if (left >= length) break
       const right = left + 1
-      const child = right < length && times[right] < times[left] ? right : left
-      if (times[index] <= times[child]) return
-      this.#swap(index, child)
+      const child = right < length && heap[right] < heap[left] ? right : left
+      if (last <= heap[child]) break
+      heap[index] = heap[child]
       index = child
     }
+    heap[index] = last
+    return top
   }
 }

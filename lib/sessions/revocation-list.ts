@@ -1,4 +1,4 @@
-import type { Revocation, RevocationKind } from '../store/ports.js'
+import type { Revocation } from '../store/ports.js'
 import { ExpiryQueue } from './expiry-queue.js'
 
 export type { Revocation, RevocationKind, StoredRevocation } from '../store/ports.js'
@@ -11,19 +11,26 @@ export interface RevocableClaims {
   ver?: unknown
 }
 
-const TOKEN = 0
-const SESSION = 1
-const USER = 2
+/** Sets the later of the two expiries; true when it is the new one, which must then be queued. */
+function raiseExpiry (map: Map<string, number>, subject: string, expiresAt: number): boolean {
+  const current = map.get(subject)
+  if (current !== undefined && expiresAt <= current) return false
+  map.set(subject, expiresAt)
+  return true
+}
 
 /**
- * In-memory view of current revocations: every lookup is a Map hit, no I/O. Beside the
- * maps, a queue ordered by expiry makes pruning cost what expires, not what is kept.
+ * In-memory view of current revocations: every lookup is a Map hit, no I/O. Beside each
+ * map, a queue by expiry makes pruning cost what expires, not what is kept; an entry
+ * revoked again with a later expiry is queued again, and skipped at its earlier one.
  */
 export class RevocationList {
   readonly #tokens = new Map<string, number>()
   readonly #sessions = new Map<string, number>()
   readonly #users = new Map<string, { minVersion: number, expiresAt: number }>()
-  readonly #expiries = new ExpiryQueue()
+  readonly #tokenExpiries = new ExpiryQueue()
+  readonly #sessionExpiries = new ExpiryQueue()
+  readonly #userExpiries = new ExpiryQueue()
 
   get size (): number {
     return this.#tokens.size + this.#sessions.size + this.#users.size
@@ -40,14 +47,12 @@ export class RevocationList {
         if (expiresAt <= current.expiresAt) return
         current.expiresAt = expiresAt
       }
-    } else {
-      const map = kind === 'token' ? this.#tokens : this.#sessions
-      const current = map.get(subject)
-      if (current !== undefined && expiresAt <= current) return
-      map.set(subject, expiresAt)
+      this.#userExpiries.push(expiresAt, subject)
+    } else if (kind === 'token') {
+      if (raiseExpiry(this.#tokens, subject, expiresAt)) this.#tokenExpiries.push(expiresAt, subject)
+    } else if (raiseExpiry(this.#sessions, subject, expiresAt)) {
+      this.#sessionExpiries.push(expiresAt, subject)
     }
-    // Only a later expiry is queued; the earlier entry is skipped when it comes up.
-    this.#expiries.push(expiresAt, kindCode(kind), subject)
   }
 
   isRevoked (claims: RevocableClaims): boolean {
@@ -61,19 +66,17 @@ export class RevocationList {
 
   /** Forgets revocations whose tokens have all expired; `now` in seconds. */
   prune (now: number): void {
-    this.#expiries.popExpired(now, (kind, subject) => {
-      if (kind === USER) {
-        const entry = this.#users.get(subject)
-        if (entry !== undefined && entry.expiresAt <= now) this.#users.delete(subject)
-      } else {
-        const map = kind === TOKEN ? this.#tokens : this.#sessions
-        const expiresAt = map.get(subject)
-        if (expiresAt !== undefined && expiresAt <= now) map.delete(subject)
-      }
+    this.#tokenExpiries.popExpired(now, (jti) => { forgetExpired(this.#tokens, jti, now) })
+    this.#sessionExpiries.popExpired(now, (sid) => { forgetExpired(this.#sessions, sid, now) })
+    this.#userExpiries.popExpired(now, (sub) => {
+      const entry = this.#users.get(sub)
+      if (entry !== undefined && entry.expiresAt <= now) this.#users.delete(sub)
     })
   }
 }
 
-function kindCode (kind: RevocationKind): number {
-  return kind === 'token' ? TOKEN : kind === 'session' ? SESSION : USER
+/** Deletes `subject` unless it was revoked again with a later expiry (or is already gone). */
+function forgetExpired (map: Map<string, number>, subject: string, now: number): void {
+  const expiresAt = map.get(subject)
+  if (expiresAt !== undefined && expiresAt <= now) map.delete(subject)
 }
