@@ -1,23 +1,7 @@
-/**
- * What can be revoked: one access token (by `jti`), every access token of one session
- * (refresh-token family, by `sid`), or every token of a user below a token version
- * (log out everywhere, password change, disabled or deleted user).
- */
-export type RevocationKind = 'token' | 'session' | 'user'
+import type { Revocation } from '../store/ports.js'
+import { ExpiryQueue } from './expiry-queue.js'
 
-export interface Revocation {
-  kind: RevocationKind
-  subject: string
-  /** For 'user': the lowest token version still valid. 0 otherwise. */
-  version: number
-  /** Seconds since the epoch after which no token it could match is still valid. */
-  expiresAt: number
-}
-
-/** A revocation as stored, with the id other instances sync by. */
-export interface StoredRevocation extends Revocation {
-  id: number
-}
+export type { Revocation, RevocationKind, StoredRevocation } from '../store/ports.js'
 
 /** The claims revocation looks at. */
 export interface RevocableClaims {
@@ -27,11 +11,26 @@ export interface RevocableClaims {
   ver?: unknown
 }
 
-/** In-memory view of current revocations: every lookup is a Map hit, no I/O. */
+/** Sets the later of the two expiries; true when it is the new one, which must then be queued. */
+function raiseExpiry (map: Map<string, number>, subject: string, expiresAt: number): boolean {
+  const current = map.get(subject)
+  if (current !== undefined && expiresAt <= current) return false
+  map.set(subject, expiresAt)
+  return true
+}
+
+/**
+ * In-memory view of current revocations: every lookup is a Map hit, no I/O. Beside each
+ * map, a queue by expiry makes pruning cost what expires, not what is kept; an entry
+ * revoked again with a later expiry is queued again, and skipped at its earlier one.
+ */
 export class RevocationList {
   readonly #tokens = new Map<string, number>()
   readonly #sessions = new Map<string, number>()
   readonly #users = new Map<string, { minVersion: number, expiresAt: number }>()
+  readonly #tokenExpiries = new ExpiryQueue()
+  readonly #sessionExpiries = new ExpiryQueue()
+  readonly #userExpiries = new ExpiryQueue()
 
   get size (): number {
     return this.#tokens.size + this.#sessions.size + this.#users.size
@@ -39,16 +38,20 @@ export class RevocationList {
 
   add (revocation: Revocation): void {
     const { kind, subject, expiresAt } = revocation
-    if (kind === 'token') {
-      this.#tokens.set(subject, Math.max(expiresAt, this.#tokens.get(subject) ?? 0))
-    } else if (kind === 'session') {
-      this.#sessions.set(subject, Math.max(expiresAt, this.#sessions.get(subject) ?? 0))
-    } else {
+    if (kind === 'user') {
       const current = this.#users.get(subject)
-      this.#users.set(subject, {
-        minVersion: Math.max(revocation.version, current?.minVersion ?? 0),
-        expiresAt: Math.max(expiresAt, current?.expiresAt ?? 0)
-      })
+      if (current === undefined) {
+        this.#users.set(subject, { minVersion: revocation.version, expiresAt })
+      } else {
+        current.minVersion = Math.max(revocation.version, current.minVersion)
+        if (expiresAt <= current.expiresAt) return
+        current.expiresAt = expiresAt
+      }
+      this.#userExpiries.push(expiresAt, subject)
+    } else if (kind === 'token') {
+      if (raiseExpiry(this.#tokens, subject, expiresAt)) this.#tokenExpiries.push(expiresAt, subject)
+    } else if (raiseExpiry(this.#sessions, subject, expiresAt)) {
+      this.#sessionExpiries.push(expiresAt, subject)
     }
   }
 
@@ -63,8 +66,17 @@ export class RevocationList {
 
   /** Forgets revocations whose tokens have all expired; `now` in seconds. */
   prune (now: number): void {
-    for (const [jti, expiresAt] of this.#tokens) if (expiresAt <= now) this.#tokens.delete(jti)
-    for (const [sid, expiresAt] of this.#sessions) if (expiresAt <= now) this.#sessions.delete(sid)
-    for (const [sub, entry] of this.#users) if (entry.expiresAt <= now) this.#users.delete(sub)
+    this.#tokenExpiries.popExpired(now, (jti) => { forgetExpired(this.#tokens, jti, now) })
+    this.#sessionExpiries.popExpired(now, (sid) => { forgetExpired(this.#sessions, sid, now) })
+    this.#userExpiries.popExpired(now, (sub) => {
+      const entry = this.#users.get(sub)
+      if (entry !== undefined && entry.expiresAt <= now) this.#users.delete(sub)
+    })
   }
+}
+
+/** Deletes `subject` unless it was revoked again with a later expiry (or is already gone). */
+function forgetExpired (map: Map<string, number>, subject: string, now: number): void {
+  const expiresAt = map.get(subject)
+  if (expiresAt !== undefined && expiresAt <= now) map.delete(subject)
 }

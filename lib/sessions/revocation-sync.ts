@@ -1,122 +1,204 @@
-import type { RevocationList, StoredRevocation } from './revocation-list.js'
+import type { Clock } from '../clock.js'
+import type { RevocationPort, StoredRevocation } from '../store/ports.js'
+import type { RevocationList } from './revocation-list.js'
 
-/** Where revocations come from: the shared store. */
+/** Where revocations come from: the store's revocation feed. */
 export interface RevocationFeed {
-  /** Revocations with afterId < id (< beforeId when given), by ascending id, at most `limit` when given. */
-  listRevocations: (query: { afterId: number, beforeId?: number, limit?: number }) => Promise<StoredRevocation[]>
+  list: RevocationPort['list']
 }
 
 export interface RevocationSyncOptions {
   feed: RevocationFeed
   list: RevocationList
-  /** Pause between two syncs. */
+  clock: Clock
+  /** Pause between the end of one poll and the start of the next. */
   intervalMs: number
   /** A sync older than this makes verification fail closed. */
   maxStalenessMs: number
-  /** How long a missing id may stay missing before it is taken as a rolled-back insert. */
+  /**
+   * How long a missing id may stay missing before it is taken as a rolled-back insert:
+   * longer than any transaction that appends a revocation, plus clock skew between instances.
+   */
   gapTimeoutMs: number
+  /**
+   * A poll that has not settled after this long is abandoned and counts as a failed sync;
+   * stop() never waits longer. Default: half of maxStalenessMs, at most 5 s.
+   */
+  pollTimeoutMs?: number
   /** Called when a sync fails and when syncing recovers; for logs. */
   onStatusChange: (healthy: boolean, error?: unknown) => void
-  now?: () => number
 }
 
 const PAGE_SIZE = 500
+const MAX_DEFAULT_POLL_TIMEOUT_MS = 5000
+
+/** Ids from..to (inclusive) were missing when first read, at noticedAt (ms). */
+interface Gap {
+  from: number
+  to: number
+  noticedAt: number
+}
+
+/** One poll; `abandoned` once it timed out, so that nothing it reads later is applied. */
+interface Poll {
+  abandoned: boolean
+}
 
 /**
  * Keeps a RevocationList in step with the store by polling new rows by id.
  *
  * Ids are handed out at insert but rows become visible at commit, so on PostgreSQL or
  * MySQL id 10 can appear after id 11 was read. A plain "id > last seen" poll would skip
- * it forever; this keeps a watermark below which every id is accounted for, re-reads
- * the range above it while an id is missing, and only gives up on an id (a rolled-back
- * insert) after gapTimeoutMs.
+ * it forever. This remembers the ids it has not seen below the highest one it has, as
+ * ranges, re-reads them on every poll, and gives up on one (a rolled-back insert) only
+ * after gapTimeoutMs.
+ *
+ * A new instance cannot tell an id pruned long ago from one still in flight, so its first
+ * read trusts only rows older than gapTimeoutMs: an id missing below such a row was
+ * allocated before it, too long ago to commit now. Ids missing above it are ordinary gaps.
  */
 export class RevocationSync {
   readonly #options: RevocationSyncOptions
-  readonly #now: () => number
-  #watermark = 0
+  readonly #pollTimeoutMs: number
+  /** The highest id read. */
   #maxSeen = 0
-  readonly #seenAboveWatermark = new Set<number>()
-  #gap: { id: number, noticedAt: number } | undefined
+  /** Missing ids below maxSeen, ascending and disjoint. */
+  #gaps: Gap[] = []
+  /** Until the first read reached the end of the feed: when it started, and the highest id it may trust. */
+  #bootstrap: { startedAt: number, trustedId: number } | undefined
+  #bootstrapped = false
   #lastSyncStartedAt = Number.NEGATIVE_INFINITY
   #healthy = true
-  #bootstrapped = false
   #timer: NodeJS.Timeout | undefined
   #stopped = false
   #running: Promise<void> | undefined
 
   constructor (options: RevocationSyncOptions) {
     this.#options = options
-    this.#now = options.now ?? Date.now
+    this.#pollTimeoutMs = options.pollTimeoutMs ?? Math.min(options.maxStalenessMs / 2, MAX_DEFAULT_POLL_TIMEOUT_MS)
   }
 
   /** True when the last successful sync started recently enough to trust the list. */
-  isFresh (now = this.#now()): boolean {
+  isFresh (now = this.#options.clock.now()): boolean {
     return now - this.#lastSyncStartedAt <= this.#options.maxStalenessMs
   }
 
-  #apply (revocation: StoredRevocation): void {
-    if (revocation.id <= this.#watermark || this.#seenAboveWatermark.has(revocation.id)) return
+  #apply (revocation: StoredRevocation, noticedAt: number): void {
+    const { id } = revocation
+    if (id > this.#maxSeen) {
+      if (id > this.#maxSeen + 1) this.#gaps.push({ from: this.#maxSeen + 1, to: id - 1, noticedAt })
+      this.#maxSeen = id
+    } else if (!this.#fillGap(id)) {
+      return
+    }
     this.#options.list.add(revocation)
-    this.#seenAboveWatermark.add(revocation.id)
-    if (revocation.id > this.#maxSeen) this.#maxSeen = revocation.id
+    const bootstrap = this.#bootstrap
+    if (!this.#bootstrapped && bootstrap !== undefined && id > bootstrap.trustedId &&
+      (revocation.createdAt + 1) * 1000 <= bootstrap.startedAt - this.#options.gapTimeoutMs) {
+      bootstrap.trustedId = id
+    }
   }
 
-  async #readNewRows (): Promise<void> {
-    const { feed } = this.#options
-    if (this.#watermark + this.#seenAboveWatermark.size < this.#maxSeen) {
-      const gapRows = await feed.listRevocations({ afterId: this.#watermark, beforeId: this.#maxSeen })
-      for (const row of gapRows) this.#apply(row)
+  /** Takes `id` out of the gaps; false when it was not missing (seen already, or given up). */
+  #fillGap (id: number): boolean {
+    const gaps = this.#gaps
+    let low = 0
+    let high = gaps.length - 1
+    while (low <= high) {
+      const middle = (low + high) >> 1
+      const gap = gaps[middle]
+      if (id < gap.from) high = middle - 1
+      else if (id > gap.to) low = middle + 1
+      else {
+        const pieces: Gap[] = []
+        if (gap.from < id) pieces.push({ from: gap.from, to: id - 1, noticedAt: gap.noticedAt })
+        if (id < gap.to) pieces.push({ from: id + 1, to: gap.to, noticedAt: gap.noticedAt })
+        gaps.splice(middle, 1, ...pieces)
+        return true
+      }
     }
+    return false
+  }
+
+  /** Reads [afterId + 1, beforeId - 1] in pages, or everything above afterId when beforeId is undefined. */
+  async #readRange (poll: Poll, afterId: number, beforeId?: number): Promise<void> {
+    const { feed, clock } = this.#options
     let page: StoredRevocation[]
     do {
-      page = await feed.listRevocations({ afterId: this.#maxSeen, limit: PAGE_SIZE })
-      for (const row of page) this.#apply(row)
+      page = await feed.list(beforeId === undefined ? { afterId, limit: PAGE_SIZE } : { afterId, beforeId, limit: PAGE_SIZE })
+      // Timers run only between awaits: checked here, nothing of an abandoned poll is applied.
+      if (poll.abandoned) throw new Error('abandoned poll')
+      const noticedAt = clock.now()
+      for (const row of page) this.#apply(row, noticedAt)
+      if (page.length > 0) afterId = page[page.length - 1].id
     } while (page.length === PAGE_SIZE)
   }
 
-  #advanceWatermark (startedAt: number): void {
-    const seen = this.#seenAboveWatermark
-    if (!this.#bootstrapped) {
-      // Ids missing from the first read were pruned long ago, not in flight.
-      this.#bootstrapped = true
-      this.#watermark = this.#maxSeen
-      seen.clear()
+  /**
+   * Re-reads every gap. Gaps close to each other share one query (re-reading the rows
+   * between them); far apart, each has its own, so rows seen long ago are not read again.
+   */
+  async #rereadGaps (poll: Poll): Promise<void> {
+    const spans: Array<[number, number]> = []
+    for (const gap of this.#gaps) {
+      const last = spans[spans.length - 1]
+      if (last !== undefined && gap.from - last[1] <= PAGE_SIZE) last[1] = gap.to + 1
+      else spans.push([gap.from - 1, gap.to + 1])
     }
-    for (;;) {
-      while (seen.delete(this.#watermark + 1)) this.#watermark++
-      if (this.#watermark >= this.#maxSeen) {
-        this.#gap = undefined
-        return
-      }
-      const missingId = this.#watermark + 1
-      if (this.#gap?.id !== missingId) this.#gap = { id: missingId, noticedAt: startedAt }
-      if (startedAt - this.#gap.noticedAt < this.#options.gapTimeoutMs) return
-      this.#watermark = Math.min(...seen) - 1
+    for (const [afterId, beforeId] of spans) {
+      await this.#readRange(poll, afterId, beforeId)
     }
   }
 
-  /** One poll; resolves when the list is up to date with what the store had at its start. */
+  async #poll (poll: Poll, startedAt: number): Promise<void> {
+    this.#bootstrap ??= { startedAt, trustedId: 0 }
+    await this.#rereadGaps(poll)
+    await this.#readRange(poll, this.#maxSeen)
+    if (!this.#bootstrapped) {
+      // Ids missing below a row older than the gap timeout were pruned or rolled back.
+      this.#bootstrapped = true
+      const trustedId = this.#bootstrap.trustedId
+      this.#gaps = this.#gaps.filter((gap) => gap.from > trustedId)
+    }
+    const { gapTimeoutMs } = this.#options
+    this.#gaps = this.#gaps.filter((gap) => startedAt - gap.noticedAt < gapTimeoutMs)
+    this.#lastSyncStartedAt = startedAt
+    this.#options.list.prune(startedAt / 1000)
+  }
+
+  /**
+   * One poll; resolves when the list is up to date with what the store had at its start,
+   * or after pollTimeoutMs, when the poll is abandoned (what it reads later is ignored).
+   */
   async syncOnce (): Promise<void> {
-    const startedAt = this.#now()
+    const startedAt = this.#options.clock.now()
+    const poll: Poll = { abandoned: false }
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((resolve, reject) => {
+      timer = setTimeout(() => {
+        poll.abandoned = true
+        reject(new Error(`revocation sync did not finish within ${this.#pollTimeoutMs} ms`))
+      }, this.#pollTimeoutMs)
+      timer.unref()
+    })
     try {
-      await this.#readNewRows()
-      this.#advanceWatermark(startedAt)
-      this.#lastSyncStartedAt = startedAt
-      this.#options.list.prune(startedAt / 1000)
+      await Promise.race([this.#poll(poll, startedAt), timeout])
       if (!this.#healthy) {
         this.#healthy = true
         this.#options.onStatusChange(true)
       }
     } catch (error) {
+      poll.abandoned = true
       if (this.#healthy) {
         this.#healthy = false
         this.#options.onStatusChange(false, error)
       }
+    } finally {
+      clearTimeout(timer)
     }
   }
 
-  /** First sync (awaited), then one every intervalMs until stop(). */
+  /** First sync (awaited, at most pollTimeoutMs), then one every intervalMs until stop(). */
   async start (): Promise<void> {
     await this.syncOnce()
     this.#schedule()
@@ -130,7 +212,10 @@ export class RevocationSync {
     this.#timer.unref()
   }
 
-  /** Stops polling and waits for a poll in progress, so nothing touches the store afterwards. */
+  /**
+   * Stops polling and waits for a poll in progress to settle or be abandoned, so it
+   * returns within pollTimeoutMs. An abandoned query may still be pending in the store.
+   */
   async stop (): Promise<void> {
     this.#stopped = true
     clearTimeout(this.#timer)

@@ -2,12 +2,16 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 
 /**
  * A TCP relay in front of a database: `cut()` closes the port and kills every
- * connection (the database "goes away"), `restore()` opens the same port again.
+ * connection (the database "goes away"), `blackHole()` keeps every connection open and
+ * accepts new ones but drops the bytes both ways (a silent network partition: nothing
+ * errors until a timeout says so), `restore()` relays again (opening the same port after
+ * a cut). Bytes dropped are lost: a request caught in the black hole is never answered.
  */
 export class TcpProxy {
   readonly #target: { host: string, port: number }
   readonly #sockets = new Set<Socket>()
   #server: Server | undefined
+  #blackHoled = false
   port = 0
 
   private constructor (target: { host: string, port: number }) {
@@ -26,7 +30,13 @@ export class TcpProxy {
     socket.on('error', () => socket.destroy())
   }
 
+  blackHole (): void {
+    this.#blackHoled = true
+  }
+
   async restore (): Promise<void> {
+    this.#blackHoled = false
+    if (this.#server !== undefined) return
     const server = createServer((client) => {
       const upstream = createConnection(this.#target)
       this.#track(client)
@@ -34,7 +44,8 @@ export class TcpProxy {
       // When either side goes, so does the other, as with a direct connection.
       client.on('close', () => upstream.destroy())
       upstream.on('close', () => client.destroy())
-      client.pipe(upstream).pipe(client)
+      client.on('data', (chunk) => { if (!this.#blackHoled) upstream.write(chunk) })
+      upstream.on('data', (chunk) => { if (!this.#blackHoled) client.write(chunk) })
     })
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve))
     this.port = (server.address() as { port: number }).port
