@@ -1,6 +1,7 @@
 import { createSecretKey, generateKeyPairSync, randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { createKeyRing, createRingKey, KeyRing } from '../lib/tokens/key-ring.js'
+import { isHighS, withOtherS } from './helpers/forge.js'
 
 // Key configuration mistakes are refused when the key ring is built, with a message saying what to do.
 
@@ -105,5 +106,22 @@ t.test('a signing input with a character outside ASCII never passes for the ASCI
     // U+0141 ends in the byte 0x41 ('A'): a latin1 conversion would make the two inputs equal.
     const lookalike = `${input.slice(0, -1)}${String.fromCharCode(0x100 + input.charCodeAt(input.length - 1))}`
     t.notOk(key.verify(lookalike, signature), `${key.alg}: the lookalike does not`)
+  }
+})
+
+t.test('ES256 signatures we write are always low-S (s at most n/2), whatever node:crypto picked', async (t) => {
+  const key = createRingKey({ privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey }, 'es256')
+  // node:crypto gives a high s half the time: 64 low ones in a row would be chance 2^-64.
+  const highS = Array.from({ length: 64 }, (_, i) => key.sign(`a.${i}`)).filter(isHighS)
+  t.same(highS, [], 'no high-S signature')
+})
+
+t.test('an ES256 signature with s replaced by n - s is refused: one spelling per token', async (t) => {
+  const key = createRingKey({ privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey }, 'es256')
+  for (let i = 0; i < 8; i++) {
+    const token = `a.${i}.${key.sign(`a.${i}`)}`
+    const twin = withOtherS(token)
+    t.ok(key.verify(`a.${i}`, token.split('.')[2]), 'the signature we wrote verifies')
+    t.notOk(key.verify(`a.${i}`, twin.split('.')[2]), 'its high-S twin does not')
   }
 })

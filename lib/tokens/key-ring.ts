@@ -2,6 +2,7 @@ import { createHash, createHmac, createPublicKey, sign as signBytes, verify as v
 import { InvalidOptionError } from '../errors.js'
 import { ALGORITHM_SPECS, isAlgorithm, keyMatchesAlgorithm, type Algorithm } from './algorithms.js'
 import { utf8Bytes, isBase64urlSegment } from './base64url.js'
+import { isLowS, lowSLimit, toLowS } from './ecdsa-low-s.js'
 import { hmacSecretKey, privateKeyFrom, publicKeyFrom, type KeyMaterial } from './key-material.js'
 
 /** One key as configured. Give `secret` for HMAC, or `privateKey` and/or `publicKey` for EdDSA and ES256. */
@@ -80,6 +81,8 @@ function asymmetricKey (kid: string | undefined, alg: Algorithm, privateKey: Key
   // JWS ES256 signatures are raw r||s (RFC 7518 §3.4), not DER.
   const signOptions = privateKey === undefined ? undefined : { key: privateKey, dsaEncoding: 'ieee-p1363' as const }
   const verifyOptions = { key: publicKey, dsaEncoding: 'ieee-p1363' as const }
+  const order = spec.ecdsaGroupOrder
+  const sLimit = order === null ? undefined : lowSLimit(order, spec.signatureBytes / 2)
   const jwk = publicKey.export({ format: 'jwk' })
   const resolvedKid = kid ?? defaultKid(jwk)
   return {
@@ -88,12 +91,15 @@ function asymmetricKey (kid: string | undefined, alg: Algorithm, privateKey: Key
     canSign: signOptions !== undefined,
     sign (input) {
       if (signOptions === undefined) throw new InvalidOptionError(`key "${resolvedKid}" has no private key and cannot sign`)
-      return signBytes(spec.hash, utf8Bytes(input), signOptions).toString('base64url')
+      const signature = signBytes(spec.hash, utf8Bytes(input), signOptions)
+      // node:crypto picks either s; the low-S one is the only spelling we write and accept.
+      return (order === null ? signature : toLowS(signature, order, sLimit as Buffer)).toString('base64url')
     },
     verify (input, signature) {
       if (!isBase64urlSegment(signature)) return false
       const bytes = Buffer.from(signature, 'base64url')
-      return bytes.length === spec.signatureBytes && verifyBytes(spec.hash, utf8Bytes(input), verifyOptions, bytes)
+      return bytes.length === spec.signatureBytes && (sLimit === undefined || isLowS(bytes, sLimit)) &&
+        verifyBytes(spec.hash, utf8Bytes(input), verifyOptions, bytes)
     },
     publicJwk: { ...jwk, kid: resolvedKid, alg, use: 'sig' }
   }
