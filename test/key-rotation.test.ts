@@ -44,3 +44,11 @@ t.test('rotation from HMAC to EdDSA: a verify-only service with the public key a
   t.equal(res.json().sub, 'u2')
   await t.rejects(resource.tokenAuth.sign({ sub: 'u2' }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /cannot sign/ }, 'a public-key-only service cannot sign')
 })
+
+t.test('rotation away from `secret`: its tokens carry kid HS256 and verify once the old secret sits behind a new key', async (t) => {
+  const before = await buildApp(t, { auth: { secret: OLD } })
+  const token = await before.tokenAuth.sign({ sub: 'u1' })
+  t.equal(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()).kid, 'HS256', 'the default kid names the algorithm, not the secret')
+  const after = await buildApp(t, { auth: { keys: [{ kid: 'new', secret: NEW }, { secret: OLD }] } })
+  t.equal((await after.inject({ url: '/me', headers: bearer(token) })).statusCode, 200)
+})
