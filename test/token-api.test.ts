@@ -77,6 +77,16 @@ t.test('the signer refuses a lifetime that is not a finite number of seconds', a
   t.ok(signer.sign({ sub: '1' }, 60).token)
 })
 
+t.test('signing mistakes made by the calling code are TypeErrors, never configuration errors', async (t) => {
+  const { publicKey } = generateKeyPairSync('ed25519')
+  const verifyOnly = new JwtSigner(createKeyRing([{ publicKey }]), { issuer: undefined, audience: undefined, ttlSeconds: 60, typ: 'at+jwt' })
+  t.throws(() => verifyOnly.sign({ sub: '1' }), new TypeError('the first key has no private key, so this service cannot sign tokens'), 'a ring whose first key cannot sign')
+  const signer = new JwtSigner(createKeyRing([{ secret: SECRET }]), { issuer: undefined, audience: undefined, ttlSeconds: 60, typ: 'at+jwt' })
+  for (const [name, claims] of [['null', null], ['a string', 'sub'], ['no sub', {}], ['a signer-owned claim', { sub: '1', exp: 1 }]] as const) {
+    t.throws(() => signer.sign(claims as unknown as { sub: string }), TypeError, name)
+  }
+})
+
 t.test('large claims are signed and verified whole', async (t) => {
   const app = await buildApp(t, { auth: { maxTokenLength: 16384 } })
   const note = 'é'.repeat(5800)

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { InvalidOptionError } from '../errors.js'
 import { encodeSegment } from './base64url.js'
 import { headerSegmentFor } from './jws-header.js'
 import type { KeyRing, RingKey } from './key-ring.js'
@@ -41,7 +40,8 @@ export class JwtSigner {
   }
 
   sign (input: ClaimsInput, ttlSeconds = this.#policy.ttlSeconds, now = Date.now() / 1000): SignedToken {
-    if (this.#key === undefined) throw new InvalidOptionError('the first key has no private key, so this service cannot sign tokens')
+    // Calling sign on a verify-only ring is a programming mistake, so a TypeError as in jose.
+    if (this.#key === undefined) throw new TypeError('the first key has no private key, so this service cannot sign tokens')
     if (typeof input !== 'object' || input === null) throw new TypeError('claims must be an object')
     // One snapshot of the caller's own data: getters run once, and nothing the caller's
     // object does later (a toJSON, a getter, a proxy) can change what was checked.

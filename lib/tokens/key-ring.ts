@@ -89,7 +89,7 @@ function asymmetricKey (kid: string | undefined, alg: Algorithm, privateKey: Key
     alg,
     canSign: signOptions !== undefined,
     sign (input) {
-      if (signOptions === undefined) throw new InvalidOptionError(`key "${resolvedKid}" has no private key and cannot sign`)
+      if (signOptions === undefined) throw new TypeError(`key "${resolvedKid}" has no private key and cannot sign`)
       const signature = signBytes(spec.hash, utf8Bytes(input), signOptions)
       // node:crypto picks either s; the low-S one is the only spelling we write and accept.
       return (order === null ? signature : toLowS(signature, order, sLimit as Buffer)).toString('base64url')
