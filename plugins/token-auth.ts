@@ -1,6 +1,7 @@
 import fastifyCookie from '@fastify/cookie'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
+import { systemClock } from '../lib/clock.js'
 import { SessionService } from '../lib/sessions/session-service.js'
 import { AccessTokens } from '../lib/tokens/access-tokens.js'
 import { createAuthenticator } from './authenticator.js'
@@ -25,7 +26,10 @@ const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => 
     ttlSeconds: options.accessTokenTtlSeconds,
     clockToleranceSeconds: options.clockToleranceSeconds,
     maxTokenLength: options.maxTokenLength,
-    cacheSize: options.cacheSize
+    cacheSize: options.cacheSize,
+    // A day, the longest accessTokenTtl, until the composition root passes what revocation retention covers.
+    maxTtlSeconds: 86400,
+    clock: systemClock
   })
   const store = options.userStore
   if (store !== undefined) await trackRevocations(app, store, tokens, options.revocation)

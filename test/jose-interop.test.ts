@@ -1,6 +1,7 @@
 import * as jose from 'jose'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import t from 'tap'
+import { systemClock } from '../lib/clock.js'
 import { AccessTokens } from '../lib/tokens/access-tokens.js'
 import type { Algorithm } from '../lib/tokens/algorithms.js'
 import { createKeyRing, type KeyDefinition } from '../lib/tokens/key-ring.js'
@@ -25,7 +26,9 @@ function accessTokens (definition: KeyDefinition): AccessTokens {
     ttlSeconds: 600,
     clockToleranceSeconds: 0,
     maxTokenLength: 4096,
-    cacheSize: 0
+    cacheSize: 0,
+    maxTtlSeconds: 86400,
+    clock: systemClock
   })
 }
 
@@ -63,7 +66,7 @@ t.test('jose verifies our EdDSA and ES256 tokens against the published JWKS', as
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const ring = createKeyRing([{ privateKey: ec.privateKey }, { privateKey: ed.privateKey }])
   const jwks = jose.createLocalJWKSet(ring.jwks() as jose.JSONWebKeySet)
-  const tokens = new AccessTokens({ ring, issuer: undefined, audience: undefined, ttlSeconds: 60, clockToleranceSeconds: 0, maxTokenLength: 4096, cacheSize: 0 })
+  const tokens = new AccessTokens({ ring, issuer: undefined, audience: undefined, ttlSeconds: 60, clockToleranceSeconds: 0, maxTokenLength: 4096, cacheSize: 0, maxTtlSeconds: 86400, clock: systemClock })
   const { payload, protectedHeader } = await jose.jwtVerify(tokens.sign({ sub: 'u' }).token, jwks)
   t.equal(payload.sub, 'u')
   t.equal(protectedHeader.alg, 'ES256')

@@ -53,7 +53,7 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
   }
 
   #issue (user: UserRecord, familyId: string, refreshToken: string, refreshExpiresAt: number): IssuedSession {
-    const signed = this.#tokens.sign({ ...this.#claimsFor(user), sub: user.id, sid: familyId, ver: user.tokenVersion })
+    const signed = this.#tokens.signForSession({ ...this.#claimsFor(user), sub: user.id, sid: familyId, ver: user.tokenVersion })
     return {
       user,
       accessToken: signed.token,
