@@ -1,13 +1,14 @@
 // Memory under many distinct tokens: `node --expose-gc bench/memory.mjs <seconds> <cacheSize>`.
 // Signs and verifies distinct tokens for the given time, sampling the heap after a full GC.
 import { randomBytes } from 'node:crypto'
+import { systemClock } from '../dist/esm/lib/clock.js'
 import { AccessTokens } from '../dist/esm/lib/tokens/access-tokens.js'
 import { createKeyRing } from '../dist/esm/lib/tokens/key-ring.js'
 import { RevocationList } from '../dist/esm/lib/sessions/revocation-list.js'
 
 const [seconds, cacheSize] = process.argv.slice(2).map(Number)
 const tokens = new AccessTokens({
-  ring: createKeyRing([{ secret: randomBytes(32) }]), issuer: 'bench', audience: 'bench', ttlSeconds: 900, clockToleranceSeconds: 5, maxTokenLength: 4096, cacheSize
+  ring: createKeyRing([{ secret: randomBytes(32) }]), issuer: 'bench', audience: 'bench', ttlSeconds: 900, clockToleranceSeconds: 5, maxTokenLength: 4096, cacheSize, maxTtlSeconds: 86400, clock: systemClock
 })
 // The revocation check is on, with revocations of its own, as in production.
 const revocations = new RevocationList()

@@ -4,6 +4,7 @@ import { createHmac, createSecretKey, generateKeyPairSync, randomBytes, randomUU
 import { createSigner, createVerifier } from 'fast-jwt'
 import * as jose from 'jose'
 import jsonwebtoken from 'jsonwebtoken'
+import { systemClock } from '../dist/esm/lib/clock.js'
 import { AccessTokens } from '../dist/esm/lib/tokens/access-tokens.js'
 import { createKeyRing } from '../dist/esm/lib/tokens/key-ring.js'
 import { interleaved } from './measure.mjs'
@@ -12,7 +13,7 @@ const ISSUER = 'bench-issuer'
 const AUDIENCE = 'bench-api'
 
 function accessTokens (definition, cacheSize) {
-  return new AccessTokens({ ring: createKeyRing([definition]), issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 3600, clockToleranceSeconds: 0, maxTokenLength: 4096, cacheSize })
+  return new AccessTokens({ ring: createKeyRing([definition]), issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 3600, clockToleranceSeconds: 0, maxTokenLength: 4096, cacheSize, maxTtlSeconds: 86400, clock: systemClock })
 }
 
 /** A new string with the token's content, as every HTTP request brings one. */

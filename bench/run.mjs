@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { promisify } from 'node:util'
+import { systemClock } from '../dist/esm/lib/clock.js'
 import { AccessTokens } from '../dist/esm/lib/tokens/access-tokens.js'
 import { createKeyRing } from '../dist/esm/lib/tokens/key-ring.js'
 import { runHttp } from './http.mjs'
@@ -31,7 +32,7 @@ async function memory ({ seconds, requiredTokens }) {
 }
 
 const secret = randomBytes(32).toString('base64url')
-const { token } = new AccessTokens({ ring: createKeyRing([{ secret }]), issuer: 'bench-issuer', audience: 'bench-api', ttlSeconds: 7200, clockToleranceSeconds: 0, maxTokenLength: 4096, cacheSize: 0 })
+const { token } = new AccessTokens({ ring: createKeyRing([{ secret }]), issuer: 'bench-issuer', audience: 'bench-api', ttlSeconds: 7200, clockToleranceSeconds: 0, maxTokenLength: 4096, cacheSize: 0, maxTtlSeconds: 86400, clock: systemClock })
   .sign({ sub: 'user-123', roles: ['admin'] })
 
 const started = Date.now()

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { createMemoryStore } from 'fastify-token-auth'
+import { systemClock } from '../lib/clock.js'
 import { AccessTokens } from '../lib/tokens/access-tokens.js'
 import { createKeyRing } from '../lib/tokens/key-ring.js'
 import { buildApp, PASSWORD, SECRET } from './helpers/app.js'
@@ -15,7 +16,7 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 4000)
 const TOKEN_ERROR_CODES = new Set(['FST_TOKEN_AUTH_INVALID_TOKEN', 'FST_TOKEN_AUTH_TOKEN_EXPIRED'])
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
-const tokens = new AccessTokens({ ring: createKeyRing([{ secret: SECRET }]), issuer: 'fuzz', audience: 'fuzz', ttlSeconds: 600, clockToleranceSeconds: 0, maxTokenLength: 4096, cacheSize: 0 })
+const tokens = new AccessTokens({ ring: createKeyRing([{ secret: SECRET }]), issuer: 'fuzz', audience: 'fuzz', ttlSeconds: 600, clockToleranceSeconds: 0, maxTokenLength: 4096, cacheSize: 0, maxTtlSeconds: 86400, clock: systemClock })
 const valid = tokens.sign({ sub: 'user-1', roles: ['admin'], scope: 'read write' }).token
 
 /** Verifies, and says how: accepted, or refused with one of the 401 token errors. Anything else fails the property. */

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { TokenExpiredError, TokenInvalidError } from 'fastify-token-auth'
+import { systemClock } from '../lib/clock.js'
 import { createKeyRing } from '../lib/tokens/key-ring.js'
 import { JwtVerifier } from '../lib/tokens/jwt-verifier.js'
 
@@ -12,7 +13,7 @@ t.test('RFC 7515 A.1 (HS256): verifies with the clock before its exp, is expired
   const token = 'eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9' +
     '.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ' +
     '.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'
-  const verifier = new JwtVerifier(createKeyRing([{ secret: key, alg: 'HS256' }]), genericPolicy)
+  const verifier = new JwtVerifier(createKeyRing([{ secret: key, alg: 'HS256' }]), genericPolicy, systemClock)
   const claims = verifier.verify(token, 1300819380 - 1)
   t.same(claims, { iss: 'joe', exp: 1300819380, 'http://example.com/is_root': true })
   t.throws(() => verifier.verify(token), TokenExpiredError)
@@ -31,7 +32,7 @@ t.test('RFC 8037 A.4 (Ed25519): the signature checks out, but it is not a JWT', 
   const ring = createKeyRing([{ privateKey }])
   t.equal(ring.keys[0].alg, 'EdDSA', 'an Ed25519 key is bound to EdDSA')
   t.equal(ring.keys[0].sign('eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc'), token.split('.')[2], 'Ed25519 is deterministic: we produce the RFC signature')
-  const verifier = new JwtVerifier(ring, genericPolicy)
+  const verifier = new JwtVerifier(ring, genericPolicy, systemClock)
   const verified = verifier.verifySignature(token)
   t.equal(Buffer.from(verified.payloadSegment, 'base64url').toString(), 'Example of Ed25519 signing')
   t.throws(() => verifier.verify(token), new TokenInvalidError('payload is not JSON'))

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
+import { systemClock } from '../lib/clock.js'
 import { createKeyRing } from '../lib/tokens/key-ring.js'
 import { JwtSigner } from '../lib/tokens/jwt-signer.js'
 import { SECRET, buildApp } from './helpers/app.js'
@@ -40,6 +41,21 @@ t.test('sign refuses a missing sub and claims the signer owns', async (t) => {
   }
 })
 
+t.test('sign refuses sid and ver: only the session service ties a token to a session', async (t) => {
+  const app = await buildApp(t)
+  await t.rejects(app.tokenAuth.sign({ sub: '1', sid: 'family-1' }), new TypeError('claims.sid is set only by the session service'))
+  await t.rejects(app.tokenAuth.sign({ sub: '1', ver: 0 }), new TypeError('claims.ver is set only by the session service'))
+  await t.rejects(app.tokenAuth.sign({ sub: '1', sid: undefined }), TypeError, 'even present but undefined')
+})
+
+t.test('sign refuses a lifetime longer than the longest allowed, and names the limit', async (t) => {
+  const app = await buildApp(t)
+  await t.rejects(app.tokenAuth.sign({ sub: '1' }, { expiresIn: '2d' }), new TypeError('the token lifetime (172800 s) is longer than the longest allowed, 86400 s (maxTtlSeconds)'))
+  const token = await app.tokenAuth.sign({ sub: '1' }, { expiresIn: '1d' })
+  const payload = decode(token, 1)
+  t.equal((payload.exp as number) - (payload.iat as number), 86400, 'the limit itself is allowed')
+})
+
 t.test('sign refuses claims without a sub of their own, or with a toJSON of their own', async (t) => {
   const app = await buildApp(t)
   const noSub = /claims.sub must be a non-empty string/
@@ -71,10 +87,20 @@ t.test('arrays and boxed strings are signed as their own enumerable data, in wel
 })
 
 t.test('the signer refuses a lifetime that is not a finite number of seconds', async (t) => {
-  const signer = new JwtSigner(createKeyRing([{ secret: SECRET }]), { issuer: undefined, audience: undefined, ttlSeconds: 60, typ: 'at+jwt' })
+  const signer = new JwtSigner(createKeyRing([{ secret: SECRET }]), { issuer: undefined, audience: undefined, ttlSeconds: 60, typ: 'at+jwt' }, systemClock)
   t.throws(() => signer.sign({ sub: '1' }, Number.NaN), { message: /finite number of seconds/ })
   t.throws(() => signer.sign({ sub: '1' }, 60, Number.POSITIVE_INFINITY), { message: /finite number of seconds/ })
   t.ok(signer.sign({ sub: '1' }, 60).token)
+})
+
+t.test('signing mistakes made by the calling code are TypeErrors, never configuration errors', async (t) => {
+  const { publicKey } = generateKeyPairSync('ed25519')
+  const verifyOnly = new JwtSigner(createKeyRing([{ publicKey }]), { issuer: undefined, audience: undefined, ttlSeconds: 60, typ: 'at+jwt' }, systemClock)
+  t.throws(() => verifyOnly.sign({ sub: '1' }), new TypeError('the first key has no private key, so this service cannot sign tokens'), 'a ring whose first key cannot sign')
+  const signer = new JwtSigner(createKeyRing([{ secret: SECRET }]), { issuer: undefined, audience: undefined, ttlSeconds: 60, typ: 'at+jwt' }, systemClock)
+  for (const [name, claims] of [['null', null], ['a string', 'sub'], ['no sub', {}], ['a signer-owned claim', { sub: '1', exp: 1 }]] as const) {
+    t.throws(() => signer.sign(claims as unknown as { sub: string }), TypeError, name)
+  }
 })
 
 t.test('large claims are signed and verified whole', async (t) => {

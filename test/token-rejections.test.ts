@@ -1,6 +1,7 @@
+import { generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
 import { buildApp } from './helpers/app.js'
-import { ACCESS_HEADER, bearer, claims, forge, segment, signInput } from './helpers/forge.js'
+import { ACCESS_HEADER, bearer, claims, forge, isHighS, segment, signInput, withOtherS } from './helpers/forge.js'
 
 // Every way a token can be wrong, sent as a Bearer token to a protected route: each
 // must be a 401 with an invalid_token challenge and a stable code, never a 500.
@@ -113,4 +114,16 @@ t.test('verifyToken() rejects like authenticate, with the same challenge', async
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, EXPIRED)
   t.match(res.headers['www-authenticate'], /error="invalid_token"/)
+})
+
+t.test('an ES256 token whose signature s is replaced by n - s is rejected with 401, although the math verifies', async (t) => {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const app = await buildApp(t, { auth: { keys: [{ kid: 'es', privateKey }] } })
+  const token = await app.tokenAuth.sign({ sub: 'user-1' })
+  t.notOk(isHighS(token.split('.')[2]), 'we sign low-S')
+  t.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200, 'the token as signed is accepted')
+  const res = await app.inject({ url: '/me', headers: bearer(withOtherS(token)) })
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, INVALID)
+  t.match(res.headers['www-authenticate'], /^Bearer realm="api", error="invalid_token", error_description="[^"]+: bad signature"$/)
 })

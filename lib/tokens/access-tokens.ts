@@ -1,3 +1,5 @@
+import type { Clock } from '../clock.js'
+import { InvalidOptionError } from '../errors.js'
 import type { RegisteredClaims } from './claims.js'
 import { ACCESS_TOKEN_TYP } from './jws-header.js'
 import { JwtSigner, type ClaimsInput, type SignedToken } from './jwt-signer.js'
@@ -26,7 +28,20 @@ export interface AccessTokenOptions {
   maxTokenLength: number
   /** Verified tokens remembered; 0 turns the cache off. */
   cacheSize: number
+  /**
+   * Longest lifetime any access token may be signed for, in seconds: what revocation
+   * retention covers, so that no revocation is forgotten while a token it revoked lives.
+   */
+  maxTtlSeconds: number
+  /** Where every time this class reads comes from. */
+  clock: Clock
 }
+
+/** Claims only the session service writes: a caller setting them could forge a session. */
+const SESSION_CLAIMS = ['sid', 'ver'] as const
+
+/** What the session service signs: the claims plus the session and token version. */
+export type SessionClaimsInput = ClaimsInput & { sid: string, ver: number }
 
 /** Decides, after a token verified, whether it is still honoured; throws when not. */
 export type RevocationCheck = (claims: AccessTokenClaimsBase, nowMs: number) => void
@@ -51,9 +66,18 @@ export class AccessTokens<Claims extends AccessTokenClaimsBase = AccessTokenClai
   readonly #cache: VerifiedTokenCache<Claims>
   readonly #toleranceMs: number
   readonly #cacheEnabled: boolean
+  readonly #ttlSeconds: number
+  readonly #maxTtlSeconds: number
+  readonly #clock: Clock
   #revocationCheck: RevocationCheck | undefined
 
   constructor (options: AccessTokenOptions) {
+    const { ttlSeconds, maxTtlSeconds } = options
+    if (!(maxTtlSeconds > 0) || !Number.isFinite(maxTtlSeconds)) throw new InvalidOptionError(`maxTtlSeconds must be a positive number of seconds; got ${String(maxTtlSeconds)}`)
+    if (!(ttlSeconds <= maxTtlSeconds)) throw new InvalidOptionError(`the access-token lifetime (${ttlSeconds} s) is longer than the longest allowed, ${maxTtlSeconds} s`)
+    this.#ttlSeconds = ttlSeconds
+    this.#maxTtlSeconds = maxTtlSeconds
+    this.#clock = options.clock
     const audience = options.audience === undefined ? undefined : ([] as string[]).concat(options.audience)
     this.#signer = new JwtSigner(options.ring, {
       issuer: options.issuer,
@@ -61,7 +85,7 @@ export class AccessTokens<Claims extends AccessTokenClaimsBase = AccessTokenClai
       audience: audience?.length === 1 ? audience[0] : audience,
       ttlSeconds: options.ttlSeconds,
       typ: ACCESS_TOKEN_TYP
-    })
+    }, options.clock)
     this.#verifier = new JwtVerifier(options.ring, {
       issuer: options.issuer,
       audience,
@@ -69,7 +93,7 @@ export class AccessTokens<Claims extends AccessTokenClaimsBase = AccessTokenClai
       required: ['sub', 'jti', 'iat'],
       typ: ACCESS_TOKEN_TYP,
       maxTokenLength: options.maxTokenLength
-    })
+    }, options.clock)
     this.#cache = new VerifiedTokenCache(options.cacheSize)
     this.#cacheEnabled = options.cacheSize > 0
     this.#toleranceMs = options.clockToleranceSeconds * 1000
@@ -80,12 +104,38 @@ export class AccessTokens<Claims extends AccessTokenClaimsBase = AccessTokenClai
     this.#revocationCheck = check
   }
 
+  /**
+   * Signs a token for application code (`app.tokenAuth.sign`). `sid` and `ver` are refused:
+   * they tie a token to a session and a token version, which only the session service may do.
+   */
   sign (input: ClaimsInput, ttlSeconds?: number): SignedToken {
-    return this.#signer.sign(input, ttlSeconds)
+    // One snapshot, checked and then signed, so a getter cannot add `sid` after the check.
+    const claims = typeof input === 'object' && input !== null ? { ...input } : input
+    for (const name of SESSION_CLAIMS) {
+      if (typeof claims === 'object' && claims !== null && Object.hasOwn(claims, name)) {
+        throw new TypeError(`claims.${name} is set only by the session service`)
+      }
+    }
+    return this.#sign(claims, ttlSeconds)
+  }
+
+  /** Signs a token for the session service, which alone sets `sid` and `ver`. */
+  signForSession (input: SessionClaimsInput, ttlSeconds?: number): SignedToken {
+    const claims = { ...input }
+    if (typeof claims.sid !== 'string' || claims.sid.length === 0) throw new TypeError('claims.sid must be a non-empty string')
+    if (!Number.isSafeInteger(claims.ver)) throw new TypeError('claims.ver must be an integer')
+    return this.#sign(claims, ttlSeconds)
+  }
+
+  #sign (claims: ClaimsInput, ttlSeconds = this.#ttlSeconds): SignedToken {
+    if (ttlSeconds > this.#maxTtlSeconds) {
+      throw new TypeError(`the token lifetime (${ttlSeconds} s) is longer than the longest allowed, ${this.#maxTtlSeconds} s (maxTtlSeconds)`)
+    }
+    return this.#signer.sign(claims, ttlSeconds)
   }
 
   verify (token: unknown): Claims {
-    const nowMs = Date.now()
+    const nowMs = this.#clock.now()
     let claims = this.#cacheEnabled && typeof token === 'string' ? this.#cache.get(token, nowMs) : undefined
     if (claims === undefined) {
       claims = this.#verifier.verify(token, nowMs / 1000) as Claims

@@ -12,14 +12,19 @@ export interface AlgorithmSpec {
   minSecretBytes: number
   /** Bytes of a raw signature for the asymmetric algorithms (JWS uses raw r||s for ECDSA). */
   signatureBytes: number
+  /** Group order n of the ECDSA curve, for the low-S rule (RFC 7518 §3.4 leaves s free); null otherwise. */
+  ecdsaGroupOrder: bigint | null
 }
 
+// SEC 2 §2.4.2, secp256r1 (P-256).
+const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n
+
 export const ALGORITHM_SPECS: Readonly<Record<Algorithm, AlgorithmSpec>> = {
-  HS256: { family: 'hmac', hash: 'sha256', minSecretBytes: 32, signatureBytes: 32 },
-  HS384: { family: 'hmac', hash: 'sha384', minSecretBytes: 48, signatureBytes: 48 },
-  HS512: { family: 'hmac', hash: 'sha512', minSecretBytes: 64, signatureBytes: 64 },
-  EdDSA: { family: 'eddsa', hash: null, minSecretBytes: 0, signatureBytes: 64 },
-  ES256: { family: 'ecdsa', hash: 'sha256', minSecretBytes: 0, signatureBytes: 64 }
+  HS256: { family: 'hmac', hash: 'sha256', minSecretBytes: 32, signatureBytes: 32, ecdsaGroupOrder: null },
+  HS384: { family: 'hmac', hash: 'sha384', minSecretBytes: 48, signatureBytes: 48, ecdsaGroupOrder: null },
+  HS512: { family: 'hmac', hash: 'sha512', minSecretBytes: 64, signatureBytes: 64, ecdsaGroupOrder: null },
+  EdDSA: { family: 'eddsa', hash: null, minSecretBytes: 0, signatureBytes: 64, ecdsaGroupOrder: null },
+  ES256: { family: 'ecdsa', hash: 'sha256', minSecretBytes: 0, signatureBytes: 64, ecdsaGroupOrder: P256_ORDER }
 }
 
 export function isAlgorithm (value: unknown): value is Algorithm {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { InvalidOptionError } from '../errors.js'
+import type { Clock } from '../clock.js'
 import { encodeSegment } from './base64url.js'
 import { headerSegmentFor } from './jws-header.js'
 import type { KeyRing, RingKey } from './key-ring.js'
@@ -31,17 +31,20 @@ export class JwtSigner {
   // The JSON of the claims that never change, made once: `,"iss":…` and `,"aud":…`.
   readonly #issuerJson: string
   readonly #audienceJson: string
+  readonly #clock: Clock
 
-  constructor (ring: KeyRing, policy: SignerPolicy) {
+  constructor (ring: KeyRing, policy: SignerPolicy, clock: Clock) {
     this.#key = ring.signingKey
     this.#headerSegment = this.#key === undefined ? undefined : headerSegmentFor(this.#key, policy.typ)
     this.#policy = policy
+    this.#clock = clock
     this.#issuerJson = policy.issuer === undefined ? '' : `,"iss":${JSON.stringify(policy.issuer)}`
     this.#audienceJson = policy.audience === undefined ? '' : `,"aud":${JSON.stringify(policy.audience)}`
   }
 
-  sign (input: ClaimsInput, ttlSeconds = this.#policy.ttlSeconds, now = Date.now() / 1000): SignedToken {
-    if (this.#key === undefined) throw new InvalidOptionError('the first key has no private key, so this service cannot sign tokens')
+  sign (input: ClaimsInput, ttlSeconds = this.#policy.ttlSeconds, now = this.#clock.now() / 1000): SignedToken {
+    // Calling sign on a verify-only ring is a programming mistake, so a TypeError as in jose.
+    if (this.#key === undefined) throw new TypeError('the first key has no private key, so this service cannot sign tokens')
     if (typeof input !== 'object' || input === null) throw new TypeError('claims must be an object')
     // One snapshot of the caller's own data: getters run once, and nothing the caller's
     // object does later (a toJSON, a getter, a proxy) can change what was checked.

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js'
 import { TokenInvalidError } from '../errors.js'
 import { decodeSegmentText, isBase64urlSegment } from './base64url.js'
 import { checkClaims, type ClaimsPolicy, type JwtClaims } from './claims.js'
@@ -48,10 +49,12 @@ export class JwtVerifier {
   // The exact header segment this service writes for each key: a token whose header is
   // one of them is matched by comparing strings, without decoding or parsing it.
   readonly #knownHeaders: Array<{ segment: string, key: RingKey }> = []
+  readonly #clock: Clock
 
-  constructor (ring: KeyRing, policy: VerifierPolicy) {
+  constructor (ring: KeyRing, policy: VerifierPolicy, clock: Clock) {
     this.#ring = ring
     this.#policy = policy
+    this.#clock = clock
     if (policy.typ !== undefined) {
       for (const key of ring.keys) this.#knownHeaders.push({ segment: headerSegmentFor(key, policy.typ), key })
     }
@@ -102,7 +105,7 @@ export class JwtVerifier {
   }
 
   /** Verifies the signature, then the payload as a JWT claims set; `now` in seconds. */
-  verify (token: unknown, now = Date.now() / 1000): JwtClaims {
+  verify (token: unknown, now = this.#clock.now() / 1000): JwtClaims {
     const { payloadSegment } = this.verifySignature(token)
     const claims = decodeJsonObject(payloadSegment, 'payload')
     checkClaims(claims, this.#policy, now)

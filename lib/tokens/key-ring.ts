@@ -2,11 +2,15 @@ import { createHash, createHmac, createPublicKey, sign as signBytes, verify as v
 import { InvalidOptionError } from '../errors.js'
 import { ALGORITHM_SPECS, isAlgorithm, keyMatchesAlgorithm, type Algorithm } from './algorithms.js'
 import { utf8Bytes, isBase64urlSegment } from './base64url.js'
+import { isLowS, lowSLimit, toLowS } from './ecdsa-low-s.js'
 import { hmacSecretKey, privateKeyFrom, publicKeyFrom, type KeyMaterial } from './key-material.js'
 
 /** One key as configured. Give `secret` for HMAC, or `privateKey` and/or `publicKey` for EdDSA and ES256. */
 export interface KeyDefinition {
-  /** Key id, sent in the token header. Default: the start of the key's RFC 7638 thumbprint. */
+  /**
+   * Key id, sent in the token header. Default: for HMAC the algorithm name ('HS256'…), never
+   * anything derived from the secret; for EdDSA and ES256 the start of the public key's RFC 7638 thumbprint.
+   */
   kid?: string
   /** Default: HS256 for a secret, EdDSA for an Ed25519 key, ES256 for a P-256 key. */
   alg?: Algorithm
@@ -32,20 +36,14 @@ export interface JsonWebKeySet { keys: JsonWebKey[] }
 
 const MAX_KID_LENGTH = 128
 
-// Default key ids are the first 16 characters (96 bits) of the RFC 7638 thumbprint:
-// unique in practice, and every token header stays short.
+// Default key ids of public keys are the first 16 characters (96 bits) of the RFC 7638
+// thumbprint: public data, unique in practice, and every token header stays short.
 const DEFAULT_KID_LENGTH = 16
 
-function defaultKid (jwk: JsonWebKey): string {
-  return thumbprint(jwk).slice(0, DEFAULT_KID_LENGTH)
-}
-
-function thumbprint (jwk: JsonWebKey): string {
+function defaultPublicKid (jwk: JsonWebKey): string {
   // RFC 7638: the required members only, in lexicographic order, no whitespace.
-  const members: Record<string, unknown> = jwk.kty === 'oct'
-    ? { k: jwk.k, kty: jwk.kty }
-    : jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x }
-  return createHash('sha256').update(JSON.stringify(members)).digest('base64url')
+  const members = jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x }
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url').slice(0, DEFAULT_KID_LENGTH)
 }
 
 /**
@@ -65,7 +63,9 @@ function hmacKey (kid: string | undefined, alg: Algorithm, secret: KeyObject): R
   // digest('base64url') is markedly faster than digest() to a Buffer, and gives the form to compare.
   const sign = (input: string): string => createHmac(hash, secret).update(input).digest('base64url')
   return {
-    kid: kid ?? defaultKid(secret.export({ format: 'jwk' })),
+    // Anything computed from the secret would let a token reader test guesses at it offline,
+    // so the default is a constant: instances sharing a secret still agree on it.
+    kid: kid ?? alg,
     alg,
     canSign: true,
     sign,
@@ -80,20 +80,25 @@ function asymmetricKey (kid: string | undefined, alg: Algorithm, privateKey: Key
   // JWS ES256 signatures are raw r||s (RFC 7518 §3.4), not DER.
   const signOptions = privateKey === undefined ? undefined : { key: privateKey, dsaEncoding: 'ieee-p1363' as const }
   const verifyOptions = { key: publicKey, dsaEncoding: 'ieee-p1363' as const }
+  const order = spec.ecdsaGroupOrder
+  const sLimit = order === null ? undefined : lowSLimit(order, spec.signatureBytes / 2)
   const jwk = publicKey.export({ format: 'jwk' })
-  const resolvedKid = kid ?? defaultKid(jwk)
+  const resolvedKid = kid ?? defaultPublicKid(jwk)
   return {
     kid: resolvedKid,
     alg,
     canSign: signOptions !== undefined,
     sign (input) {
-      if (signOptions === undefined) throw new InvalidOptionError(`key "${resolvedKid}" has no private key and cannot sign`)
-      return signBytes(spec.hash, utf8Bytes(input), signOptions).toString('base64url')
+      if (signOptions === undefined) throw new TypeError(`key "${resolvedKid}" has no private key and cannot sign`)
+      const signature = signBytes(spec.hash, utf8Bytes(input), signOptions)
+      // node:crypto picks either s; the low-S one is the only spelling we write and accept.
+      return (order === null ? signature : toLowS(signature, order, sLimit as Buffer)).toString('base64url')
     },
     verify (input, signature) {
       if (!isBase64urlSegment(signature)) return false
       const bytes = Buffer.from(signature, 'base64url')
-      return bytes.length === spec.signatureBytes && verifyBytes(spec.hash, utf8Bytes(input), verifyOptions, bytes)
+      return bytes.length === spec.signatureBytes && (sLimit === undefined || isLowS(bytes, sLimit)) &&
+        verifyBytes(spec.hash, utf8Bytes(input), verifyOptions, bytes)
     },
     publicJwk: { ...jwk, kid: resolvedKid, alg, use: 'sig' }
   }
@@ -153,7 +158,9 @@ export class KeyRing {
     this.keys = keys
     this.#byKid = new Map()
     for (const key of keys) {
-      if (this.#byKid.has(key.kid)) throw new InvalidOptionError(`two keys have the kid "${key.kid}"; key ids must be unique`)
+      if (this.#byKid.has(key.kid)) {
+        throw new InvalidOptionError(`two keys have the kid "${key.kid}"; key ids must be unique: give each key an explicit kid (two HMAC keys of one algorithm always need one, since their default kid is the algorithm name)`)
+      }
       this.#byKid.set(key.kid, key)
     }
     this.signingKey = keys[0].canSign ? keys[0] : undefined

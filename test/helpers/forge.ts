@@ -30,3 +30,23 @@ export function claims (overrides: Record<string, unknown> = {}): Record<string,
 }
 
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` })
+
+/** Order n of the P-256 group (SEC 2 §2.4.2). */
+export const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n
+
+function sOf (signature: Buffer): bigint {
+  return BigInt(`0x${signature.subarray(32).toString('hex')}`)
+}
+
+/** True when an ES256 signature (base64url r||s) has s > n/2. */
+export function isHighS (signature: string): boolean {
+  return sOf(Buffer.from(signature, 'base64url')) > P256_ORDER >> 1n
+}
+
+/** The same ES256 token with s replaced by n - s: the other spelling ECDSA math accepts. */
+export function withOtherS (token: string): string {
+  const dot = token.lastIndexOf('.')
+  const signature = Buffer.from(token.slice(dot + 1), 'base64url')
+  const otherS = Buffer.from((P256_ORDER - sOf(signature)).toString(16).padStart(64, '0'), 'hex')
+  return `${token.slice(0, dot)}.${Buffer.concat([signature.subarray(0, 32), otherS]).toString('base64url')}`
+}
