@@ -1,5 +1,5 @@
 import t from 'tap'
-import { clientAddressKey } from '../lib/sessions/client-address.js'
+import { clientAddressKey } from '../lib/login/client-address.js'
 
 t.test('IPv4 addresses count one by one, IPv4-mapped IPv6 as the IPv4 address', async (t) => {
   t.equal(clientAddressKey('192.0.2.7'), '192.0.2.7')

@@ -35,7 +35,7 @@ t.test('a login, a failed login, a refresh, a bad token and a logout leave no se
   await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: body.refreshToken.replace(/.$/, 'A') } })
   await app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(body.accessToken), payload: { refresh_token: body.refreshToken } })
   await app.inject({ method: 'POST', url: '/auth/password', headers: bearer(session.accessToken), payload: { current_password: 'wrong-current-password', new_password: 'brand-new-secret-password' } })
-  const hash = (await store.findUserByUsername('alice'))?.passwordHash as string
+  const hash = (await store.users.findByUsername('alice'))?.passwordHash as string
   const secrets = {
     password: PASSWORD,
     wrongPassword,

@@ -110,7 +110,7 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
   }
 
   /** Why a token that did not rotate was refused; revokes the family when it was stolen. */
-  async #refusal (found: FoundRefreshToken, now: number): Promise<RefreshTokenInvalidError> {
+  async #refusal (found: FoundRefreshToken, now: number): Promise<Error> {
     const { family, token } = found
     if (family.revokedAt !== null) return new RefreshTokenInvalidError('revoked')
     if (token.expiresAt <= now || family.expiresAt <= now) return new RefreshTokenInvalidError('expired')
