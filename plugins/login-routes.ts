@@ -1,11 +1,13 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { InvalidAuthRequestError, InvalidOptionError, RefreshTokenInvalidError, TokenMissingError, TokenRevokedError } from '../lib/errors.js'
+import { CsrfRejectedError, InvalidAuthRequestError, InvalidOptionError, RefreshTokenInvalidError, TokenMissingError, TokenRevokedError } from '../lib/errors.js'
 import { LoginThrottle, resolveThrottlePolicy, type ThrottleOptions } from '../lib/sessions/login-throttle.js'
 import { LoginFailedError, PasswordLogin, type LoginFailureReason } from '../lib/sessions/password-login.js'
+import { hashRefreshToken } from '../lib/sessions/refresh-token.js'
 import type { IssuedSession } from '../lib/sessions/session-service.js'
 import type { UserRecord, UserStore } from '../lib/stores/user-store.js'
 import type { AccessTokenClaims } from './claims-types.js'
+import { sessionIdOf } from './csrf-check.js'
 import { emptyResponses, LoginBody, PasswordChangeBody, RefreshTokenBody, tokenResponses, type LoginRequest, type PasswordChangeRequest, type RefreshTokenRequest } from './login-schemas.js'
 import { readCookie } from './request-credentials.js'
 import { strictValidatorCompiler } from './strict-validator.js'
@@ -73,18 +75,40 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     }
   }
 
+  /** The session (`sid`) of a valid access-token cookie, if the request carries one (an expired one names none). */
+  async function accessCookieSession (request: FastifyRequest): Promise<string | undefined> {
+    const token = readCookie(request, api.cookieNames.accessToken)
+    return token === undefined ? undefined : await api.verify(token).then(sessionIdOf, () => undefined)
+  }
+
+  /**
+   * A cookie refresh token acts in its own session (its family id is the `sid`): the CSRF
+   * header must carry that session's token, and a valid access cookie must be of the same
+   * session, so a refresh cookie planted from a sibling subdomain is refused before it is spent.
+   */
+  async function checkRefreshCookieCsrf (request: FastifyRequest, refreshToken: string): Promise<void> {
+    const familyId = (await store.findRefreshToken(hashRefreshToken(refreshToken)))?.familyId
+    // An unknown token names no session and cannot be spent: the refresh answers 401.
+    if (familyId === undefined) return api.checkRequestOrigin(request)
+    api.checkCsrf(request, familyId)
+    const accessSession = await accessCookieSession(request)
+    if (accessSession !== undefined && accessSession !== familyId) throw new CsrfRejectedError('the refresh token belongs to another session')
+  }
+
   /** The refresh token from the body or the cookie; a cookie one must pass the CSRF check. */
-  function presentedRefreshToken (request: FastifyRequest<{ Body: RefreshTokenRequest }>): string | undefined {
+  async function presentedRefreshToken (request: FastifyRequest<{ Body: RefreshTokenRequest }>): Promise<string | undefined> {
     const fromBody = request.body?.refresh_token
     const fromCookie = api.cookieTransport ? readCookie(request, api.cookieNames.refreshToken) : undefined
     if (fromBody !== undefined && fromCookie !== undefined) {
       throw new InvalidAuthRequestError('send the refresh token in the body or in a cookie, not both')
     }
-    if (fromCookie !== undefined) api.checkCsrf(request)
+    if (fromCookie !== undefined) await checkRefreshCookieCsrf(request, fromCookie)
     return fromBody ?? fromCookie
   }
 
   app.post<{ Body: LoginRequest }>('/login', { schema: { body: LoginBody, response: tokenResponses } }, async (request, reply) => {
+    // Login CSRF: a page elsewhere (a sibling subdomain too) must not sign the browser in.
+    if (api.cookieTransport) api.checkRequestOrigin(request)
     const { username, password } = request.body
     const user = await passwordChecked(request, username, async () => await login.login({ username, password, clientAddress: request.ip }))
     await onLoginSuccess?.({ request, user })
@@ -92,7 +116,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
   })
 
   app.post<{ Body: RefreshTokenRequest }>('/refresh', { schema: { body: RefreshTokenBody, response: tokenResponses } }, async (request, reply) => {
-    const presented = presentedRefreshToken(request)
+    const presented = await presentedRefreshToken(request)
     if (presented === undefined) throw new RefreshTokenInvalidError('no refresh token was sent')
     try {
       return sendSession(request, reply, await api.refreshSession(presented), request.body?.refresh_token !== undefined)
@@ -103,7 +127,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
   })
 
   app.post<{ Body: RefreshTokenRequest }>('/logout', { schema: { body: RefreshTokenBody, response: emptyResponses } }, async (request, reply) => {
-    const refreshToken = presentedRefreshToken(request)
+    const refreshToken = await presentedRefreshToken(request)
     let access: AccessTokenClaims | undefined
     let accessError: unknown = new TokenMissingError()
     try {

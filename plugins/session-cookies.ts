@@ -1,11 +1,12 @@
 import type { FastifyReply } from 'fastify'
-import { randomBytes } from 'node:crypto'
 import type { ResolvedTokenAuthOptions } from './token-auth-options.js'
 
 export interface SessionCookieValues {
   accessToken: string
   /** Seconds the access token lives: the cookie's Max-Age, never longer. */
   accessTokenTtl: number
+  /** The session's CSRF token, for the readable cookie the page echoes in a header. */
+  csrfToken: string
   refreshToken?: string
   /** Seconds the refresh token (and so the session) lives. */
   refreshTokenTtl: number
@@ -13,8 +14,8 @@ export interface SessionCookieValues {
 
 /**
  * Sets and clears the browser session cookies: the access token (HttpOnly, Path=/),
- * the readable CSRF double-submit token (Path=/, lives as long as the session so a page
- * can still refresh after the access token expired), and the refresh token (HttpOnly,
+ * the readable CSRF token bound to the session (Path=/, lives as long as the session so a
+ * page can still refresh after the access token expired), and the refresh token (HttpOnly,
  * scoped to the login routes' path so it only travels to refresh and logout).
  */
 export class SessionCookies {
@@ -31,7 +32,7 @@ export class SessionCookies {
   set (reply: FastifyReply, values: SessionCookieValues, refreshPath: string): void {
     const { names } = this.#options
     reply.setCookie(names.accessToken, values.accessToken, this.#attributes('/', values.accessTokenTtl, true))
-    reply.setCookie(names.csrf, randomBytes(32).toString('base64url'), this.#attributes('/', values.refreshTokenTtl, false))
+    reply.setCookie(names.csrf, values.csrfToken, this.#attributes('/', values.refreshTokenTtl, false))
     if (values.refreshToken !== undefined) {
       reply.setCookie(names.refreshToken, values.refreshToken, this.#attributes(refreshPath, values.refreshTokenTtl, true))
     }

@@ -6,6 +6,7 @@ import type { UserRecord, UserStore } from '../lib/stores/user-store.js'
 import type { AccessTokens } from '../lib/tokens/access-tokens.js'
 import type { JsonWebKeySet, KeyRing } from '../lib/tokens/key-ring.js'
 import type { AccessTokenClaims, SignableClaims } from './claims-types.js'
+import { sessionIdOf, type CsrfProtection } from './csrf-check.js'
 import type { SessionCookies } from './session-cookies.js'
 import type { CookieNames } from './token-auth-options.js'
 
@@ -23,7 +24,12 @@ export interface TokenAuthApiParts {
   cookies: SessionCookies
   cookieNames: CookieNames
   cookieTransport: boolean
-  checkCsrf: (request: FastifyRequest) => void
+  csrf: CsrfProtection
+}
+
+/** The session of an access token this service has just signed (read back, not verified). */
+function sessionIdOfIssued (accessToken: string): string {
+  return sessionIdOf(JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString('utf8')) as AccessTokenClaims)
 }
 
 /** `app.tokenAuth`: everything the plugin offers besides the request hooks. */
@@ -95,9 +101,19 @@ export class TokenAuthDecorator {
     await (this.#parts.userStore as UserStore).revokeUserTokens(userId)
   }
 
-  /** Throws a 403 unless a cookie-authenticated unsafe request passes the CSRF checks. */
-  checkCsrf (request: FastifyRequest): void {
-    this.#parts.checkCsrf(request)
+  /** Throws a 403 unless an unsafe request comes from an allowed origin and carries the CSRF token of `sessionId` (a `sid`). */
+  checkCsrf (request: FastifyRequest, sessionId: string): void {
+    this.#parts.csrf.checkCsrf(request, sessionId)
+  }
+
+  /** Throws a 403 for a request from another site, a sibling subdomain or a foreign origin (login CSRF). */
+  checkRequestOrigin (request: FastifyRequest): void {
+    this.#parts.csrf.checkRequestOrigin(request)
+  }
+
+  /** The CSRF token of a session (`sid`): the value of the readable CSRF cookie. */
+  csrfTokenFor (sessionId: string): string {
+    return this.#parts.csrf.csrfTokenFor(sessionId)
   }
 
   /** Sets the access, CSRF and (when given) refresh cookies for a session. */
@@ -105,6 +121,7 @@ export class TokenAuthDecorator {
     this.#parts.cookies.set(reply, {
       accessToken: session.accessToken,
       accessTokenTtl: session.expiresIn,
+      csrfToken: this.csrfTokenFor(sessionIdOfIssued(session.accessToken)),
       refreshToken: includeRefreshToken ? session.refreshToken : undefined,
       refreshTokenTtl: session.refreshExpiresAt - Date.now() / 1000
     }, refreshPath)

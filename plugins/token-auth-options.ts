@@ -2,6 +2,7 @@ import { toSeconds, type Duration } from '../lib/duration.js'
 import { InvalidOptionError } from '../lib/errors.js'
 import type { UserRecord, UserStore } from '../lib/stores/user-store.js'
 import { createKeyRing, type KeyDefinition, type KeyRing } from '../lib/tokens/key-ring.js'
+import { deriveCsrfKeys, type CsrfKeys } from './csrf-keys.js'
 
 export interface TokenAuthOptions {
   /** HMAC secret (HS256) of at least 32 random bytes. Or give `keys`. */
@@ -37,7 +38,7 @@ export interface TokenAuthOptions {
   cookie?: {
     /** Default '__Host-access-token'. */
     accessTokenName?: string
-    /** Readable double-submit CSRF cookie. Default '__Host-csrf-token'. */
+    /** Readable CSRF cookie the page echoes in the CSRF header. Default '__Host-csrf-token'. */
     csrfName?: string
     /** Refresh-token cookie, scoped to the login routes' prefix. Default '__Secure-refresh-token'. */
     refreshTokenName?: string
@@ -49,8 +50,16 @@ export interface TokenAuthOptions {
   csrf?: {
     /** Header that must echo the CSRF cookie. Default 'x-csrf-token'. */
     headerName?: string
-    /** Origins allowed on cookie-authenticated unsafe requests. Default: the request's own host. */
+    /**
+     * Origins allowed on cookie-authenticated unsafe requests and on login (a `Sec-Fetch-Site:
+     * same-site` request is allowed only from one of these). Default: the request's own origin.
+     */
     allowedOrigins?: string[]
+    /**
+     * Key (32+ random bytes) that binds CSRF tokens to sessions. Default: derived (HKDF) from
+     * the token keys' secret material. Required with cookie transport when every key is public.
+     */
+    secret?: string | Buffer
   }
   session?: {
     /** Refresh-token lifetime (each rotation starts a new one). Default '14d'. */
@@ -85,7 +94,8 @@ export interface ResolvedTokenAuthOptions {
   claims: (user: UserRecord) => Record<string, unknown>
   transport: { header: boolean, cookie: boolean, prefer: 'header' | 'cookie' | undefined }
   cookie: { names: CookieNames, sameSite: 'strict' | 'lax', secure: boolean }
-  csrf: { headerName: string, allowedOrigins: string[] | undefined }
+  /** keys: undefined only when the cookie transport is off and no key has secret material. */
+  csrf: { headerName: string, allowedOrigins: string[] | undefined, keys: CsrfKeys | undefined }
   session: { refreshTokenTtlSeconds: number, sessionMaxAgeSeconds: number, reuseGraceSeconds: number }
   revocation: { syncIntervalMs: number, maxStalenessMs: number, pruneIntervalMs: number }
 }
@@ -174,6 +184,11 @@ export function resolveTokenAuthOptions (options: TokenAuthOptions): ResolvedTok
   if (csrf.allowedOrigins !== undefined && (!Array.isArray(csrf.allowedOrigins) || !csrf.allowedOrigins.every((origin) => typeof origin === 'string' && URL.canParse(origin)))) {
     throw new InvalidOptionError('csrf.allowedOrigins must be an array of origins such as \'https://app.example\'')
   }
+  const ring = keyRingFrom(options)
+  const csrfKeys = deriveCsrfKeys({ csrfSecret: csrf.secret, definitions: options.keys ?? [{ secret: options.secret }] })
+  if (csrfKeys === undefined && resolvedTransport.cookie) {
+    throw new InvalidOptionError('every key is a public key, so there is no secret to bind CSRF tokens to sessions: set csrf.secret (32+ random bytes) or transport.cookie: false')
+  }
   const accessTokenTtlSeconds = seconds(options.accessTokenTtl, '15m', 'accessTokenTtl', 1, 86400)
   const userStore = options.userStore
   if (userStore !== undefined && accessTokenTtlSeconds > userStore.userRevocationRetentionSeconds) {
@@ -185,7 +200,7 @@ export function resolveTokenAuthOptions (options: TokenAuthOptions): ResolvedTok
   const syncIntervalMs = seconds(revocation.syncInterval, '250ms', 'revocation.syncInterval', 0.01, 3600) * 1000
   if (syncIntervalMs >= maxStalenessMs) throw new InvalidOptionError('revocation.syncInterval must be shorter than revocation.maxStaleness')
   return {
-    ring: keyRingFrom(options),
+    ring,
     issuer: optionalString(options.issuer, 'issuer'),
     audience: audience as string[] | undefined,
     accessTokenTtlSeconds,
@@ -197,7 +212,7 @@ export function resolveTokenAuthOptions (options: TokenAuthOptions): ResolvedTok
     claims: options.claims ?? defaultClaims,
     transport: resolvedTransport,
     cookie: cookieOptions(options.cookie),
-    csrf: { headerName, allowedOrigins: csrf.allowedOrigins?.map((origin) => new URL(origin).origin) },
+    csrf: { headerName, allowedOrigins: csrf.allowedOrigins?.map((origin) => new URL(origin).origin), keys: csrfKeys },
     session: {
       refreshTokenTtlSeconds: seconds(session.refreshTokenTtl, '14d', 'session.refreshTokenTtl', 60),
       sessionMaxAgeSeconds: seconds(session.maxAge, '30d', 'session.maxAge', 60),

@@ -6,7 +6,7 @@ import { AccessTokens } from '../lib/tokens/access-tokens.js'
 import { createAuthenticator } from './authenticator.js'
 import { challengeOnError } from './bearer-challenge.js'
 import type { AccessTokenClaims } from './claims-types.js'
-import { createCsrfCheck } from './csrf-check.js'
+import { createCsrfProtection } from './csrf-check.js'
 import './fastify-types.js'
 import { createTokenReader } from './request-credentials.js'
 import { trackRevocations } from './revocation-tracking.js'
@@ -36,8 +36,8 @@ const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => 
       clockToleranceSeconds: options.clockToleranceSeconds,
       ...options.session
     })
-  const checkCsrf = createCsrfCheck(options)
-  const authenticator = createAuthenticator({ tokens, readToken: createTokenReader(options), checkCsrf })
+  const csrf = createCsrfProtection(options)
+  const authenticator = createAuthenticator({ tokens, readToken: createTokenReader(options), checkCsrf: csrf.checkCsrf })
 
   app.decorate('tokenAuth', new TokenAuthDecorator({
     realm: options.realm,
@@ -48,7 +48,7 @@ const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => 
     cookies: new SessionCookies(options.cookie),
     cookieNames: options.cookie.names,
     cookieTransport: options.transport.cookie,
-    checkCsrf
+    csrf
   }))
   app.addHook('onError', challengeOnError(options.realm))
   app.decorate('authenticate', authenticator.authenticate)
