@@ -133,6 +133,8 @@ t.test('a refresh cookie needs the CSRF token of its own session', async (t) => 
   const expiredAccess = asCookieHeader({ [ACCESS_COOKIE]: 'expired.or.invalid', [REFRESH_COOKIE]: victim.refreshToken })
   const own = await app.inject({ method: 'POST', url: '/auth/refresh', headers: { ...HTTPS, cookie: expiredAccess, 'x-csrf-token': victim.csrfToken } })
   t.equal(own.statusCode, 200, 'an access cookie that does not verify names no session')
+  const onlyRefresh = `${REFRESH_COOKIE}=${cookiesOf(own)[REFRESH_COOKIE]}`
+  t.equal((await app.inject({ method: 'POST', url: '/auth/refresh', headers: { ...HTTPS, cookie: onlyRefresh, 'x-csrf-token': victim.csrfToken } })).statusCode, 200, 'no access cookie at all')
 })
 
 t.test('an unknown refresh cookie still passes the origin checks, then is a 401', async (t) => {
@@ -166,7 +168,7 @@ t.test('origins are compared normalised: scheme, host and port without the defau
 t.test('an http:// origin for an https app is refused, and other ports and hosts too', async (t) => {
   const app = await setup(t, memoryStoreTarget())
   const session = await login(app)
-  const attempts = ['http://app.example', 'https://app.example:8443', 'https://app.example.evil.example', 'null', 'not an origin']
+  const attempts = ['http://app.example', 'https://app.example:8443', 'https://app.example.evil.example', 'null', 'file:///etc/passwd', 'not an origin']
   for (const origin of attempts) {
     assertCsrfRefused(t, await app.inject({ method: 'POST', url: '/me', headers: browserHeaders(session, { 'x-csrf-token': session.csrfToken, origin }) }), origin)
   }
