@@ -189,11 +189,9 @@ t.test('two refresh cookies are a 400 invalid_request, and neither is spent', as
 
 t.test('our cookie name inside another cookie\'s value or name is not a duplicate', async (t) => {
   const { app, session } = await sessionApp(t)
-  for (const cookie of [`note=${COOKIE}=x; ${session.cookieHeader}`, `x${COOKIE}=y; ${session.cookieHeader}`, `x${COOKIE}=y; y${COOKIE}=z`]) {
-    if (!cookie.includes(session.cookieHeader)) {
-      t.equal((await app.inject({ url: '/me', headers: { cookie } })).statusCode, 401, 'no access cookie at all')
-      continue
-    }
+  for (const cookie of [`note=${COOKIE}=x; ${session.cookieHeader}`, `x${COOKIE}=y; ${session.cookieHeader}`]) {
     t.equal((await app.inject({ url: '/me', headers: { cookie } })).statusCode, 200, cookie.slice(0, 40))
   }
+  const lookalikes = await app.inject({ url: '/me', headers: { cookie: `x${COOKIE}=y; y${COOKIE}=z` } })
+  t.equal(lookalikes.json().code, 'FST_TOKEN_AUTH_NO_TOKEN', 'two look-alike names are no access cookie at all')
 })
