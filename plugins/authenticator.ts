@@ -2,12 +2,14 @@ import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import { InsufficientScopeError, InvalidOptionError, TokenMissingError } from '../lib/errors.js'
 import type { AccessTokens } from '../lib/tokens/access-tokens.js'
 import type { AccessTokenClaims } from './claims-types.js'
+import { sessionIdOf } from './csrf-check.js'
 import type { PresentedToken } from './request-credentials.js'
 
 export interface AuthenticatorParts {
   tokens: AccessTokens<AccessTokenClaims>
   readToken: (request: FastifyRequest) => PresentedToken | undefined
-  checkCsrf: (request: FastifyRequest) => void
+  /** The CSRF check of a cookie-authenticated request, against the verified token's session. */
+  checkCsrf: (request: FastifyRequest, sessionId: string) => void
 }
 
 type ClaimsCheck = (claims: AccessTokenClaims) => void
@@ -20,8 +22,8 @@ function checkedNames (names: string[], what: string): string[] {
 }
 
 /**
- * The request-side of the plugin: find the token, check CSRF when it came by cookie,
- * verify it, set `request.user`. Hooks use the callback style: no promise per request.
+ * The request-side of the plugin: find the token, verify it, check CSRF against its
+ * session when it came by cookie, set `request.user`. Hooks use the callback style: no promise per request.
  */
 export function createAuthenticator ({ tokens, readToken, checkCsrf }: AuthenticatorParts): {
   verifyRequest: (request: FastifyRequest) => AccessTokenClaims
@@ -32,8 +34,8 @@ export function createAuthenticator ({ tokens, readToken, checkCsrf }: Authentic
   function verifyRequest (request: FastifyRequest): AccessTokenClaims {
     const presented = readToken(request)
     if (presented === undefined) throw new TokenMissingError()
-    if (presented.source === 'cookie') checkCsrf(request)
     const claims = tokens.verify(presented.token)
+    if (presented.source === 'cookie') checkCsrf(request, sessionIdOf(claims))
     request.user = claims
     return claims
   }

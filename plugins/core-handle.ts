@@ -1,6 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { AuthCore } from '../lib/core.js'
 import type { AccessTokenClaims } from './claims-types.js'
+import type { CsrfProtection } from './csrf-check.js'
 import type { SessionCookies } from './session-cookies.js'
 import type { ResolvedTokenAuthOptions } from './token-auth-options.js'
 
@@ -12,7 +13,7 @@ export interface CoreHandle {
   core: AuthCore<AccessTokenClaims>
   options: ResolvedTokenAuthOptions
   cookies: SessionCookies
-  checkCsrf: (request: FastifyRequest) => void
+  csrf: CsrfProtection
 }
 
 export const kCoreHandle = Symbol.for('fastify-token-auth.core')

@@ -1,42 +1,85 @@
 import type { FastifyRequest } from 'fastify'
-import { timingSafeEqual } from 'node:crypto'
+import { createHmac, timingSafeEqual } from 'node:crypto'
 import { CsrfRejectedError } from '../lib/errors.js'
-import { readCookie } from './request-credentials.js'
+import type { AccessTokenClaimsBase } from '../lib/tokens/access-tokens.js'
+import type { CsrfKeys } from './csrf-keys.js'
+import { refuseDuplicateCookie } from './request-credentials.js'
 import type { ResolvedTokenAuthOptions } from './token-auth-options.js'
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
-function sameSecret (a: string, b: string): boolean {
-  const left = Buffer.from(a)
-  const right = Buffer.from(b)
+export interface CsrfProtection {
+  /** The CSRF token of a session: what the readable CSRF cookie holds. */
+  csrfTokenFor: (sessionId: string) => string
+  /**
+   * Throws CsrfRejectedError (403) unless an unsafe request comes from an allowed origin and
+   * its CSRF header carries the token of `sessionId`. Safe methods pass.
+   */
+  checkCsrf: (request: FastifyRequest, sessionId: string) => void
+  /** Throws CsrfRejectedError (403) for a request from another site or a foreign origin, whatever its method. */
+  checkRequestOrigin: (request: FastifyRequest) => void
+}
+
+/** The session a CSRF token is bound to: the access token's `sid`, or its `jti` when it has none. */
+export function sessionIdOf (claims: Pick<AccessTokenClaimsBase, 'sid' | 'jti'>): string {
+  return claims.sid ?? claims.jti
+}
+
+function sameToken (expected: string, echoed: string): boolean {
+  const left = Buffer.from(expected)
+  const right = Buffer.from(echoed)
   return left.length === right.length && timingSafeEqual(left, right)
 }
 
-function originAllowed (origin: string, request: FastifyRequest, allowedOrigins: string[] | undefined): boolean {
-  if (!URL.canParse(origin)) return false
-  const url = new URL(origin)
-  if (allowedOrigins !== undefined) return allowedOrigins.includes(url.origin)
-  return url.host === request.host
+/** scheme://host[:port] with the default port left out, or undefined when it is no origin. */
+function normalisedOrigin (text: string): string | undefined {
+  if (!URL.canParse(text)) return undefined
+  const origin = new URL(text).origin
+  return origin === 'null' ? undefined : origin
 }
 
+const tokenOf = (key: Buffer, sessionId: string): string => createHmac('sha256', key).update(`csrf:${sessionId}`).digest('base64url')
+
 /**
- * The defence for requests authenticated by cookie, which a browser attaches to
- * cross-site requests too: on every unsafe method the request must echo the readable
- * CSRF cookie in a header (double submit, constant-time compare), and where the browser
- * sends them, Origin must be allowed and Sec-Fetch-Site must not be cross-site.
+ * The defence for requests a browser may send with our cookies from elsewhere: where the
+ * browser says where a request came from (Sec-Fetch-Site, Origin), it must be our own origin
+ * or an allowed one, never a sibling subdomain; and an unsafe request must echo the CSRF token
+ * of the session it acts in: HMAC(key, 'csrf:' + sessionId), which a cookie planted from a
+ * sibling subdomain cannot pair with, since the server never trusts the cookie's value itself.
  */
-export function createCsrfCheck (options: ResolvedTokenAuthOptions): (request: FastifyRequest) => void {
+export function createCsrfProtection (options: ResolvedTokenAuthOptions): CsrfProtection {
   const { headerName, allowedOrigins } = options.csrf
+  const allowed = allowedOrigins === undefined ? undefined : new Set(allowedOrigins)
   const cookieName = options.cookie.names.csrf
-  return (request) => {
-    if (SAFE_METHODS.has(request.method)) return
-    if (request.headers['sec-fetch-site'] === 'cross-site') throw new CsrfRejectedError('the request came from another site')
-    const origin = request.headers.origin
-    if (origin !== undefined && !originAllowed(origin, request, allowedOrigins)) throw new CsrfRejectedError('the request\'s origin is not allowed')
-    const expected = readCookie(request, cookieName)
-    const echoed = request.headers[headerName]
-    if (expected === undefined || typeof echoed !== 'string' || !sameSecret(expected, echoed)) {
-      throw new CsrfRejectedError(`the ${headerName} header does not match the CSRF cookie`)
+  // Only absent when the cookie transport is off, so that nothing ever asks for a token.
+  const keys = options.csrf.keys as CsrfKeys
+
+  function checkRequestOrigin (request: FastifyRequest): void {
+    const site = request.headers['sec-fetch-site']
+    if (site === 'cross-site') throw new CsrfRejectedError('the request came from another site')
+    const origin = request.headers.origin === undefined ? undefined : normalisedOrigin(request.headers.origin)
+    if (request.headers.origin !== undefined) {
+      const own = allowed === undefined ? normalisedOrigin(`${request.protocol}://${request.host}`) : undefined
+      const accepted = origin !== undefined && (allowed === undefined ? origin === own : allowed.has(origin))
+      if (!accepted) throw new CsrfRejectedError('the request\'s origin is not allowed')
+    }
+    // A sibling subdomain is same-site: trusted only when its origin is listed.
+    if (site === 'same-site' && (origin === undefined || allowed?.has(origin) !== true)) {
+      throw new CsrfRejectedError('the request came from another subdomain')
+    }
+  }
+
+  return {
+    csrfTokenFor: (sessionId) => tokenOf(keys.issuing, sessionId),
+    checkRequestOrigin,
+    checkCsrf (request, sessionId) {
+      if (SAFE_METHODS.has(request.method)) return
+      checkRequestOrigin(request)
+      refuseDuplicateCookie(request, cookieName)
+      const echoed = request.headers[headerName]
+      if (typeof echoed !== 'string' || !keys.accepted.some((key) => sameToken(tokenOf(key, sessionId), echoed))) {
+        throw new CsrfRejectedError(`the ${headerName} header does not carry this session's CSRF token`)
+      }
     }
   }
 }

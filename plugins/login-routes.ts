@@ -1,11 +1,12 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { InvalidAuthRequestError, InvalidOptionError, RefreshTokenInvalidError, TokenMissingError } from '../lib/errors.js'
+import { CsrfRejectedError, InvalidAuthRequestError, InvalidOptionError, RefreshTokenInvalidError, TokenMissingError } from '../lib/errors.js'
 import { LoginFailedError, type LoginFailureReason } from '../lib/login/password-login.js'
 import type { IssuedSession } from '../lib/sessions/session-service.js'
 import type { UserRecord } from '../lib/store/ports.js'
 import type { AccessTokenClaims } from './claims-types.js'
 import { coreHandleOf } from './core-handle.js'
+import { sessionIdOf } from './csrf-check.js'
 import { emptyResponses, LoginBody, PasswordChangeBody, RefreshTokenBody, tokenResponses, type LoginRequest, type PasswordChangeRequest, type RefreshTokenRequest } from './login-schemas.js'
 import { readCookie } from './request-credentials.js'
 import { strictValidatorCompiler } from './strict-validator.js'
@@ -32,7 +33,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
   const stateful = handle.core.stateful
   if (stateful === undefined) throw new InvalidOptionError('loginRoutes needs a `store` in the tokenAuth options')
   const { sessions, login } = stateful
-  const { cookies, checkCsrf } = handle
+  const { cookies, csrf } = handle
   const cookieTransport = handle.options.transport.cookie
   const cookieNames = handle.options.cookie.names
   const publicUser = optionalFunction(options.publicUser, 'publicUser') ?? defaultPublicUser
@@ -74,6 +75,30 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     }
   }
 
+  /** The session (`sid`) of a valid access-token cookie, if the request carries one (an expired one names none). */
+  function accessCookieSession (request: FastifyRequest): string | undefined {
+    const token = readCookie(request, cookieNames.accessToken)
+    if (token === undefined) return undefined
+    try {
+      return sessionIdOf(handle.core.tokens.verify(token))
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * A cookie refresh token acts in its own session (its family id is the `sid`): the CSRF
+   * header must carry that session's token, and a valid access cookie must be of the same
+   * session, so a refresh cookie planted from a sibling subdomain is refused before it is spent.
+   */
+  function checkRefreshCookie (request: FastifyRequest, sessionId: string | undefined): void {
+    // An unknown token names no session and cannot be spent: only the origin is checked here.
+    if (sessionId === undefined) return csrf.checkRequestOrigin(request)
+    csrf.checkCsrf(request, sessionId)
+    const accessSession = accessCookieSession(request)
+    if (accessSession !== undefined && accessSession !== sessionId) throw new CsrfRejectedError('the refresh token belongs to another session')
+  }
+
   /** The refresh token from the body or the cookie, and whether it came by cookie. */
   function presentedRefreshToken (request: FastifyRequest<{ Body: RefreshTokenRequest }>): { token: string | undefined, byCookie: boolean } {
     const fromBody = request.body?.refresh_token
@@ -85,6 +110,8 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
   }
 
   app.post<{ Body: LoginRequest }>('/login', { schema: { body: LoginBody, response: tokenResponses } }, async (request, reply) => {
+    // Login CSRF: a page elsewhere (a sibling subdomain too) must not sign the browser in.
+    if (cookieTransport) csrf.checkRequestOrigin(request)
     const { username, password } = request.body
     const { user } = await passwordChecked(request, username, async () => await login.login({ username, password, clientAddress: request.ip }))
     await onLoginSuccess?.({ request, user })
@@ -94,8 +121,9 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
   app.post<{ Body: RefreshTokenRequest }>('/refresh', { schema: { body: RefreshTokenBody, response: tokenResponses } }, async (request, reply) => {
     const presented = presentedRefreshToken(request)
     if (presented.token === undefined) throw new RefreshTokenInvalidError('no refresh token was sent')
-    // A cookie refresh must pass the CSRF check of the session it belongs to.
-    const beforeSpend = presented.byCookie ? () => { checkCsrf(request) } : undefined
+    // A cookie refresh must pass the CSRF check of the session it belongs to (an unknown one, the origin checks).
+    if (presented.byCookie) csrf.checkRequestOrigin(request)
+    const beforeSpend = presented.byCookie ? (sessionId: string) => { checkRefreshCookie(request, sessionId) } : undefined
     try {
       return sendSession(request, reply, await sessions.refresh(presented.token, { clientAddress: request.ip, beforeSpend }), !presented.byCookie)
     } catch (error) {
@@ -106,7 +134,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
 
   app.post<{ Body: RefreshTokenRequest }>('/logout', { schema: { body: RefreshTokenBody, response: emptyResponses } }, async (request, reply) => {
     const presented = presentedRefreshToken(request)
-    if (presented.byCookie) checkCsrf(request)
+    if (presented.byCookie) checkRefreshCookie(request, (await sessions.find(presented.token))?.family.id)
     let access: AccessTokenClaims | undefined
     let accessError: unknown = new TokenMissingError()
     try {

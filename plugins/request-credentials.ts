@@ -12,8 +12,38 @@ export interface PresentedToken {
 // RFC 6750 §2.1 b64token, the only syntax a Bearer credential may have.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 
-/** A cookie's value, whether or not @fastify/cookie's parsing hook ran for this request. */
+const escapedForRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+const cookiePatterns = new Map<string, RegExp>()
+
+function namedCookiePattern (name: string): RegExp {
+  let pattern = cookiePatterns.get(name)
+  if (pattern === undefined) {
+    pattern = new RegExp(`(?:^|;)[ \\t]*${escapedForRegExp(name)}[ \\t]*=`, 'g')
+    cookiePatterns.set(name, pattern)
+  }
+  return pattern
+}
+
+/**
+ * Throws a 400 when the Cookie header carries `name` twice. A sibling subdomain can plant a
+ * cookie of our name with `Domain=` and a longer path; the browser then sends both, and the
+ * cookie parser would silently keep one of them, maybe the planted one.
+ */
+export function refuseDuplicateCookie (request: FastifyRequest, name: string): void {
+  const header = request.headers.cookie
+  // Cheap first: a name found once, or not at all, cannot be a duplicate.
+  if (header === undefined || header.indexOf(name) === header.lastIndexOf(name)) return
+  if ((header.match(namedCookiePattern(name)) ?? []).length > 1) {
+    throw new InvalidAuthRequestError(`the request carries the cookie ${name} twice`)
+  }
+}
+
+/**
+ * One of our cookies' value, whether or not @fastify/cookie's parsing hook ran for this
+ * request; a 400 when the request carries it twice.
+ */
 export function readCookie (request: FastifyRequest, name: string): string | undefined {
+  refuseDuplicateCookie(request, name)
   const cookies = request.cookies ?? (request.headers.cookie === undefined ? undefined : request.server.parseCookie(request.headers.cookie))
   const value = cookies?.[name]
   return value === undefined || value === '' ? undefined : value

@@ -1,22 +1,23 @@
 import type { FastifyReply } from 'fastify'
-import { randomBytes } from 'node:crypto'
 import type { Clock } from '../lib/clock.js'
 import type { IssuedSession } from '../lib/sessions/session-service.js'
 import type { ResolvedTokenAuthOptions } from './token-auth-options.js'
 
 /**
  * Sets and clears the browser session cookies: the access token (HttpOnly, Path=/),
- * the readable CSRF double-submit token (Path=/, lives as long as the session so a page
- * can still refresh after the access token expired), and the refresh token (HttpOnly,
+ * the readable CSRF token bound to the session (Path=/, lives as long as the session so a
+ * page can still refresh after the access token expired), and the refresh token (HttpOnly,
  * scoped to the login routes' path so it only travels to refresh and logout).
  */
 export class SessionCookies {
   readonly #options: ResolvedTokenAuthOptions['cookie']
   readonly #clock: Clock
+  readonly #csrfTokenFor: (sessionId: string) => string
 
-  constructor (options: ResolvedTokenAuthOptions['cookie'], clock: Clock) {
+  constructor (options: ResolvedTokenAuthOptions['cookie'], clock: Clock, csrfTokenFor: (sessionId: string) => string) {
     this.#options = options
     this.#clock = clock
+    this.#csrfTokenFor = csrfTokenFor
   }
 
   #attributes (path: string, maxAge: number, httpOnly: boolean): Parameters<FastifyReply['setCookie']>[2] {
@@ -29,7 +30,7 @@ export class SessionCookies {
     // The CSRF cookie lives as long as the session, so a page can still refresh after the access token expired.
     const refreshTokenTtl = session.refreshExpiresAt - this.#clock.now() / 1000
     reply.setCookie(names.accessToken, session.accessToken, this.#attributes('/', session.expiresIn, true))
-    reply.setCookie(names.csrf, randomBytes(32).toString('base64url'), this.#attributes('/', refreshTokenTtl, false))
+    reply.setCookie(names.csrf, this.#csrfTokenFor(session.sessionId), this.#attributes('/', refreshTokenTtl, false))
     if (includeRefreshToken) {
       reply.setCookie(names.refreshToken, session.refreshToken, this.#attributes(refreshPath, refreshTokenTtl, true))
     }

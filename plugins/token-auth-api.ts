@@ -20,11 +20,13 @@ export class TokenAuthDecorator {
   readonly #core: AuthCore<AccessTokenClaims>
   readonly #cookies: SessionCookies
   readonly #options: ResolvedTokenAuthOptions
+  readonly #csrfTokenFor: (sessionId: string) => string
 
-  constructor (core: AuthCore<AccessTokenClaims>, cookies: SessionCookies, options: ResolvedTokenAuthOptions) {
+  constructor (core: AuthCore<AccessTokenClaims>, cookies: SessionCookies, options: ResolvedTokenAuthOptions, csrfTokenFor: (sessionId: string) => string) {
     this.#core = core
     this.#cookies = cookies
     this.#options = options
+    this.#csrfTokenFor = csrfTokenFor
   }
 
   /** The realm of WWW-Authenticate challenges. */
@@ -86,6 +88,11 @@ export class TokenAuthDecorator {
   /** Invalidates every access and refresh token of a user, on every instance. */
   async logoutEverywhere (userId: string): Promise<void> {
     await this.#stateful().accounts.revokeUserTokens(userId)
+  }
+
+  /** The CSRF token of a session (`sid`): the value of the readable CSRF cookie, for pages that render it. */
+  csrfTokenFor (sessionId: string): string {
+    return this.#csrfTokenFor(sessionId)
   }
 
   /** Sets the access, CSRF and refresh cookies of a session (refresh cookie scoped to `refreshPath`). */

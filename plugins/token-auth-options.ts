@@ -1,6 +1,7 @@
 import type { Clock } from '../lib/clock.js'
 import { optionalString, type AuthCoreOptions } from '../lib/core-options.js'
 import { InvalidOptionError } from '../lib/errors.js'
+import { deriveCsrfKeys, type CsrfKeys } from './csrf-keys.js'
 
 export interface TokenAuthOptions extends AuthCoreOptions {
   /** Realm in `WWW-Authenticate`. Default 'api'. */
@@ -18,7 +19,7 @@ export interface TokenAuthOptions extends AuthCoreOptions {
   cookie?: {
     /** Default '__Host-access-token'. */
     accessTokenName?: string
-    /** Readable double-submit CSRF cookie. Default '__Host-csrf-token'. */
+    /** Readable CSRF cookie the page echoes in the CSRF header. Default '__Host-csrf-token'. */
     csrfName?: string
     /** Refresh-token cookie, scoped to the login routes' prefix. Default '__Secure-refresh-token'. */
     refreshTokenName?: string
@@ -30,8 +31,16 @@ export interface TokenAuthOptions extends AuthCoreOptions {
   csrf?: {
     /** Header that must echo the CSRF cookie. Default 'x-csrf-token'. */
     headerName?: string
-    /** Origins allowed on cookie-authenticated unsafe requests. Default: the request's own host. */
+    /**
+     * Origins allowed on cookie-authenticated unsafe requests and on login (a `Sec-Fetch-Site:
+     * same-site` request is allowed only from one of these). Default: the request's own origin.
+     */
     allowedOrigins?: string[]
+    /**
+     * Key (32+ random bytes) that binds CSRF tokens to sessions. Default: derived (HKDF) from
+     * the token keys' secret material. Required with cookie transport when every key is public.
+     */
+    secret?: string | Buffer
   }
 }
 
@@ -41,7 +50,8 @@ export interface ResolvedTokenAuthOptions {
   realm: string
   transport: { header: boolean, cookie: boolean, prefer: 'header' | 'cookie' | undefined }
   cookie: { names: CookieNames, sameSite: 'strict' | 'lax', secure: boolean }
-  csrf: { headerName: string, allowedOrigins: string[] | undefined }
+  /** keys: undefined only when the cookie transport is off and no key has secret material. */
+  csrf: { headerName: string, allowedOrigins: string[] | undefined, keys: CsrfKeys | undefined }
 }
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -97,10 +107,14 @@ export function resolveTokenAuthOptions (options: TokenAuthOptions): ResolvedTok
   if (csrf.allowedOrigins !== undefined && (!Array.isArray(csrf.allowedOrigins) || !csrf.allowedOrigins.every((origin) => typeof origin === 'string' && URL.canParse(origin)))) {
     throw new InvalidOptionError('csrf.allowedOrigins must be an array of origins such as \'https://app.example\'')
   }
+  const csrfKeys = deriveCsrfKeys({ csrfSecret: csrf.secret, definitions: options.keys ?? [{ secret: options.secret }] })
+  if (csrfKeys === undefined && resolvedTransport.cookie) {
+    throw new InvalidOptionError('every key is a public key, so there is no secret to bind CSRF tokens to sessions: set csrf.secret (32+ random bytes) or transport.cookie: false')
+  }
   return {
     realm,
     transport: resolvedTransport,
     cookie: cookieOptions(options.cookie),
-    csrf: { headerName, allowedOrigins: csrf.allowedOrigins?.map((origin) => new URL(origin).origin) }
+    csrf: { headerName, allowedOrigins: csrf.allowedOrigins?.map((origin) => new URL(origin).origin), keys: csrfKeys }
   }
 }

@@ -6,7 +6,7 @@ import { createAuthenticator } from './authenticator.js'
 import { challengeOnError } from './bearer-challenge.js'
 import type { AccessTokenClaims } from './claims-types.js'
 import { kCoreHandle } from './core-handle.js'
-import { createCsrfCheck } from './csrf-check.js'
+import { createCsrfProtection } from './csrf-check.js'
 import './fastify-types.js'
 import { createTokenReader } from './request-credentials.js'
 import { SessionCookies } from './session-cookies.js'
@@ -18,12 +18,12 @@ const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => 
   const core = createAuthCore<AccessTokenClaims>(rawOptions, { clock: rawOptions.clock, log: app.log })
   if (options.transport.cookie && !app.hasDecorator('parseCookie')) await app.register(fastifyCookie)
 
-  const checkCsrf = createCsrfCheck(options)
-  const cookies = new SessionCookies(options.cookie, core.clock)
-  const authenticator = createAuthenticator({ tokens: core.tokens, readToken: createTokenReader(options), checkCsrf })
+  const csrf = createCsrfProtection(options)
+  const cookies = new SessionCookies(options.cookie, core.clock, csrf.csrfTokenFor)
+  const authenticator = createAuthenticator({ tokens: core.tokens, readToken: createTokenReader(options), checkCsrf: csrf.checkCsrf })
 
-  app.decorate(kCoreHandle, { core, options, cookies, checkCsrf })
-  app.decorate('tokenAuth', new TokenAuthDecorator(core, cookies, options))
+  app.decorate(kCoreHandle, { core, options, cookies, csrf })
+  app.decorate('tokenAuth', new TokenAuthDecorator(core, cookies, options, csrf.csrfTokenFor))
   app.addHook('onError', challengeOnError(options.realm))
   app.decorate('authenticate', authenticator.authenticate)
   app.decorate('requireRole', authenticator.requireRole)

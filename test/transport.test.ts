@@ -1,6 +1,7 @@
-import t from 'tap'
-import { buildApp } from './helpers/app.js'
+import t, { type Test } from 'tap'
+import { buildApp, buildSessionApp } from './helpers/app.js'
 import { bearer } from './helpers/forge.js'
+import { login, type LoggedIn } from './helpers/session.js'
 
 // Where a token may come from: the Authorization header or the access-token cookie, never the query.
 
@@ -143,4 +144,54 @@ t.test('an app that registered @fastify/cookie itself keeps it, and cookie auth 
   t.equal(res.statusCode, 200, 'the cookie is read even when the app turned @fastify/cookie\'s parsing hook off')
   t.equal(res.json().sub, 'u3')
   t.equal((await app.inject({ url: '/me', headers: bearer(await app.tokenAuth.sign({ sub: 'u3' })) })).statusCode, 200, 'and a request without cookies still works')
+})
+
+// A sibling subdomain can plant a cookie of our name with Domain= and a longer path; the
+// browser then sends two, and the cookie parser would silently keep one of them.
+
+async function sessionApp (t: Test): Promise<{ app: Awaited<ReturnType<typeof buildApp>>, session: LoggedIn }> {
+  const { app } = await buildSessionApp(t)
+  return { app, session: await login(app) }
+}
+
+function assertDuplicateRefused (t: Test, res: Awaited<ReturnType<Awaited<ReturnType<typeof buildApp>>['inject']>>, what: string): void {
+  t.equal(res.statusCode, 400, what)
+  t.equal(res.json().code, 'FST_TOKEN_AUTH_INVALID_REQUEST')
+  t.match(res.headers['www-authenticate'], /^Bearer realm="api", error="invalid_request", error_description="[^"]*twice"$/)
+}
+
+t.test('two access-token cookies in one request are a 400 invalid_request', async (t) => {
+  const { app, session } = await sessionApp(t)
+  const planted = await app.tokenAuth.sign({ sub: 'mallory' })
+  for (const cookie of [`${COOKIE}=${planted}; ${session.cookieHeader}`, `${session.cookieHeader};${COOKIE}=${planted}`, `${COOKIE}=${planted}; ${COOKIE} =${session.accessToken}`]) {
+    assertDuplicateRefused(t, await app.inject({ url: '/me', headers: { cookie } }), cookie.slice(0, 40))
+  }
+})
+
+t.test('two CSRF cookies on an unsafe cookie request are a 400 invalid_request', async (t) => {
+  const { app, session } = await sessionApp(t)
+  const cookie = `__Host-csrf-token=${session.csrfToken}; ${session.cookieHeader}`
+  assertDuplicateRefused(t, await app.inject({ method: 'POST', url: '/me', headers: { cookie, 'x-csrf-token': session.csrfToken } }), 'POST /me')
+})
+
+t.test('two refresh cookies are a 400 invalid_request, and neither is spent', async (t) => {
+  const { app, session } = await sessionApp(t)
+  const other = await login(app)
+  const headers = { 'x-csrf-token': session.csrfToken }
+  for (const cookie of [`__Secure-refresh-token=${other.refreshToken}; ${session.cookieHeader}`, `${session.cookieHeader}; __Secure-refresh-token=${other.refreshToken}`]) {
+    assertDuplicateRefused(t, await app.inject({ method: 'POST', url: '/auth/refresh', headers: { ...headers, cookie } }), 'refresh')
+    assertDuplicateRefused(t, await app.inject({ method: 'POST', url: '/auth/logout', headers: { ...headers, cookie } }), 'logout')
+  }
+  t.equal((await app.inject({ method: 'POST', url: '/auth/refresh', headers: { ...headers, cookie: session.cookieHeader } })).statusCode, 200, 'the session\'s own refresh token was not spent')
+  const otherRefresh = await app.inject({ method: 'POST', url: '/auth/refresh', headers: { 'x-csrf-token': other.csrfToken, cookie: other.cookieHeader } })
+  t.equal(otherRefresh.statusCode, 200, 'nor the planted one')
+})
+
+t.test('our cookie name inside another cookie\'s value or name is not a duplicate', async (t) => {
+  const { app, session } = await sessionApp(t)
+  for (const cookie of [`note=${COOKIE}=x; ${session.cookieHeader}`, `x${COOKIE}=y; ${session.cookieHeader}`]) {
+    t.equal((await app.inject({ url: '/me', headers: { cookie } })).statusCode, 200, cookie.slice(0, 40))
+  }
+  const lookalikes = await app.inject({ url: '/me', headers: { cookie: `x${COOKIE}=y; y${COOKIE}=z` } })
+  t.equal(lookalikes.json().code, 'FST_TOKEN_AUTH_NO_TOKEN', 'two look-alike names are no access cookie at all')
 })
