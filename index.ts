@@ -7,6 +7,15 @@ export type { TokenAuthApi, SignOptions } from './plugins/token-auth-api.js'
 export type { TokenAuthClaims, AccessTokenClaims, SignableClaims } from './plugins/claims-types.js'
 export type {} from './plugins/fastify-types.js'
 
+export { createMemoryStore } from './lib/store/memory-store.js'
+export { createKnexStore, type KnexStore, type KnexStoreOptions } from './lib/store/knex/knex-store.js'
+export { storeContractCases, type StoreContractCase } from './lib/store/contract/index.js'
+// The store contract. Its UserRecord is exported as StoreUserRecord while the old
+// UserStore's UserRecord (and Revocation, of the same shape) are still exported.
+export type {
+  AuthStore, UserPort, UserRecord as StoreUserRecord, UserChanges, UserUpdate, RefreshFamilyPort, RefreshFamily, IssuedRefreshToken,
+  NewRefreshFamily, FoundRefreshToken, RevocationPort, StoredRevocation, RevocationQuery, LoginAttemptPort, AttemptCounter, AttemptWrite
+} from './lib/store/ports.js'
 export { createMemoryUserStore } from './lib/stores/memory-store.js'
 export { createKnexUserStore, type KnexUserStore, type KnexUserStoreOptions } from './lib/stores/knex/knex-store.js'
 export type { StoreOptions } from './lib/stores/store-options.js'

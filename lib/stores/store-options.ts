@@ -4,6 +4,7 @@ import { InvalidOptionError, InvalidUserError, PasswordRejectedError } from '../
 import { normalisePassword } from '../passwords/password-input.js'
 import { BcryptPasswordHasher, type PasswordHasher } from '../passwords/password-hasher.js'
 import { normaliseUsername } from '../users/username.js'
+import { checkProfileColumns } from '../store/knex/knex-store-options.js'
 import type { NewUser, UserRecord } from './user-store.js'
 
 /** Options every store takes. */
@@ -31,16 +32,6 @@ export interface ResolvedStoreOptions {
   minPasswordLength: number
   userRevocationRetentionSeconds: number
   profileColumns: readonly string[]
-}
-
-const BUILT_IN_USER_COLUMNS = new Set(['id', 'username', 'email', 'roles', 'password_hash', 'disabled', 'token_version', 'created_at', 'updated_at'])
-const COLUMN_NAME = /^[a-z_][a-z0-9_]{0,62}$/
-
-function checkProfileColumns (columns: unknown): readonly string[] {
-  if (!Array.isArray(columns) || !columns.every((column) => typeof column === 'string' && COLUMN_NAME.test(column) && !BUILT_IN_USER_COLUMNS.has(column))) {
-    throw new InvalidOptionError('profileColumns must be an array of lower-case column names other than the built-in user columns')
-  }
-  return Object.freeze([...columns])
 }
 
 const MAX_EMAIL_LENGTH = 254

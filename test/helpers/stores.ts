@@ -1,5 +1,5 @@
 import type { Test } from 'tap'
-import { createKnexUserStore, createMemoryUserStore, type StoreOptions, type UserStore } from 'fastify-token-auth'
+import { createKnexStore, createKnexUserStore, createMemoryStore, createMemoryUserStore, type AuthStore, type KnexStoreOptions, type StoreOptions, type UserStore } from 'fastify-token-auth'
 import { databaseTargets, openDatabase } from './databases.js'
 
 export interface StoreTarget {
@@ -40,4 +40,41 @@ export function forEachStore (t: Test, name: string, body: (t: Test, target: Sto
     }
     t.test(`${name} [${target.name}]`, async (t) => { await body(t, target) })
   }
+}
+
+export interface AuthStoreTarget {
+  name: 'memory' | 'sqlite' | 'postgres' | 'mysql'
+  skip: string | false
+  /**
+   * Fresh, empty data for one test (tables dropped in teardown) and a way to open it:
+   * the first call migrates, each call gives another connection (knex pool) to it.
+   */
+  prepare: (t: Test, options?: Omit<KnexStoreOptions, 'knex' | 'tablePrefix'>) => Promise<() => Promise<AuthStore>>
+}
+
+/** Every AuthStore implementation: in memory, and knex on each database available here. */
+export function authStoreTargets (): AuthStoreTarget[] {
+  return [
+    {
+      name: 'memory',
+      skip: false,
+      prepare: async () => {
+        const store = createMemoryStore()
+        return async () => store
+      }
+    },
+    ...databaseTargets().map((target) => ({
+      name: target.name,
+      skip: target.skip,
+      prepare: async (t: Test, options: Omit<KnexStoreOptions, 'knex' | 'tablePrefix'> = {}) => {
+        const database = await openDatabase(t, target.name)
+        let opened = 0
+        return async () => {
+          const store = createKnexStore({ ...options, knex: opened++ === 0 ? database.knex : database.connect(), tablePrefix: database.prefix })
+          await store.migrate()
+          return store
+        }
+      }
+    }))
+  ]
 }
