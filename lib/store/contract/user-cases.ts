@@ -19,6 +19,17 @@ export const userCases: StoreContractCase[] = [
     }
   },
   {
+    name: 'migrate may be called again, from another connection, and keeps the data',
+    async run (open) {
+      const [store, other] = await twoConnections(open)
+      const user = newUser()
+      await store.users.insert(user)
+      await store.migrate()
+      await other.migrate()
+      assert.deepEqual(await other.users.findById(user.id), user)
+    }
+  },
+  {
     name: 'users: inserting a taken username fails with UsernameTakenError and changes nothing',
     async run (open) {
       const store = await open()
@@ -54,7 +65,7 @@ export const userCases: StoreContractCase[] = [
       assert.deepEqual(await store.users.update(user.id, { set }), changed)
       assert.deepEqual(await store.users.findById(user.id), changed)
       assert.deepEqual(await store.users.update(user.id, { set }), changed, 'an update to the same values still applies')
-      assert.deepEqual(await store.users.update(user.id, { set: { email: null } }), { ...changed, email: null })
+      assert.deepEqual(await store.users.update(user.id, { set: { email: null, profile: {} } }), { ...changed, email: null }, 'an empty profile change keeps the profile')
       assert.equal(await store.users.update('00000000-0000-4000-8000-000000000000', { set }), undefined)
       assert.deepEqual(await store.revocations.list({ afterId: 0 }), [], 'no revocation without revokeTokens')
     }
@@ -112,6 +123,10 @@ export const userCases: StoreContractCase[] = [
       const token = newToken()
       const family = newFamily(user.id, { tokenVersion: 2 })
       await store.families.create(family, token)
+      const bystander = newUser()
+      await store.users.insert(bystander)
+      const kept = newToken()
+      await store.families.create(newFamily(bystander.id), kept)
       assert.equal(await other.users.delete(user.id, { now: NOW + 1, expiresAt: SESSION_END }), true)
       assert.equal(await store.users.findById(user.id), undefined)
       assert.equal(await store.users.findByUsername(user.username), undefined)
@@ -121,6 +136,7 @@ export const userCases: StoreContractCase[] = [
       const revocations = await store.revocations.list({ afterId: 0 })
       assert.deepEqual(revocations.map(({ id, ...revocation }) => revocation), [{ kind: 'user', subject: user.id, version: 3, expiresAt: SESSION_END, createdAt: NOW + 1 }])
       await store.users.insert(newUser({ username: user.username }))
+      assert.equal((await store.families.findByToken(kept.hash))?.family.userId, bystander.id, 'another user keeps their sessions')
     }
   },
   {

@@ -28,16 +28,15 @@ const CONFLICT_RETRIES = 5
  * Runs a whole transaction again when the database chose it as a deadlock victim or
  * found its lock busy: safe only when the work is pure apart from its statements.
  */
-export async function retryingConflicts<T> (transaction: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await transaction()
-    } catch (error) {
-      if (attempt > CONFLICT_RETRIES || !isTransientConflict(error)) throw error
-      // Random and growing, so that the transactions that collided do not collide again.
-      await sleep(Math.random() * 10 * attempt)
-    }
+export async function retryingConflicts<T> (transaction: () => Promise<T>, retriesLeft = CONFLICT_RETRIES): Promise<T> {
+  try {
+    return await transaction()
+  } catch (error) {
+    if (retriesLeft === 0 || !isTransientConflict(error)) throw error
   }
+  // Random and growing, so that the transactions that collided do not collide again.
+  await sleep(Math.random() * 10 * (CONFLICT_RETRIES - retriesLeft + 1))
+  return await retryingConflicts(transaction, retriesLeft - 1)
 }
 
 function isOwnError (error: unknown): boolean {
