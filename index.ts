@@ -11,6 +11,7 @@ export { createAuthCore, AuthCore, type CoreEnvironment, type CoreLogger } from 
 export type { AuthCoreOptions } from './lib/core-options.js'
 export { systemClock, type Clock } from './lib/clock.js'
 export { createMemoryStore } from './lib/store/memory-store.js'
+export { storeContractCases, type StoreContractCase } from './lib/store/contract/index.js'
 export type * from './lib/store/ports.js'
 export type { NewUser } from './lib/accounts/user-input.js'
 export type { UserProfileUpdate } from './lib/accounts/accounts.js'

@@ -1,5 +1,5 @@
 import type { Test } from 'tap'
-import { createKnexStore } from 'fastify-token-auth/knex'
+import { createKnexStore, type KnexStoreOptions } from 'fastify-token-auth/knex'
 import { BcryptPasswordHasher, createAuthCore, createMemoryStore, type AuthStore, type NewUser, type PasswordHasher, type UserRecord } from 'fastify-token-auth'
 import { databaseTargets, openDatabase } from './databases.js'
 
@@ -51,4 +51,41 @@ const cheapBcrypt = new BcryptPasswordHasher(10)
 export async function createUser (store: AuthStore, user: NewUser, hasher: PasswordHasher = cheapBcrypt): Promise<UserRecord> {
   const core = createAuthCore({ secret: TEST_SECRET, store, passwords: { hasher } })
   return await (core.stateful as NonNullable<typeof core.stateful>).accounts.createUser(user)
+}
+
+export interface AuthStoreTarget {
+  name: 'memory' | 'sqlite' | 'postgres' | 'mysql'
+  skip: string | false
+  /**
+   * Fresh, empty data for one test (tables dropped in teardown) and a way to open it:
+   * the first call migrates, each call gives another connection (knex pool) to it.
+   */
+  prepare: (t: Test, options?: Omit<KnexStoreOptions, 'knex' | 'tablePrefix'>) => Promise<() => Promise<AuthStore>>
+}
+
+/** Every AuthStore implementation: in memory, and knex on each database available here. */
+export function authStoreTargets (): AuthStoreTarget[] {
+  return [
+    {
+      name: 'memory',
+      skip: false,
+      prepare: async () => {
+        const store = createMemoryStore()
+        return async () => store
+      }
+    },
+    ...databaseTargets().map((target) => ({
+      name: target.name,
+      skip: target.skip,
+      prepare: async (t: Test, options: Omit<KnexStoreOptions, 'knex' | 'tablePrefix'> = {}) => {
+        const database = await openDatabase(t, target.name)
+        let opened = 0
+        return async () => {
+          const store = createKnexStore({ ...options, knex: opened++ === 0 ? database.knex : database.connect(), tablePrefix: database.prefix })
+          await store.migrate()
+          return store
+        }
+      }
+    }))
+  ]
 }

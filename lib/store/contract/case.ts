@@ -1,0 +1,54 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import type { AuthStore, IssuedRefreshToken, NewRefreshFamily, UserRecord } from '../ports.js'
+
+/**
+ * One case of the store contract. `open()` gives a store over this case's data, empty
+ * when the case starts; every further call must give another connection to the SAME
+ * data (a second pool, another process's view), which is how the cases test that the
+ * guarantees hold between application instances. A store kept in one process's memory
+ * may return the same object each time.
+ */
+export interface StoreContractCase {
+  name: string
+  run: (open: () => Promise<AuthStore>) => Promise<void>
+}
+
+/** An arbitrary fixed time, in whole seconds as every store keeps them. */
+export const NOW = 1_700_000_000
+
+export async function twoConnections (open: () => Promise<AuthStore>): Promise<[AuthStore, AuthStore]> {
+  return [await open(), await open()]
+}
+
+export function newUser (overrides: Partial<UserRecord> = {}): UserRecord {
+  return {
+    id: randomUUID(),
+    username: `user-${randomBytes(6).toString('hex')}`,
+    email: null,
+    roles: [],
+    disabled: false,
+    tokenVersion: 0,
+    passwordHash: `$2b$10$${randomBytes(40).toString('base64url').slice(0, 53)}`,
+    createdAt: NOW,
+    profile: {},
+    ...overrides
+  }
+}
+
+/** A refresh token hash as the core makes them: SHA-256 in hex. */
+export function newToken (expiresAt = NOW + 3600): IssuedRefreshToken {
+  return { hash: randomBytes(32).toString('hex'), expiresAt }
+}
+
+export function newFamily (userId: string, overrides: Partial<NewRefreshFamily> = {}): NewRefreshFamily {
+  return { id: randomUUID(), userId, tokenVersion: 0, createdAt: NOW, expiresAt: NOW + 86_400, ...overrides }
+}
+
+/** Runs `count` calls of `call` at once and sorts their outcomes. */
+export async function concurrently<T> (count: number, call: (index: number) => Promise<T>): Promise<{ values: T[], errors: unknown[] }> {
+  const settled = await Promise.allSettled(Array.from({ length: count }, async (_, index) => await call(index)))
+  return {
+    values: settled.flatMap((outcome) => outcome.status === 'fulfilled' ? [outcome.value] : []),
+    errors: settled.flatMap((outcome) => outcome.status === 'rejected' ? [outcome.reason] : [])
+  }
+}

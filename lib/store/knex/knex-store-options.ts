@@ -1,0 +1,49 @@
+import type { Knex } from 'knex'
+import { toSeconds, type Duration } from '../../duration.js'
+import { InvalidOptionError } from '../../errors.js'
+import { tableNames, type TableNames } from './table-names.js'
+
+export interface KnexStoreOptions {
+  /** A knex instance the application owns: the store never destroys it. */
+  knex: Knex
+  /** Prefix of every table name (lower-case letters, digits, _; at most 24). Default 'auth_'. */
+  tablePrefix?: string
+  /**
+   * Application fields of a user, kept in `UserRecord.profile`: columns the application
+   * added to the users table with its own migration. Default none.
+   */
+  profileColumns?: readonly string[]
+  /** How long migrate() waits for another instance's migration to finish. Default '30s'. */
+  migrationLockTimeout?: Duration
+}
+
+export interface ResolvedKnexStoreOptions {
+  knex: Knex
+  tables: TableNames
+  profileColumns: readonly string[]
+  migrationLockTimeoutMs: number
+}
+
+const DEFAULTS = Object.freeze({ tablePrefix: 'auth_', profileColumns: Object.freeze([]) as readonly string[], migrationLockTimeout: '30s' })
+
+const BUILT_IN_USER_COLUMNS = new Set(['id', 'username', 'email', 'roles', 'password_hash', 'disabled', 'token_version', 'created_at', 'updated_at'])
+const COLUMN_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+
+export function checkProfileColumns (columns: unknown): readonly string[] {
+  if (!Array.isArray(columns) || !columns.every((column) => typeof column === 'string' && COLUMN_NAME.test(column) && !BUILT_IN_USER_COLUMNS.has(column))) {
+    throw new InvalidOptionError('profileColumns must be an array of lower-case column names other than the built-in user columns')
+  }
+  return Object.freeze([...columns])
+}
+
+export function resolveKnexStoreOptions (options: KnexStoreOptions): ResolvedKnexStoreOptions {
+  if (typeof options !== 'object' || options === null || typeof options.knex !== 'function') {
+    throw new InvalidOptionError('createKnexStore needs { knex }, a knex instance')
+  }
+  return {
+    knex: options.knex,
+    tables: tableNames(options.tablePrefix ?? DEFAULTS.tablePrefix),
+    profileColumns: checkProfileColumns(options.profileColumns ?? DEFAULTS.profileColumns),
+    migrationLockTimeoutMs: toSeconds(options.migrationLockTimeout ?? DEFAULTS.migrationLockTimeout, 'migrationLockTimeout') * 1000
+  }
+}

@@ -1,0 +1,37 @@
+import type { AuthStore } from '../ports.js'
+import { knexAttemptPort } from './attempts.js'
+import { knexFamilyPort } from './families.js'
+import { resolveKnexStoreOptions, type KnexStoreOptions } from './knex-store-options.js'
+import { knexRevocationPort } from './revocations.js'
+import { schemaManager } from './schema.js'
+import { guarded } from './store-errors.js'
+import { knexUserPort } from './users.js'
+
+/** The knex store: an AuthStore plus the way back from its migrations. */
+export interface KnexStore extends AuthStore {
+  /** Runs the package's migrations down and drops every table it made, knex's bookkeeping included. */
+  rollback: () => Promise<void>
+}
+
+export type { KnexStoreOptions }
+
+/**
+ * An AuthStore on SQLite, PostgreSQL or MySQL/MariaDB through knex. Several application
+ * instances can share one database: every guarantee of the ports is one conditional
+ * UPDATE or one transaction under row locks, never a read followed by a write in the
+ * caller, so it holds on READ COMMITTED as well as on SQLite's single writer.
+ * Any database failure is a StoreUnavailableError (503) with the driver's error as cause.
+ */
+export function createKnexStore (options: KnexStoreOptions): KnexStore {
+  const { knex, tables, profileColumns, migrationLockTimeoutMs } = resolveKnexStoreOptions(options)
+  const schema = schemaManager(knex, tables, migrationLockTimeoutMs)
+  return {
+    profileFields: profileColumns,
+    users: knexUserPort(knex, tables, profileColumns),
+    families: knexFamilyPort(knex, tables),
+    revocations: knexRevocationPort(knex, tables),
+    attempts: knexAttemptPort(knex, tables),
+    migrate: async () => { await guarded(schema.migrate) },
+    rollback: async () => { await guarded(schema.rollback) }
+  }
+}

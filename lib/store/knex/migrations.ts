@@ -1,0 +1,160 @@
+import type { Knex } from 'knex'
+import type { TableNames } from './table-names.js'
+
+export interface PackagedMigration {
+  name: string
+  up: (knex: Knex) => Promise<void>
+  down: (knex: Knex) => Promise<void>
+}
+
+type Tables = Pick<TableNames, 'users' | 'refreshTokens' | 'revocations' | 'loginFailures'>
+
+// Times are whole seconds since the epoch in BIGINT columns: one meaning on every
+// database, no time-zone conversions. Ids of users are UUID strings made by the store.
+async function createFirstRefreshTokens (knex: Knex, tables: Tables): Promise<void> {
+  await knex.schema.createTable(tables.refreshTokens, (table) => {
+    table.increments('id').primary()
+    table.string('token_hash', 64).notNullable().unique()
+    table.string('user_id', 36).notNullable().index()
+    table.string('family_id', 36).notNullable().index()
+    table.integer('token_version').notNullable()
+    table.bigInteger('issued_at').notNullable()
+    table.bigInteger('expires_at').notNullable().index()
+    table.bigInteger('session_expires_at').notNullable()
+    table.bigInteger('used_at').nullable()
+    table.bigInteger('revoked_at').nullable()
+  })
+}
+
+async function createLoginFailures (knex: Knex, tables: Tables): Promise<void> {
+  await knex.schema.createTable(tables.loginFailures, (table) => {
+    table.string('key', 300).primary()
+    table.integer('failures').notNullable()
+    table.bigInteger('window_started_at').notNullable()
+    table.bigInteger('last_failure_at').notNullable().index()
+  })
+}
+
+/** The first schema, exactly as databases in the field have it. */
+export function initialSchema (tables: Tables): PackagedMigration {
+  return {
+    name: '0001_initial_schema',
+    async up (knex) {
+      await knex.schema.createTable(tables.users, (table) => {
+        table.string('id', 36).primary()
+        table.string('username', 254).notNullable().unique()
+        table.string('email', 254).nullable()
+        table.text('roles').notNullable()
+        table.string('password_hash', 100).notNullable()
+        table.boolean('disabled').notNullable().defaultTo(false)
+        table.integer('token_version').notNullable().defaultTo(0)
+        table.bigInteger('created_at').notNullable()
+        table.bigInteger('updated_at').notNullable()
+      })
+      await createFirstRefreshTokens(knex, tables)
+      await knex.schema.createTable(tables.revocations, (table) => {
+        table.increments('id').primary()
+        table.string('kind', 16).notNullable()
+        table.string('subject', 255).notNullable()
+        table.integer('version').notNullable().defaultTo(0)
+        table.bigInteger('expires_at').notNullable().index()
+        table.bigInteger('created_at').notNullable()
+      })
+      await createLoginFailures(knex, tables)
+    },
+    async down (knex) {
+      for (const table of [tables.loginFailures, tables.revocations, tables.refreshTokens, tables.users]) {
+        await knex.schema.dropTableIfExists(table)
+      }
+    }
+  }
+}
+
+/**
+ * The store contract's schema: a session is one family row whose current token a
+ * rotation compare-and-swaps, tokens are a history for reuse detection, and throttling
+ * counters are rows locked for a read-modify-write. Sessions and counters of the first
+ * schema cannot be carried over (spent tokens had no family row): users log in again.
+ */
+export function familiesSchema (tables: TableNames): PackagedMigration {
+  return {
+    name: '0002_refresh_families_and_login_attempts',
+    async up (knex) {
+      await knex.schema.dropTableIfExists(tables.refreshTokens)
+      await knex.schema.dropTableIfExists(tables.loginFailures)
+      await knex.schema.createTable(tables.refreshFamilies, (table) => {
+        table.string('id', 64).primary()
+        table.string('user_id', 36).notNullable().index()
+        table.integer('token_version').notNullable()
+        table.bigInteger('created_at').notNullable()
+        table.bigInteger('expires_at').notNullable().index()
+        table.string('current_token_hash', 64).notNullable()
+        table.string('previous_token_hash', 64).nullable()
+        table.bigInteger('rotated_at').nullable()
+        table.bigInteger('revoked_at').nullable()
+      })
+      await knex.schema.createTable(tables.refreshTokens, (table) => {
+        table.string('token_hash', 64).primary()
+        table.string('family_id', 64).notNullable().index()
+        table.bigInteger('expires_at').notNullable().index()
+      })
+      await knex.schema.createTable(tables.loginAttempts, (table) => {
+        table.string('key', 200).primary()
+        table.integer('count').notNullable()
+        table.bigInteger('window_started_at').notNullable()
+        table.bigInteger('locked_until').notNullable()
+        table.bigInteger('last_attempt_at').notNullable().index()
+      })
+    },
+    async down (knex) {
+      for (const table of [tables.loginAttempts, tables.refreshTokens, tables.refreshFamilies]) {
+        await knex.schema.dropTableIfExists(table)
+      }
+      await createFirstRefreshTokens(knex, tables)
+      await createLoginFailures(knex, tables)
+    }
+  }
+}
+
+/**
+ * Creates knex's migration lock table with its single row before knex does. knex checks
+ * for the row and inserts it when missing, which two instances starting at once can
+ * both do: two rows, and from then on knex can never take the lock. Inserting the row
+ * with a fixed primary key, ignoring a conflict, makes that race harmless.
+ */
+export async function ensureMigrationLock (knex: Knex, lockTable: string): Promise<void> {
+  if (!await knex.schema.hasTable(lockTable)) {
+    // The same shape knex gives it; "already exists" from a concurrent creator is retried by the caller.
+    await knex.schema.createTable(lockTable, (table) => {
+      table.increments('index').primary()
+      table.integer('is_locked')
+    })
+  }
+  await knex(lockTable).insert({ index: 1, is_locked: 0 }).onConflict('index').ignore()
+}
+
+/** Migrations that ship inside the package, as a knex MigrationSource. */
+export class PackagedMigrationSource implements Knex.MigrationSource<PackagedMigration> {
+  readonly #migrations: PackagedMigration[]
+
+  constructor (migrations: PackagedMigration[]) {
+    this.#migrations = migrations
+  }
+
+  async getMigrations (): Promise<PackagedMigration[]> {
+    return this.#migrations
+  }
+
+  getMigrationName (migration: PackagedMigration): string {
+    return migration.name
+  }
+
+  async getMigration (migration: PackagedMigration): Promise<Knex.Migration> {
+    return { up: migration.up, down: migration.down }
+  }
+}
+
+/** Every migration of the current schema, in order. */
+export function packagedMigrations (tables: TableNames): PackagedMigration[] {
+  return [initialSchema(tables), familiesSchema(tables)]
+}

@@ -1,0 +1,94 @@
+import type { AttemptCounter, RefreshFamily, RevocationKind, StoredRevocation, UserChanges, UserRecord } from '../ports.js'
+
+// Drivers disagree on types: pg returns BIGINT as strings, MySQL and SQLite booleans
+// as 0/1. Every value read goes through Number()/Boolean() so one mapping fits all.
+// Times are written as whole seconds: the core compares at that resolution.
+export type Row = Record<string, unknown>
+
+const optionalNumber = (value: unknown): number | null => value === null ? null : Number(value)
+export const seconds = Math.floor
+
+export function userFromRow (row: Row, profileColumns: readonly string[]): UserRecord {
+  const profile: Record<string, unknown> = {}
+  for (const column of profileColumns) profile[column] = row[column]
+  return {
+    id: String(row.id),
+    username: String(row.username),
+    email: row.email === null ? null : String(row.email),
+    roles: JSON.parse(String(row.roles)) as string[],
+    disabled: Boolean(row.disabled),
+    tokenVersion: Number(row.token_version),
+    passwordHash: String(row.password_hash),
+    createdAt: Number(row.created_at),
+    profile
+  }
+}
+
+/** The columns `changes` sets; profile fields outside `profileColumns` have no column and are not kept. */
+export function userChangesToRow (changes: UserChanges, profileColumns: readonly string[]): Row {
+  const row: Row = {}
+  if (changes.passwordHash !== undefined) row.password_hash = changes.passwordHash
+  if (changes.email !== undefined) row.email = changes.email
+  if (changes.roles !== undefined) row.roles = JSON.stringify(changes.roles)
+  if (changes.disabled !== undefined) row.disabled = changes.disabled
+  for (const column of profileColumns) {
+    if (changes.profile !== undefined && column in changes.profile) row[column] = changes.profile[column]
+  }
+  return row
+}
+
+export function userToRow (user: UserRecord, profileColumns: readonly string[]): Row {
+  return {
+    id: user.id,
+    username: user.username,
+    token_version: user.tokenVersion,
+    created_at: seconds(user.createdAt),
+    updated_at: seconds(user.createdAt),
+    ...userChangesToRow({ ...user, profile: { ...Object.fromEntries(profileColumns.map((column) => [column, null])), ...user.profile } }, profileColumns)
+  }
+}
+
+export function familyFromRow (row: Row): RefreshFamily {
+  return {
+    id: String(row.id),
+    userId: String(row.user_id),
+    tokenVersion: Number(row.token_version),
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+    currentTokenHash: String(row.current_token_hash),
+    previousTokenHash: row.previous_token_hash === null ? null : String(row.previous_token_hash),
+    rotatedAt: optionalNumber(row.rotated_at),
+    revokedAt: optionalNumber(row.revoked_at)
+  }
+}
+
+export function revocationFromRow (row: Row): StoredRevocation {
+  return {
+    id: Number(row.id),
+    kind: row.kind as RevocationKind,
+    subject: String(row.subject),
+    version: Number(row.version),
+    expiresAt: Number(row.expires_at),
+    createdAt: Number(row.created_at)
+  }
+}
+
+export function counterFromRow (row: Row): AttemptCounter {
+  return {
+    key: String(row.key),
+    count: Number(row.count),
+    windowStartedAt: Number(row.window_started_at),
+    lockedUntil: Number(row.locked_until),
+    lastAttemptAt: Number(row.last_attempt_at)
+  }
+}
+
+export function counterToRow (counter: AttemptCounter): Row {
+  return {
+    key: counter.key,
+    count: counter.count,
+    window_started_at: seconds(counter.windowStartedAt),
+    locked_until: seconds(counter.lockedUntil),
+    last_attempt_at: seconds(counter.lastAttemptAt)
+  }
+}

@@ -1,0 +1,217 @@
+import knex, { type Knex } from 'knex'
+import t, { type Test } from 'tap'
+import { createKnexStore, type AuthStore } from 'fastify-token-auth'
+import { initialSchema, PackagedMigrationSource } from '../lib/store/knex/migrations.js'
+import { tableNames } from '../lib/store/knex/table-names.js'
+import { databaseTargets, knexConfig, openDatabase, serverUrl, type DatabaseName, type TestDatabase } from './helpers/databases.js'
+import { TcpProxy, throughProxy } from './helpers/tcp-proxy.js'
+
+// What only the knex store has: its migrations, options, and its answer to a database outage.
+
+const NOW = 1_700_000_000
+const TABLES = ['users', 'refresh_families', 'refresh_tokens', 'revocations', 'login_attempts', 'migrations', 'migrations_lock']
+
+async function tablesPresent (database: TestDatabase): Promise<string[]> {
+  const present: string[] = []
+  for (const table of [...TABLES, 'login_failures']) {
+    if (await database.knex.schema.hasTable(`${database.prefix}${table}`)) present.push(table)
+  }
+  return present
+}
+
+const user = (id: string, username: string): Parameters<AuthStore['users']['insert']>[0] => ({
+  id, username, email: null, roles: ['a'], disabled: false, tokenVersion: 1, passwordHash: 'hash', createdAt: NOW, profile: {}
+})
+
+t.test('createKnexStore refuses bad options, naming the option', async (t) => {
+  const { knex } = await openDatabase(t, 'sqlite')
+  for (const options of [undefined, {}, { knex: 'knex' }]) {
+    t.throws(() => createKnexStore(options as never), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /needs \{ knex \}/ })
+  }
+  for (const tablePrefix of ['', 'Auth_', '1auth_', 'auth-', 'a'.repeat(25), 3]) {
+    t.throws(() => createKnexStore({ knex, tablePrefix: tablePrefix as string }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /tablePrefix must be/ }, JSON.stringify(tablePrefix))
+  }
+  for (const profileColumns of [['password_hash'], ['Display'], 'tenant', [1]]) {
+    t.throws(() => createKnexStore({ knex, profileColumns: profileColumns as string[] }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /profileColumns must be/ }, JSON.stringify(profileColumns))
+  }
+  t.throws(() => createKnexStore({ knex, migrationLockTimeout: 'forever' }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /migrationLockTimeout must be/ })
+})
+
+t.test('the default table prefix is auth_', async (t) => {
+  const { knex } = await openDatabase(t, 'sqlite')
+  const store = createKnexStore({ knex })
+  await store.migrate()
+  t.ok(await knex.schema.hasTable('auth_refresh_families'))
+  await store.rollback()
+  t.notOk(await knex.schema.hasTable('auth_migrations'))
+})
+
+t.test('an update that cannot get SQLite\'s write lock is retried, then answered 503', async (t) => {
+  const database = await openDatabase(t, 'sqlite')
+  await createKnexStore({ knex: database.knex, tablePrefix: database.prefix }).migrate()
+  // A second pool that does not wait for locks, while the first holds the write lock.
+  const impatient = database.connect()
+  await impatient.raw('PRAGMA busy_timeout = 0')
+  const store = createKnexStore({ knex: impatient, tablePrefix: database.prefix })
+  const holder = await database.knex.transaction()
+  await holder(`${database.prefix}login_attempts`).insert({ key: 'held', count: 1, window_started_at: NOW, locked_until: 0, last_attempt_at: NOW })
+  let decisions = 0
+  const error = await store.attempts.update(['k'], () => { decisions++; return { write: [], result: null } }).catch((error: unknown) => error)
+  await holder.rollback()
+  t.match(error, { code: 'FST_TOKEN_AUTH_STORE_UNAVAILABLE', statusCode: 503, cause: { code: 'SQLITE_BUSY' } })
+  t.equal(decisions, 0, 'decide never ran without the lock')
+  t.equal(await store.attempts.update(['k'], () => ({ write: [], result: 'after' })), 'after')
+})
+
+interface Outage { begin: () => Promise<void> }
+
+/** A pool whose database can be taken away: a destroyed SQLite pool, or a cut TCP proxy. */
+async function breakablePool (t: Test, database: TestDatabase): Promise<{ pool: Knex, outage: Outage }> {
+  if (database.name === 'sqlite') {
+    const pool = database.connect()
+    return { pool, outage: { begin: async () => { await pool.destroy() } } }
+  }
+  const server = new URL(serverUrl(database.name))
+  const proxy = await TcpProxy.start({ host: server.hostname, port: Number(server.port) })
+  const pool = knex(knexConfig(database.name, throughProxy(serverUrl(database.name), proxy)))
+  let cut = false
+  t.teardown(async () => {
+    await pool.destroy()
+    if (!cut) await proxy.cut()
+  })
+  return { pool, outage: { begin: async () => { cut = true; await proxy.cut() } } }
+}
+
+/** A call of every method of every port. */
+function everyMethod (store: AuthStore): Record<string, () => Promise<unknown>> {
+  const token = { hash: 'a'.repeat(64), expiresAt: NOW + 60 }
+  const counters = (): { write: [], result: null } => ({ write: [], result: null })
+  return {
+    'users.insert': async () => { await store.users.insert(user('00000000-0000-4000-8000-000000000002', 'bob')) },
+    'users.findById': async () => await store.users.findById('00000000-0000-4000-8000-000000000001'),
+    'users.findByUsername': async () => await store.users.findByUsername('alice'),
+    'users.update': async () => await store.users.update('00000000-0000-4000-8000-000000000001', { set: { disabled: true } }),
+    'users.delete': async () => await store.users.delete('00000000-0000-4000-8000-000000000001', { now: NOW, expiresAt: NOW + 60 }),
+    'families.create': async () => { await store.families.create({ id: 'f', userId: 'u', tokenVersion: 0, createdAt: NOW, expiresAt: NOW + 60 }, token) },
+    'families.findByToken': async () => await store.families.findByToken(token.hash),
+    'families.rotate': async () => await store.families.rotate('f', token.hash, token, NOW),
+    'families.revoke': async () => await store.families.revoke('f', NOW, NOW + 60),
+    'families.listByUser': async () => await store.families.listByUser('u', NOW),
+    'families.prune': async () => await store.families.prune(NOW),
+    'revocations.append': async () => { await store.revocations.append({ kind: 'token', subject: 'j', version: 0, expiresAt: NOW + 60 }, NOW) },
+    'revocations.list': async () => await store.revocations.list({ afterId: 0 }),
+    'revocations.prune': async () => await store.revocations.prune(NOW),
+    'attempts.update': async () => await store.attempts.update(['k'], counters),
+    'attempts.prune': async () => await store.attempts.prune(NOW),
+    migrate: async () => { await store.migrate() }
+  }
+}
+
+async function migrateToFirstSchema (database: TestDatabase): Promise<void> {
+  const tables = tableNames(database.prefix)
+  await database.knex.migrate.latest({ migrationSource: new PackagedMigrationSource([initialSchema(tables)]), tableName: tables.migrations })
+}
+
+for (const target of databaseTargets()) {
+  t.test(`knex store migrations on ${target.name}`, { skip: target.skip }, async (t) => {
+    const name: DatabaseName = target.name
+
+    t.test('migrate twice creates the tables once; rollback removes every table, knex bookkeeping included', async (t) => {
+      const database = await openDatabase(t, name)
+      const store = createKnexStore({ knex: database.knex, tablePrefix: database.prefix })
+      await store.migrate()
+      await store.migrate()
+      t.same(await tablesPresent(database), TABLES)
+      t.same((await database.knex(`${database.prefix}migrations`).orderBy('id')).map((row: { name: string }) => row.name), ['0001_initial_schema', '0002_refresh_families_and_login_attempts'])
+      await store.rollback()
+      t.same(await tablesPresent(database), [])
+      await store.migrate()
+      t.same(await tablesPresent(database), TABLES, 'and migrate builds them again')
+    })
+
+    t.test('migrate upgrades a database at 0001 with rows: users and revocations kept, old sessions and counters dropped', async (t) => {
+      const database = await openDatabase(t, name)
+      await migrateToFirstSchema(database)
+      const id = '00000000-0000-4000-8000-000000000001'
+      await database.knex(`${database.prefix}users`).insert({ id, username: 'alice', email: null, roles: '["a"]', password_hash: 'hash', disabled: false, token_version: 1, created_at: NOW, updated_at: NOW })
+      await database.knex(`${database.prefix}revocations`).insert({ kind: 'user', subject: id, version: 1, expires_at: NOW + 60, created_at: NOW })
+      await database.knex(`${database.prefix}refresh_tokens`).insert({ token_hash: 'a'.repeat(64), user_id: id, family_id: 'f', token_version: 1, issued_at: NOW, expires_at: NOW + 60, session_expires_at: NOW + 60 })
+      await database.knex(`${database.prefix}login_failures`).insert({ key: 'account:alice', failures: 2, window_started_at: NOW, last_failure_at: NOW })
+      const store = createKnexStore({ knex: database.knex, tablePrefix: database.prefix })
+      await store.migrate()
+      t.same(await tablesPresent(database), TABLES)
+      t.same(await store.users.findByUsername('alice'), user(id, 'alice'))
+      t.match(await store.revocations.list({ afterId: 0 }), [{ kind: 'user', subject: id, version: 1, expiresAt: NOW + 60, createdAt: NOW }])
+      t.equal(await store.families.findByToken('a'.repeat(64)), undefined)
+      await store.families.create({ id: 'f2', userId: id, tokenVersion: 1, createdAt: NOW, expiresAt: NOW + 60 }, { hash: 'b'.repeat(64), expiresAt: NOW + 60 })
+      t.equal(await store.families.rotate('f2', 'b'.repeat(64), { hash: 'c'.repeat(64), expiresAt: NOW + 60 }, NOW), true)
+      await store.rollback()
+      t.same(await tablesPresent(database), [])
+    })
+
+    t.test('three pools migrating one fresh database at once all succeed', async (t) => {
+      const database = await openDatabase(t, name)
+      const stores = [database.knex, database.connect(), database.connect()].map((pool) => createKnexStore({ knex: pool, tablePrefix: database.prefix }))
+      await Promise.all(stores.map(async (store) => { await store.migrate() }))
+      t.same(await tablesPresent(database), TABLES)
+      t.equal((await database.knex(`${database.prefix}migrations`)).length, 2)
+      await stores[2].users.insert(user('00000000-0000-4000-8000-000000000001', 'alice'))
+      t.ok(await stores[0].users.findByUsername('alice'))
+    })
+
+    t.test('migrate waits while another instance holds the migration lock, and gives up with a 503 after migrationLockTimeout', async (t) => {
+      const database = await openDatabase(t, name)
+      const store = createKnexStore({ knex: database.knex, tablePrefix: database.prefix })
+      await store.migrate()
+      const lock = async (isLocked: number): Promise<void> => { await database.knex(`${database.prefix}migrations_lock`).update({ is_locked: isLocked }) }
+      await database.knex(`${database.prefix}migrations`).where({ name: '0002_refresh_families_and_login_attempts' }).delete()
+      for (const table of ['login_attempts', 'refresh_tokens', 'refresh_families']) await database.knex.schema.dropTable(`${database.prefix}${table}`)
+      await lock(1)
+      const impatient = createKnexStore({ knex: database.knex, tablePrefix: database.prefix, migrationLockTimeout: '300ms' })
+      const error = await impatient.migrate().catch((error: unknown) => error)
+      t.match(error, { code: 'FST_TOKEN_AUTH_STORE_UNAVAILABLE', statusCode: 503, cause: { message: /is already locked/ } })
+      const release = async (): Promise<void> => {
+        await new Promise((resolve) => setTimeout(resolve, 600))
+        await lock(0)
+      }
+      await Promise.all([store.migrate(), release()])
+      t.same(await tablesPresent(database), TABLES, 'the waiting migration ran once the lock was released')
+    })
+
+    t.test('a migration failure that is not a race is answered at once, with the database error as cause', async (t) => {
+      const database = await openDatabase(t, name)
+      await database.knex.schema.createTable(`${database.prefix}users`, (table) => { table.string('id') })
+      const store = createKnexStore({ knex: database.knex, tablePrefix: database.prefix })
+      t.match(await store.migrate().catch((error: unknown) => error), { statusCode: 503, cause: { message: /users/ } })
+    })
+
+    t.test('profile columns the application added are written, changed and read', async (t) => {
+      const database = await openDatabase(t, name)
+      const store = createKnexStore({ knex: database.knex, tablePrefix: database.prefix, profileColumns: ['display_name', 'tenant_id'] })
+      await store.migrate()
+      await database.knex.schema.alterTable(`${database.prefix}users`, (table) => {
+        table.string('display_name').nullable()
+        table.string('tenant_id').nullable()
+      })
+      const alice = { ...user('00000000-0000-4000-8000-000000000001', 'alice'), profile: { display_name: 'Alice A.', nickname: 'not a column' } }
+      await store.users.insert(alice)
+      t.same((await store.users.findById(alice.id))?.profile, { display_name: 'Alice A.', tenant_id: null })
+      t.same((await store.users.update(alice.id, { set: { profile: { tenant_id: 't1' } } }))?.profile, { display_name: 'Alice A.', tenant_id: 't1' })
+      await database.knex.schema.alterTable(`${database.prefix}users`, (table) => { table.dropColumn('display_name'); table.dropColumn('tenant_id') })
+    })
+
+    t.test('every method of every port answers 503 when the database is gone, with the driver error as cause', async (t) => {
+      const database = await openDatabase(t, name)
+      await createKnexStore({ knex: database.knex, tablePrefix: database.prefix }).migrate()
+      const { pool, outage } = await breakablePool(t, database)
+      const store = createKnexStore({ knex: pool, tablePrefix: database.prefix })
+      t.equal(await store.users.findByUsername('alice'), undefined, 'reachable before')
+      await outage.begin()
+      for (const [method, call] of Object.entries(everyMethod(store))) {
+        const error = await call().then(() => undefined, (error: unknown) => error)
+        t.match(error, { code: 'FST_TOKEN_AUTH_STORE_UNAVAILABLE', statusCode: 503, headers: { 'retry-after': '2' } }, method)
+        t.ok((error as { cause?: unknown }).cause instanceof Error, `${method}: cause`)
+      }
+    })
+  })
+}
