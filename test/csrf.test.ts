@@ -210,8 +210,8 @@ t.test('login from another site, a sibling subdomain or a foreign origin is refu
   const store = createMemoryStore()
   await createUser(store, { username: 'alice', password: PASSWORD })
   const app = await buildApp(t, {
-    auth: { store },
-    routes: { throttle: { maxAccountFailures: 1 }, onLoginFailure: ({ reason }) => { failures.push(reason) } },
+    auth: { store, throttle: { maxAccountFailures: 1 } },
+    routes: { onLoginFailure: ({ reason }) => { failures.push(reason) } },
     fastify: { logger: false, trustProxy: true }
   })
   const attempts: Array<Record<string, string>> = [

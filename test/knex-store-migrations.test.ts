@@ -1,6 +1,7 @@
 import knex, { type Knex } from 'knex'
 import t, { type Test } from 'tap'
-import { createKnexStore, type AuthStore } from 'fastify-token-auth'
+import type { AuthStore } from 'fastify-token-auth'
+import { createKnexStore } from 'fastify-token-auth/knex'
 import { initialSchema, PackagedMigrationSource } from '../lib/store/knex/migrations.js'
 import { tableNames } from '../lib/store/knex/table-names.js'
 import { databaseTargets, knexConfig, openDatabase, serverUrl, type DatabaseName, type TestDatabase } from './helpers/databases.js'
