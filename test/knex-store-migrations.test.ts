@@ -36,6 +36,7 @@ t.test('createKnexStore refuses bad options, naming the option', async (t) => {
     t.throws(() => createKnexStore({ knex, profileColumns: profileColumns as string[] }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /profileColumns must be/ }, JSON.stringify(profileColumns))
   }
   t.throws(() => createKnexStore({ knex, migrationLockTimeout: 'forever' }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /migrationLockTimeout must be/ })
+  t.throws(() => createKnexStore({ knex, readTimeout: 0 }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /readTimeout must be/ })
 })
 
 t.test('the default table prefix is auth_', async (t) => {
@@ -216,3 +217,19 @@ for (const target of databaseTargets()) {
     })
   })
 }
+
+t.test('a revocation read on a connection that hangs is given up after readTimeout, and the pool recovers', { skip: databaseTargets()[1].skip }, async (t) => {
+  const database = await openDatabase(t, 'postgres')
+  await createKnexStore({ knex: database.knex, tablePrefix: database.prefix }).migrate()
+  const server = new URL(serverUrl('postgres'))
+  const proxy = await TcpProxy.start({ host: server.hostname, port: Number(server.port) })
+  // knex's own acquire timeout far away: only readTimeout can end the hung read.
+  const pool = knex({ ...knexConfig('postgres', throughProxy(serverUrl('postgres'), proxy)), acquireConnectionTimeout: 60_000 })
+  t.teardown(async () => { await pool.destroy(); await proxy.cut() })
+  const store = createKnexStore({ knex: pool, tablePrefix: database.prefix, readTimeout: '200ms' })
+  t.same(await store.revocations.list({ afterId: 0 }), [], 'reachable before')
+  proxy.blackHole()
+  await t.rejects(store.revocations.list({ afterId: 0 }), { code: 'FST_TOKEN_AUTH_STORE_UNAVAILABLE', statusCode: 503 })
+  await proxy.restore()
+  t.same(await store.revocations.list({ afterId: 0 }), [], 'a new connection answers: the hung one was discarded, not returned to the pool')
+})

@@ -15,6 +15,11 @@ export interface KnexStoreOptions {
   profileColumns?: readonly string[]
   /** How long migrate() waits for another instance's migration to finish. Default '30s'. */
   migrationLockTimeout?: Duration
+  /**
+   * The longest a revocation read (the sync's poll) may take: past it the query is given up
+   * and its connection discarded, so a connection that hangs never stays in the pool. Default '5s'.
+   */
+  readTimeout?: Duration
 }
 
 export interface ResolvedKnexStoreOptions {
@@ -22,9 +27,10 @@ export interface ResolvedKnexStoreOptions {
   tables: TableNames
   profileColumns: readonly string[]
   migrationLockTimeoutMs: number
+  readTimeoutMs: number
 }
 
-const DEFAULTS = Object.freeze({ tablePrefix: 'auth_', profileColumns: Object.freeze([]) as readonly string[], migrationLockTimeout: '30s' })
+const DEFAULTS = Object.freeze({ tablePrefix: 'auth_', profileColumns: Object.freeze([]) as readonly string[], migrationLockTimeout: '30s', readTimeout: '5s' })
 
 const BUILT_IN_USER_COLUMNS = new Set(['id', 'username', 'email', 'roles', 'password_hash', 'disabled', 'token_version', 'created_at', 'updated_at'])
 const COLUMN_NAME = /^[a-z_][a-z0-9_]{0,62}$/
@@ -44,6 +50,7 @@ export function resolveKnexStoreOptions (options: KnexStoreOptions): ResolvedKne
     knex: options.knex,
     tables: tableNames(options.tablePrefix ?? DEFAULTS.tablePrefix),
     profileColumns: checkProfileColumns(options.profileColumns ?? DEFAULTS.profileColumns),
-    migrationLockTimeoutMs: toSeconds(options.migrationLockTimeout ?? DEFAULTS.migrationLockTimeout, 'migrationLockTimeout') * 1000
+    migrationLockTimeoutMs: toSeconds(options.migrationLockTimeout ?? DEFAULTS.migrationLockTimeout, 'migrationLockTimeout') * 1000,
+    readTimeoutMs: toSeconds(options.readTimeout ?? DEFAULTS.readTimeout, 'readTimeout', 0.01, 600) * 1000
   }
 }

@@ -23,13 +23,13 @@ export type { KnexStoreOptions }
  * Any database failure is a StoreUnavailableError (503) with the driver's error as cause.
  */
 export function createKnexStore (options: KnexStoreOptions): KnexStore {
-  const { knex, tables, profileColumns, migrationLockTimeoutMs } = resolveKnexStoreOptions(options)
+  const { knex, tables, profileColumns, migrationLockTimeoutMs, readTimeoutMs } = resolveKnexStoreOptions(options)
   const schema = schemaManager(knex, tables, migrationLockTimeoutMs)
   return {
     profileFields: profileColumns,
     users: knexUserPort(knex, tables, profileColumns),
     families: knexFamilyPort(knex, tables),
-    revocations: knexRevocationPort(knex, tables),
+    revocations: knexRevocationPort(knex, tables, readTimeoutMs),
     attempts: knexAttemptPort(knex, tables),
     migrate: async () => { await guarded(schema.migrate) },
     rollback: async () => { await guarded(schema.rollback) }

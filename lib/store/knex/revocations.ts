@@ -14,12 +14,13 @@ export async function appendRevocation (db: Knex | Knex.Transaction, tables: Tab
  * Revocations get their ids from the database's auto-increment: ids grow with commit
  * start, not commit end, so a reader may see a gap that fills later (the port allows it).
  */
-export function knexRevocationPort (knex: Knex, tables: TableNames): RevocationPort {
+export function knexRevocationPort (knex: Knex, tables: TableNames, readTimeoutMs: number): RevocationPort {
   return {
     append: async (revocation, now) => { await guarded(async () => { await appendRevocation(knex, tables, revocation, now) }) },
 
     list: async ({ afterId, beforeId, limit }) => await guarded(async () => {
-      const query = knex(tables.revocations).where('id', '>', afterId).orderBy('id')
+      // Without cancel, knex discards the connection of a timed-out query: a hung one never returns to the pool.
+      const query = knex(tables.revocations).where('id', '>', afterId).orderBy('id').timeout(readTimeoutMs)
       if (beforeId !== undefined) query.where('id', '<', beforeId)
       if (limit !== undefined) query.limit(limit)
       return (await query).map(revocationFromRow)
