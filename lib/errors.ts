@@ -32,6 +32,9 @@ export const InvalidCredentialsError = createError(
 export const LoginThrottledError = createError(
   'FST_TOKEN_AUTH_LOGIN_THROTTLED', 'Too many failed logins; try again later', 429, Error, NO_STACK)
 
+export const LoginBusyError = createError(
+  'FST_TOKEN_AUTH_BUSY', 'Too many password checks are waiting; try again shortly', 503, Error, NO_STACK)
+
 export const RefreshTokenInvalidError = createError<'FST_TOKEN_AUTH_INVALID_REFRESH_TOKEN', 401, [string]>(
   'FST_TOKEN_AUTH_INVALID_REFRESH_TOKEN', 'The refresh token is invalid: %s', 401, Error, NO_STACK)
 
