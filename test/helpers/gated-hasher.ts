@@ -14,6 +14,10 @@ export class GatedHasher extends FastTestHasher {
     return await super.verify(password, hash)
   }
 
+  close (): void {
+    this.#open = false
+  }
+
   open (): void {
     this.#open = true
     for (const resolve of this.#gates.splice(0)) resolve()
