@@ -35,6 +35,9 @@ export const LoginThrottledError = createError(
 export const RateLimitedError = createError(
   'FST_TOKEN_AUTH_RATE_LIMITED', 'Too many requests for this session or address; try again later', 429, Error, NO_STACK)
 
+export const LoginBusyError = createError(
+  'FST_TOKEN_AUTH_BUSY', 'Too many password checks are waiting; try again shortly', 503, Error, NO_STACK)
+
 export const RefreshTokenInvalidError = createError<'FST_TOKEN_AUTH_INVALID_REFRESH_TOKEN', 401, [string]>(
   'FST_TOKEN_AUTH_INVALID_REFRESH_TOKEN', 'The refresh token is invalid: %s', 401, Error, NO_STACK)
 

@@ -32,24 +32,35 @@ export function defaultBcryptConcurrency (): number {
 }
 
 /**
+ * bcrypt computations that may wait for a thread before further ones are refused with
+ * LoginBusyError (503): with 3 threads at cost 12 (about 4 verifies/s each) a full queue
+ * clears in about 5 s, so no login ever waits longer than that behind a flood.
+ */
+export const DEFAULT_BCRYPT_QUEUE = 64
+
+/**
  * bcrypt through @node-rs/bcrypt: hashing and verifying run on libuv's thread pool, so a
  * burst of logins never blocks the event loop, and at most `maxConcurrency` at once, so
- * it never takes the whole pool either.
+ * it never takes the whole pool either; at most `maxQueue` more wait, the rest are
+ * refused at once with LoginBusyError (503, Retry-After).
  */
 export class BcryptPasswordHasher implements PasswordHasher {
   readonly cost: number
   readonly #limit: ConcurrencyLimit
   #dummyHash: Promise<string> | undefined
 
-  constructor (cost = DEFAULT_BCRYPT_COST, maxConcurrency = defaultBcryptConcurrency()) {
+  constructor (cost = DEFAULT_BCRYPT_COST, maxConcurrency = defaultBcryptConcurrency(), maxQueue = DEFAULT_BCRYPT_QUEUE) {
     if (!Number.isInteger(cost) || cost < MIN_BCRYPT_COST || cost > MAX_BCRYPT_COST) {
       throw new InvalidOptionError(`bcryptCost must be an integer from ${MIN_BCRYPT_COST} to ${MAX_BCRYPT_COST}; got ${JSON.stringify(cost)}`)
     }
     if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) {
       throw new InvalidOptionError(`bcryptConcurrency must be a positive integer; got ${JSON.stringify(maxConcurrency)}`)
     }
+    if (!Number.isInteger(maxQueue) || maxQueue < 0) {
+      throw new InvalidOptionError(`bcryptQueue must be a non-negative integer; got ${JSON.stringify(maxQueue)}`)
+    }
     this.cost = cost
-    this.#limit = new ConcurrencyLimit(maxConcurrency)
+    this.#limit = new ConcurrencyLimit(maxConcurrency, maxQueue)
   }
 
   async hash (password: string): Promise<string> {
@@ -67,7 +78,11 @@ export class BcryptPasswordHasher implements PasswordHasher {
   }
 
   async dummyHash (): Promise<string> {
-    this.#dummyHash ??= this.hash(randomBytes(32).toString('base64url'))
+    // A refused attempt (busy queue) must not leave a rejected promise cached for good.
+    this.#dummyHash ??= this.hash(randomBytes(32).toString('base64url')).catch((error: unknown) => {
+      this.#dummyHash = undefined
+      throw error
+    })
     return await this.#dummyHash
   }
 }
