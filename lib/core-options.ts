@@ -1,6 +1,8 @@
 import { toSeconds, type Duration } from './duration.js'
 import { InvalidOptionError } from './errors.js'
 import { BcryptPasswordHasher, type PasswordHasher } from './accounts/password-hasher.js'
+import type { PasswordLoginOptions } from './login/login-options.js'
+import type { ThrottleOptions } from './login/throttle-policy.js'
 import type { AuthStore, UserRecord } from './store/ports.js'
 import { createKeyRing, type KeyDefinition, type KeyRing } from './tokens/key-ring.js'
 
@@ -36,11 +38,16 @@ export interface AuthCoreOptions {
     bcryptCost?: number
     /** bcrypt computations at once. Default: UV_THREADPOOL_SIZE - 1 (3). */
     bcryptConcurrency?: number
+    /** bcrypt computations that may wait for a turn; past it a login answers 503 with Retry-After at once. Default 64. */
+    bcryptQueue?: number
     /** Replaces bcrypt altogether (bcryptCost is then ignored); for tests, a fast one. */
     hasher?: PasswordHasher
     /** Shortest password createUser and changePassword accept, in characters. Default 8. */
     minLength?: number
   }
+  /** Failed-login throttling per account (or device) and per client address, in the store. */
+  throttle?: ThrottleOptions
+  login?: Pick<PasswordLoginOptions, 'maxInFlightPerAccount' | 'maxInFlightPerAddress'>
   session?: {
     /** Refresh-token lifetime (each rotation starts a new one). Default '14d'. */
     refreshTokenTtl?: Duration
@@ -76,6 +83,8 @@ export interface ResolvedCoreOptions {
   claims: (user: UserRecord) => Record<string, unknown>
   hasher: PasswordHasher
   minPasswordLength: number
+  throttle: ThrottleOptions | undefined
+  login: AuthCoreOptions['login']
   session: { refreshTokenTtlSeconds: number, sessionMaxAgeSeconds: number, reuseGraceSeconds: number, perSessionPerMinute: number, perAddressPerMinute: number }
   revocation: { syncIntervalMs: number, maxStalenessMs: number, pruneIntervalMs: number }
 }
@@ -117,7 +126,7 @@ function checkStore (store: unknown): AuthStore | undefined {
 }
 
 function passwordOptions (options: AuthCoreOptions['passwords'] = {}): { hasher: PasswordHasher, minPasswordLength: number } {
-  const hasher = options.hasher ?? new BcryptPasswordHasher(options.bcryptCost, options.bcryptConcurrency)
+  const hasher = options.hasher ?? new BcryptPasswordHasher(options.bcryptCost, options.bcryptConcurrency, options.bcryptQueue)
   return { hasher, minPasswordLength: integerInRange(options.minLength, 'passwords.minLength', 8, 1, 64) }
 }
 
@@ -148,6 +157,8 @@ export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptio
     store: checkStore(options.store),
     claims: options.claims ?? defaultClaims,
     ...passwordOptions(options.passwords),
+    throttle: options.throttle,
+    login: options.login,
     session: {
       refreshTokenTtlSeconds: seconds(session.refreshTokenTtl, '14d', 'session.refreshTokenTtl', 60),
       sessionMaxAgeSeconds: seconds(session.maxAge, '30d', 'session.maxAge', 60),

@@ -1,6 +1,7 @@
 import { Accounts } from './accounts/accounts.js'
 import { type Clock, systemClock } from './clock.js'
 import { resolveCoreOptions, type AuthCoreOptions, type ResolvedCoreOptions } from './core-options.js'
+import { PasswordLogin } from './login/password-login.js'
 import { Housekeeping } from './sessions/housekeeping.js'
 import { RateLimit } from './sessions/rate-limit.js'
 import { createRevocationCheck } from './sessions/revocation-check.js'
@@ -10,6 +11,8 @@ import { SessionService, type IssuedSession } from './sessions/session-service.j
 import { TokenRevokedError } from './errors.js'
 import type { AuthStore, Revocation } from './store/ports.js'
 import { AccessTokens, type AccessTokenClaimsBase } from './tokens/access-tokens.js'
+import { deriveKeysFromRing, keyDefinitionsOf } from './tokens/derived-keys.js'
+import { randomBytes } from 'node:crypto'
 
 /** Where the core reports what an operator should see; pino (Fastify's `app.log`) fits. */
 export interface CoreLogger {
@@ -33,6 +36,7 @@ const REVOCATION_GAP_TIMEOUT_MS = 30_000
 export interface StatefulParts<Claims extends AccessTokenClaimsBase> {
   store: AuthStore
   accounts: Accounts
+  login: PasswordLogin
   sessions: SessionService<Claims>
   revocations: RevocationList
 }
@@ -107,6 +111,12 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
         },
         onRevocation
       }),
+      login: new PasswordLogin({ users: store.users, attempts: store.attempts, hasher: resolved.hasher, clock }, {
+        // Shared by every instance with the same keys; a verify-only ring cannot sign sessions anyway.
+        deviceTokenKey: deriveKeysFromRing(keyDefinitionsOf(options), 'device-token v1')?.issuing ?? randomBytes(32),
+        throttle: resolved.throttle,
+        ...resolved.login
+      }),
       sessions: new SessionService<Claims>({
         users: store.users,
         families: store.families,
@@ -129,11 +139,11 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
    * The signed-in user's password change: the current password checked (throttled like a
    * login), the new one set, every earlier session ended, and a new session started.
    */
-  async changePassword (change: { userId: string, currentPassword: string, newPassword: string, clientAddress: string }): Promise<IssuedSession> {
+  async changePassword (change: { userId: string, currentPassword: string, newPassword: string, clientAddress: string, deviceToken?: string }): Promise<IssuedSession> {
     const { accounts, login, sessions } = this.#statefulParts()
     const user = await accounts.findUserById(change.userId)
     if (user === undefined) throw new TokenRevokedError()
-    await login.confirmPassword(user, change.currentPassword, change.clientAddress)
+    await login.confirmPassword(user, change.currentPassword, change.clientAddress, change.deviceToken)
     return await sessions.start(await accounts.changePassword(user.id, change.newPassword))
   }
 

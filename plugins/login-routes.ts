@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { CsrfRejectedError, InvalidAuthRequestError, InvalidOptionError, RefreshTokenInvalidError, TokenMissingError } from '../lib/errors.js'
-import { LoginFailedError, type LoginFailureReason } from '../lib/login/password-login.js'
+import { LoginFailedError, type LoginFailureReason } from '../lib/login/login-failed-error.js'
 import type { IssuedSession } from '../lib/sessions/session-service.js'
 import type { UserRecord } from '../lib/store/ports.js'
 import type { AccessTokenClaims } from './claims-types.js'
@@ -18,6 +18,13 @@ export interface LoginRoutesOptions {
   onLoginSuccess?: (event: { request: FastifyRequest, user: UserRecord }) => void | Promise<void>
   /** Called after a refused login (the client only ever sees a uniform 401 or 429). */
   onLoginFailure?: (event: { request: FastifyRequest, username: string, reason: LoginFailureReason }) => void | Promise<void>
+}
+
+/** A throttle (429) or a busy password check (503) as an audit reason; other errors are not refusals. */
+function refusalReason (error: unknown): LoginFailureReason | undefined {
+  const code = (error as { code?: unknown }).code
+  if (code === 'FST_TOKEN_AUTH_LOGIN_THROTTLED') return 'throttled'
+  return code === 'FST_TOKEN_AUTH_BUSY' ? 'busy' : undefined
 }
 
 const defaultPublicUser = (user: UserRecord): Record<string, unknown> =>
@@ -69,7 +76,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     try {
       return await attempt()
     } catch (error) {
-      const reason = error instanceof LoginFailedError ? error.reason : (error as { statusCode?: number }).statusCode === 429 ? 'throttled' : undefined
+      const reason = error instanceof LoginFailedError ? error.reason : refusalReason(error)
       if (reason !== undefined) await onLoginFailure?.({ request, username, reason })
       throw error
     }
@@ -113,7 +120,10 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     // Login CSRF: a page elsewhere (a sibling subdomain too) must not sign the browser in.
     if (cookieTransport) csrf.checkRequestOrigin(request)
     const { username, password } = request.body
-    const { user } = await passwordChecked(request, username, async () => await login.login({ username, password, clientAddress: request.ip }))
+    const deviceToken = cookieTransport ? readCookie(request, cookieNames.device) : undefined
+    const result = await passwordChecked(request, username, async () => await login.login({ username, password, clientAddress: request.ip, deviceToken }))
+    const { user } = result
+    if (cookieTransport) cookies.setDevice(reply, result.deviceToken, refreshPath)
     await onLoginSuccess?.({ request, user })
     return sendSession(request, reply, await sessions.start(user), request.body.include_refresh_token === true)
   })
@@ -158,7 +168,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
   app.post<{ Body: PasswordChangeRequest }>('/password', { onRequest: app.authenticate, schema: { body: PasswordChangeBody, response: tokenResponses } }, async (request, reply) => {
     const { current_password: currentPassword, new_password: newPassword } = request.body
     const session = await passwordChecked(request, request.user.sub, async () =>
-      await handle.core.changePassword({ userId: request.user.sub, currentPassword, newPassword, clientAddress: request.ip }))
+      await handle.core.changePassword({ userId: request.user.sub, currentPassword, newPassword, clientAddress: request.ip, deviceToken: cookieTransport ? readCookie(request, cookieNames.device) : undefined }))
     return sendSession(request, reply, session, request.body.include_refresh_token === true)
   })
 }

@@ -9,6 +9,9 @@ import type { ResolvedTokenAuthOptions } from './token-auth-options.js'
  * page can still refresh after the access token expired), and the refresh token (HttpOnly,
  * scoped to the login routes' path so it only travels to refresh and logout).
  */
+// A browser's login allowance should outlive any one session: a year, renewed at each login.
+const DEVICE_COOKIE_MAX_AGE_SECONDS = 365 * 86400
+
 export class SessionCookies {
   readonly #options: ResolvedTokenAuthOptions['cookie']
   readonly #clock: Clock
@@ -34,6 +37,11 @@ export class SessionCookies {
     if (includeRefreshToken) {
       reply.setCookie(names.refreshToken, session.refreshToken, this.#attributes(refreshPath, refreshTokenTtl, true))
     }
+  }
+
+  /** The device cookie of a browser that signed in: long-lived, HttpOnly, only sent to the login routes. */
+  setDevice (reply: FastifyReply, deviceToken: string, loginPath: string): void {
+    reply.setCookie(this.#options.names.device, deviceToken, this.#attributes(loginPath, DEVICE_COOKIE_MAX_AGE_SECONDS, true))
   }
 
   clear (reply: FastifyReply, refreshPath: string): void {

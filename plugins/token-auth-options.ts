@@ -1,6 +1,7 @@
 import type { Clock } from '../lib/clock.js'
 import { optionalString, type AuthCoreOptions } from '../lib/core-options.js'
 import { InvalidOptionError } from '../lib/errors.js'
+import { keyDefinitionsOf } from '../lib/tokens/derived-keys.js'
 import { deriveCsrfKeys, type CsrfKeys } from './csrf-keys.js'
 
 export interface TokenAuthOptions extends AuthCoreOptions {
@@ -23,6 +24,8 @@ export interface TokenAuthOptions extends AuthCoreOptions {
     csrfName?: string
     /** Refresh-token cookie, scoped to the login routes' prefix. Default '__Secure-refresh-token'. */
     refreshTokenName?: string
+    /** Device cookie (a browser that signed in before keeps its own login allowance), scoped like the refresh cookie. Default '__Secure-device'. */
+    deviceName?: string
     /** Default 'strict'. */
     sameSite?: 'strict' | 'lax'
     /** Default true; false (plain-HTTP development off localhost) needs names without __Host-/__Secure-. */
@@ -44,7 +47,7 @@ export interface TokenAuthOptions extends AuthCoreOptions {
   }
 }
 
-export interface CookieNames { accessToken: string, csrf: string, refreshToken: string }
+export interface CookieNames { accessToken: string, csrf: string, refreshToken: string, device: string }
 
 export interface ResolvedTokenAuthOptions {
   realm: string
@@ -57,7 +60,6 @@ export interface ResolvedTokenAuthOptions {
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const REALM = /^[\x20-\x7e]{1,64}$/
 const HEADER_NAME = /^[a-z0-9-]{1,64}$/
-
 
 function flag (value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback
@@ -76,15 +78,18 @@ function cookieOptions (options: TokenAuthOptions['cookie'] = {}): ResolvedToken
   const names = {
     accessToken: optionalString(options.accessTokenName, 'cookie.accessTokenName') ?? (secure ? '__Host-access-token' : 'access-token'),
     csrf: optionalString(options.csrfName, 'cookie.csrfName') ?? (secure ? '__Host-csrf-token' : 'csrf-token'),
-    refreshToken: optionalString(options.refreshTokenName, 'cookie.refreshTokenName') ?? (secure ? '__Secure-refresh-token' : 'refresh-token')
+    refreshToken: optionalString(options.refreshTokenName, 'cookie.refreshTokenName') ?? (secure ? '__Secure-refresh-token' : 'refresh-token'),
+    device: optionalString(options.deviceName, 'cookie.deviceName') ?? (secure ? '__Secure-device' : 'device')
   }
   for (const [key, name] of Object.entries(names)) {
     if (!COOKIE_NAME.test(name)) throw new InvalidOptionError(`cookie name for ${key} is not a valid cookie name: ${JSON.stringify(name)}`)
     // Browsers drop __Host-/__Secure- cookies that lack Secure; fail at boot instead of at login.
     if (!secure && /^__(Host|Secure)-/.test(name)) throw new InvalidOptionError(`cookie.secure is false, so cookie ${JSON.stringify(name)} cannot carry a __Host- or __Secure- prefix`)
   }
-  if (/^__Host-/.test(names.refreshToken)) throw new InvalidOptionError('the refresh-token cookie is scoped to the login routes\' path, so it cannot use the __Host- prefix (use __Secure-)')
-  if (new Set(Object.values(names)).size !== 3) throw new InvalidOptionError('the three cookie names must differ')
+  for (const name of [names.refreshToken, names.device]) {
+    if (/^__Host-/.test(name)) throw new InvalidOptionError(`cookie ${JSON.stringify(name)} is scoped to the login routes' path, so it cannot use the __Host- prefix (use __Secure-)`)
+  }
+  if (new Set(Object.values(names)).size !== 4) throw new InvalidOptionError('the four cookie names must differ')
   return { names, secure, sameSite: oneOf(options.sameSite, 'cookie.sameSite', ['strict', 'lax'], 'strict') as 'strict' | 'lax' }
 }
 
@@ -107,7 +112,7 @@ export function resolveTokenAuthOptions (options: TokenAuthOptions): ResolvedTok
   if (csrf.allowedOrigins !== undefined && (!Array.isArray(csrf.allowedOrigins) || !csrf.allowedOrigins.every((origin) => typeof origin === 'string' && URL.canParse(origin)))) {
     throw new InvalidOptionError('csrf.allowedOrigins must be an array of origins such as \'https://app.example\'')
   }
-  const csrfKeys = deriveCsrfKeys({ csrfSecret: csrf.secret, definitions: options.keys ?? [{ secret: options.secret }] })
+  const csrfKeys = deriveCsrfKeys({ csrfSecret: csrf.secret, definitions: keyDefinitionsOf(options) })
   if (csrfKeys === undefined && resolvedTransport.cookie) {
     throw new InvalidOptionError('every key is a public key, so there is no secret to bind CSRF tokens to sessions: set csrf.secret (32+ random bytes) or transport.cookie: false')
   }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { LoginBusyError } from '../lib/errors.js'
-import { ConcurrencyLimit } from '../lib/passwords/concurrency-limit.js'
-import { BcryptPasswordHasher, DEFAULT_BCRYPT_QUEUE } from '../lib/passwords/password-hasher.js'
+import { ConcurrencyLimit } from '../lib/accounts/concurrency-limit.js'
+import { BcryptPasswordHasher, DEFAULT_BCRYPT_QUEUE } from '../lib/accounts/password-hasher.js'
 import { FastTestHasher } from './helpers/fast-test-hasher.js'
 import { loginFixture, outcomes, PASSWORD } from './helpers/login-fixture.js'
 

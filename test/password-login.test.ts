@@ -1,7 +1,7 @@
 import t from 'tap'
 import { LoginBusyError, withRetryAfter } from '../lib/errors.js'
 import { LoginFailedError } from '../lib/login/login-failed-error.js'
-import type { PasswordHasher } from '../lib/passwords/password-hasher.js'
+import type { PasswordHasher } from '../lib/accounts/password-hasher.js'
 import { FastTestHasher } from './helpers/fast-test-hasher.js'
 import { loginFixture, PASSWORD } from './helpers/login-fixture.js'
 

@@ -1,12 +1,15 @@
 import { InvalidCredentialsError } from '../errors.js'
 
-/** Why a login failed, for audit hooks only: the client always gets the same answer. */
-export type LoginFailureReason = 'unknown_user' | 'wrong_password' | 'unusable_password' | 'disabled_user'
+/** Why the credentials failed, for audit hooks only: the client always gets the same answer. */
+export type CredentialFailureReason = 'unknown_user' | 'wrong_password' | 'unusable_password' | 'disabled_user'
+
+/** Why a login was refused: the credentials, or a throttle (429) or a full password-check queue (503). */
+export type LoginFailureReason = CredentialFailureReason | 'throttled' | 'busy'
 
 /** A failed login: 401 FST_TOKEN_AUTH_INVALID_CREDENTIALS, whatever the reason. */
 export class LoginFailedError extends InvalidCredentialsError {
-  readonly reason: LoginFailureReason
-  constructor (reason: LoginFailureReason) {
+  readonly reason: CredentialFailureReason
+  constructor (reason: CredentialFailureReason) {
     super()
     this.reason = reason
   }

@@ -1,9 +1,9 @@
-import { normalisePassword } from '../passwords/password-input.js'
-import type { PasswordHasher } from '../passwords/password-hasher.js'
+import { normalisePassword } from '../accounts/password-input.js'
+import type { PasswordHasher } from '../accounts/password-hasher.js'
 import type { UserRecord } from '../store/ports.js'
-import type { LoginFailureReason } from './login-failed-error.js'
+import type { CredentialFailureReason } from './login-failed-error.js'
 
-export type PasswordCheckResult = { ok: true, user: UserRecord, password: string } | { ok: false, reason: LoginFailureReason }
+export type PasswordCheckResult = { ok: true, user: UserRecord, password: string } | { ok: false, reason: CredentialFailureReason }
 
 /**
  * Checks a password against a user. Unknown users, wrong passwords and disabled users

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import { clientAddressKey } from '../sessions/client-address.js'
-import { tryNormaliseUsername } from '../users/username.js'
+import { clientAddressKey } from './client-address.js'
+import { tryNormaliseUsername } from '../accounts/username.js'
 
 // Stores require printable ASCII keys of at most 200 characters: anything else is hashed,
 // under a prefix of its own so that a hashed key never equals a plain one.

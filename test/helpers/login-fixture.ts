@@ -1,4 +1,4 @@
-import type { PasswordHasher } from '../../lib/passwords/password-hasher.js'
+import type { PasswordHasher } from '../../lib/accounts/password-hasher.js'
 import { PasswordLogin, type LoginResult } from '../../lib/login/password-login.js'
 import type { PasswordLoginOptions } from '../../lib/login/login-options.js'
 import { createMemoryStore } from '../../lib/store/memory-store.js'
