@@ -73,7 +73,7 @@ forEachStore(t, 'after a password change, both old access and old refresh tokens
 })
 
 forEachStore(t, 'deleting a user makes their tokens fail', async (t, target) => {
-  const { app, store } = await setup(t, target)
+  const { app } = await setup(t, target)
   const session = await login(app, { include_refresh_token: true })
   await app.tokenAuth.accounts.deleteUser((await app.tokenAuth.accounts.findUserByUsername('alice'))?.id as string)
   await assertRevoked(t, app, session.accessToken)

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildSessionApp } from './helpers/app.js'
 import { TestClock } from './helpers/clock.js'
@@ -11,7 +11,7 @@ import { login } from './helpers/session.js'
 const refresh = async (app: FastifyInstance, token: string, remoteAddress = '10.0.0.1'): Promise<LightMyRequestResponse> =>
   await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: token }, remoteAddress })
 
-function assertRateLimited (t: Parameters<Parameters<typeof t.test>[1]>[0], res: LightMyRequestResponse): void {
+function assertRateLimited (t: Test, res: LightMyRequestResponse): void {
   t.equal(res.statusCode, 429)
   t.equal(res.json().code, 'FST_TOKEN_AUTH_RATE_LIMITED')
   t.equal(res.headers['www-authenticate'], undefined)
