@@ -55,7 +55,7 @@ export interface AuthCoreOptions {
     maxAge?: Duration
     /** A spent refresh token presented again within this is a concurrent refresh, not theft. Default '5s', at most '10s'. */
     reuseGrace?: Duration
-    /** Refreshes and logouts one session may make per minute. Default 10. */
+    /** Refreshes and logouts one session may make per minute. Default 30. */
     perSessionPerMinute?: number
     /** Refreshes and logouts one client address may make per minute. Default 300. */
     perAddressPerMinute?: number
@@ -163,7 +163,7 @@ export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptio
       refreshTokenTtlSeconds: seconds(session.refreshTokenTtl, '14d', 'session.refreshTokenTtl', 60),
       sessionMaxAgeSeconds: seconds(session.maxAge, '30d', 'session.maxAge', 60),
       reuseGraceSeconds: seconds(session.reuseGrace, '5s', 'session.reuseGrace', 0, 10),
-      perSessionPerMinute: integerInRange(session.perSessionPerMinute, 'session.perSessionPerMinute', 10, 1, 100_000),
+      perSessionPerMinute: integerInRange(session.perSessionPerMinute, 'session.perSessionPerMinute', 30, 1, 100_000),
       perAddressPerMinute: integerInRange(session.perAddressPerMinute, 'session.perAddressPerMinute', 300, 1, 1_000_000)
     },
     revocation: {

@@ -14,8 +14,9 @@ import { TokenAuthDecorator } from './token-auth-api.js'
 import { resolveTokenAuthOptions, type TokenAuthOptions } from './token-auth-options.js'
 
 const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => {
-  const options = resolveTokenAuthOptions(rawOptions)
+  // The core first: it validates the keys the plugin's own options derive from.
   const core = createAuthCore<AccessTokenClaims>(rawOptions, { clock: rawOptions.clock, log: app.log })
+  const options = resolveTokenAuthOptions(rawOptions)
   if (options.transport.cookie && !app.hasDecorator('parseCookie')) await app.register(fastifyCookie)
 
   const csrf = createCsrfProtection(options)

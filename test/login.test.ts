@@ -184,7 +184,7 @@ t.test('a browser gets the tokens only as HttpOnly cookies, never in the body', 
   const res = await post(app, { username: 'alice', password: PASSWORD, include_refresh_token: true }, { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' })
   t.equal(res.statusCode, 200)
   t.same(Object.keys(res.json()).sort(), ['expires_in', 'token_type', 'user'], 'no access_token, no refresh_token, even when asked')
-  t.same(Object.keys(cookiesOf(res)).sort(), ['__Host-access-token', '__Host-csrf-token', '__Secure-refresh-token'])
+  t.same(Object.keys(cookiesOf(res)).sort(), ['__Host-access-token', '__Host-csrf-token', '__Secure-device', '__Secure-refresh-token'])
   t.equal((await app.inject({ url: '/me', headers: { cookie: `__Host-access-token=${cookiesOf(res)['__Host-access-token']}` } })).statusCode, 200)
 })
 

@@ -41,6 +41,7 @@ const bad: Array<[string, unknown, RegExp]> = [
   ['an empty cookie name', { secret: SECRET, cookie: { csrfName: '' } }, /cookie.csrfName must be a non-empty string/],
   ['__Host- cookies without Secure', { secret: SECRET, cookie: { secure: false, accessTokenName: '__Host-t' } }, /cannot carry a __Host- or __Secure- prefix/],
   ['a __Host- refresh cookie', { secret: SECRET, cookie: { refreshTokenName: '__Host-r' } }, /cannot use the __Host- prefix/],
+  ['a __Host- device cookie', { secret: SECRET, cookie: { deviceName: '__Host-d' } }, /cannot use the __Host- prefix/],
   ['two cookies with one name', { secret: SECRET, cookie: { csrfName: '__Host-access-token' } }, /must differ/],
   ['an unknown SameSite', { secret: SECRET, cookie: { sameSite: 'none' } }, /cookie.sameSite must be one of 'strict', 'lax'/],
   ['a CSRF header name with spaces', { secret: SECRET, csrf: { headerName: 'x csrf' } }, /csrf.headerName must be a header name/],
@@ -85,5 +86,5 @@ t.test('documented defaults: cookies without Secure drop their prefixes', async 
   t.teardown(async () => { await app.close() })
   await app.register(tokenAuth, { secret: SECRET, cookie: { secure: false } })
   await app.ready()
-  t.same(app.tokenAuth.cookieNames, { accessToken: 'access-token', csrf: 'csrf-token', refreshToken: 'refresh-token' })
+  t.same(app.tokenAuth.cookieNames, { accessToken: 'access-token', csrf: 'csrf-token', refreshToken: 'refresh-token', device: 'device' })
 })

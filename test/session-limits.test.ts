@@ -35,7 +35,8 @@ t.test('a session may refresh perSessionPerMinute times a minute; then 429 with 
 
 t.test('one address may refresh and log out perAddressPerMinute times a minute, whatever the session', async (t) => {
   const { app } = await buildSessionApp(t, { auth: { session: { perAddressPerMinute: 2 } } })
-  const sessions = await Promise.all([1, 2, 3].map(async (i) => await login(app, { include_refresh_token: true }, `10.1.0.${i}`)))
+  const sessions = []
+  for (const i of [1, 2, 3]) sessions.push(await login(app, { include_refresh_token: true }, `10.1.0.${i}`))
   t.equal((await refresh(app, sessions[0].refreshToken, '10.2.0.1')).statusCode, 200)
   t.equal((await refresh(app, sessions[1].refreshToken, '10.2.0.1')).statusCode, 200)
   assertRateLimited(t, await refresh(app, sessions[2].refreshToken, '10.2.0.1'))

@@ -23,6 +23,10 @@ export function storeTargets (): StoreTarget[] {
         const database = await openDatabase(t, target.name)
         const store = createKnexStore({ knex: database.knex, tablePrefix: database.prefix, ...options })
         await store.migrate()
+        // Profile columns are the application's own: its migration adds them to the users table.
+        for (const column of options.profileColumns ?? []) {
+          await database.knex.schema.alterTable(`${database.prefix}users`, (table) => { table.string(column).nullable() })
+        }
         return store
       }
     }))
