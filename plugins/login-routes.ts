@@ -123,9 +123,10 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     const deviceToken = cookieTransport ? readCookie(request, cookieNames.device) : undefined
     const result = await passwordChecked(request, username, async () => await login.login({ username, password, clientAddress: request.ip, deviceToken }))
     const { user } = result
-    if (cookieTransport) cookies.setDevice(reply, result.deviceToken, refreshPath)
     await onLoginSuccess?.({ request, user })
-    return sendSession(request, reply, await sessions.start(user), request.body.include_refresh_token === true)
+    const body = sendSession(request, reply, await sessions.start(user), request.body.include_refresh_token === true)
+    if (cookieTransport) cookies.setDevice(reply, result.deviceToken, refreshPath)
+    return body
   })
 
   app.post<{ Body: RefreshTokenRequest }>('/refresh', { schema: { body: RefreshTokenBody, response: tokenResponses } }, async (request, reply) => {

@@ -123,6 +123,7 @@ forEachStore(t, 'updateUser changes email, roles and profile fields, and validat
   await t.rejects(accounts.updateUser(user.id, { roles: [''] }), { code: 'FST_TOKEN_AUTH_INVALID_USER' })
   await t.rejects(accounts.updateUser(user.id, { profile: { tenant: 1 } }), { code: 'FST_TOKEN_AUTH_INVALID_USER' })
   t.same(await accounts.updateUser(user.id, {}), updated, 'an empty change changes nothing')
+  t.same((await accounts.createUser({ username: 'hugo', password: PASSWORD })).profile, { display_name: null }, 'a field not given is null')
 })
 
 forEachStore(t, 'a password change racing a disable: both take effect and the version rises twice', async (t, target) => {

@@ -105,7 +105,7 @@ t.test('cookies: secure by default, and COOKIE_SECURE=false drops the prefixes f
   t.ok('__Host-access-token' in cookiesOf(login))
   const plain = await buildExample(t, await exampleConfig(t, { COOKIE_SECURE: 'false' }))
   const plainLogin = await plain.inject({ method: 'POST', url: '/auth/login', payload: { username: 'demo', password: DEMO_PASSWORD } })
-  t.same(plainLogin.cookies.map((cookie) => [cookie.name, cookie.secure]), [['access-token', undefined], ['csrf-token', undefined], ['refresh-token', undefined]])
+  t.same(plainLogin.cookies.map((cookie) => [cookie.name, cookie.secure]), [['access-token', undefined], ['csrf-token', undefined], ['refresh-token', undefined], ['device', undefined]])
 })
 
 t.test('configuration: documented defaults, and one clear error per bad variable', async (t) => {

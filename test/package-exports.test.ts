@@ -29,7 +29,7 @@ t.test('the published types compile, and the package imports from ESM and requir
     await run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(fixtures, project)], { cwd: root, env })
   }
   const esm = await run(process.execPath, [join(out, 'esm-consumer.mjs'), SECRET], { cwd: root, env })
-  t.same(JSON.parse(esm.stdout), { ok: 'esm-user', bad: 'FST_TOKEN_AUTH_INVALID_TOKEN', isError: true, code: 'FST_TOKEN_AUTH_INVALID_TOKEN' })
+  t.same(JSON.parse(esm.stdout), { ok: 'esm-user', bad: 'FST_TOKEN_AUTH_INVALID_TOKEN', isError: true, code: 'FST_TOKEN_AUTH_INVALID_TOKEN', knexStore: 'function' })
   const cjs = await run(process.execPath, [join(out, 'cjs-consumer.cjs'), SECRET], { cwd: root, env })
   t.same(JSON.parse(cjs.stdout), { ok: 'cjs-user', bad: 'FST_TOKEN_AUTH_INVALID_TOKEN', isError: true, code: 'FST_TOKEN_AUTH_INVALID_TOKEN', sameDefault: true })
 })

@@ -3,8 +3,9 @@ import t from 'tap'
 import { systemClock } from '../lib/clock.js'
 import { createKeyRing } from '../lib/tokens/key-ring.js'
 import { JwtSigner } from '../lib/tokens/jwt-signer.js'
-import { SECRET, buildApp } from './helpers/app.js'
+import { SECRET, buildApp, buildSessionApp } from './helpers/app.js'
 import { bearer } from './helpers/forge.js'
+import { cookiesOf } from './helpers/session.js'
 
 // app.tokenAuth: sign and verify outside requests, and the JWKS document.
 
@@ -143,4 +144,49 @@ t.test('session and account methods without a store are a programming error: Typ
   await t.rejects(app.tokenAuth.logoutEverywhere('x'), { name: 'TypeError' })
   t.throws(() => app.tokenAuth.accounts, { name: 'TypeError' })
   t.equal(app.tokenAuth.realm, 'api')
+})
+
+t.test('an application\'s own sign-in (SSO, magic link) starts, refreshes and ends sessions through the API, with the same cookies', async (t) => {
+  const { app } = await buildSessionApp(t, {
+    setup (app) {
+      // A made-up external sign-in: the application vouches for the user itself.
+      app.post('/sso', async (request, reply) => {
+        const user = await app.tokenAuth.accounts.findUserByUsername('alice')
+        const session = await app.tokenAuth.startSession(user as NonNullable<typeof user>)
+        app.tokenAuth.setSessionCookies(reply, session, '/auth')
+        return { sessionId: session.sessionId }
+      })
+      app.post('/sso/out', async (_request, reply) => {
+        app.tokenAuth.clearSessionCookies(reply, '/auth')
+        return { ok: true }
+      })
+    }
+  })
+  const signedIn = await app.inject({ method: 'POST', url: '/sso' })
+  const cookies = cookiesOf(signedIn)
+  t.same(Object.keys(cookies).sort(), ['__Host-access-token', '__Host-csrf-token', '__Secure-refresh-token'])
+  t.equal(cookies['__Host-csrf-token'], app.tokenAuth.csrfTokenFor(signedIn.json().sessionId), 'the CSRF cookie is bound to the new session')
+  const me = await app.inject({ url: '/me', headers: { cookie: `__Host-access-token=${cookies['__Host-access-token']}` } })
+  t.equal(me.json().sid, signedIn.json().sessionId)
+  const rotated = await app.tokenAuth.refreshSession(cookies['__Secure-refresh-token'])
+  t.equal(rotated.sessionId, signedIn.json().sessionId, 'the same session, a new pair')
+  t.equal(await app.tokenAuth.endSession(await app.tokenAuth.verify(rotated.accessToken)), true)
+  await t.rejects(app.tokenAuth.verify(rotated.accessToken), { code: 'FST_TOKEN_AUTH_TOKEN_REVOKED' })
+  await t.rejects(app.tokenAuth.refreshSession(rotated.refreshToken), { code: 'FST_TOKEN_AUTH_INVALID_REFRESH_TOKEN' })
+  t.same(Object.values(cookiesOf(await app.inject({ method: 'POST', url: '/sso/out' }))), ['', '', ''], 'all three cleared')
+  const other = await app.tokenAuth.startSession((await app.tokenAuth.accounts.findUserByUsername('alice')) as NonNullable<Awaited<ReturnType<typeof app.tokenAuth.accounts.findUserByUsername>>>)
+  await app.tokenAuth.logoutEverywhere(other.user.id)
+  await t.rejects(app.tokenAuth.verify(other.accessToken), { code: 'FST_TOKEN_AUTH_TOKEN_REVOKED' })
+})
+
+t.test('logout with a token that has no session revokes the token itself, by its jti', async (t) => {
+  const { app, store } = await buildSessionApp(t)
+  const token = await app.tokenAuth.sign({ sub: 'service-account' })
+  const res = await app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(token) })
+  t.equal(res.statusCode, 204)
+  const revoked = await app.inject({ url: '/me', headers: bearer(token) })
+  t.equal(revoked.statusCode, 401)
+  t.equal(revoked.json().code, 'FST_TOKEN_AUTH_TOKEN_REVOKED')
+  t.match(revoked.headers['www-authenticate'], /error="invalid_token"/)
+  t.match(await store.revocations.list({ afterId: 0 }), [{ kind: 'token', subject: String, version: 0 }], 'one token revocation, for every instance')
 })

@@ -1,0 +1,75 @@
+import { generateKeyPairSync } from 'node:crypto'
+import t from 'tap'
+import { createAuthCore, createMemoryStore, type CoreLogger } from 'fastify-token-auth'
+import { PASSWORD, SECRET } from './helpers/app.js'
+import { TestClock } from './helpers/clock.js'
+import { FastTestHasher } from './helpers/fast-test-hasher.js'
+
+// The core without Fastify: one composition root, one clock.
+
+function recordingLogger (): { log: CoreLogger, lines: string[] } {
+  const lines: string[] = []
+  const record = (level: string) => (first: unknown, second?: string): void => { lines.push(`${level}: ${typeof first === 'string' ? first : String(second)}`) }
+  return { log: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') }, lines }
+}
+
+t.test('a core without a store signs and verifies, and refuses the stateful operations with a TypeError', async (t) => {
+  const core = createAuthCore({ secret: SECRET })
+  await core.start()
+  t.equal(core.stateful, undefined)
+  const { token } = core.tokens.sign({ sub: 'u1' })
+  t.equal(core.tokens.verify(token).sub, 'u1')
+  await t.rejects(core.changePassword({ userId: 'u1', currentPassword: 'a', newPassword: 'b', clientAddress: '127.0.0.1' }), { name: 'TypeError', message: /need a `store`/ })
+  await core.stop()
+})
+
+t.test('the core logs in, starts a session and changes a password on its own, with time from its clock', async (t) => {
+  const clock = new TestClock(1_800_000_000_000)
+  const hasher = new FastTestHasher()
+  const core = createAuthCore({ secret: SECRET, store: createMemoryStore(), passwords: { hasher } }, { clock })
+  t.teardown(async () => { await core.stop() })
+  await core.start()
+  const stateful = core.stateful as NonNullable<typeof core.stateful>
+  await stateful.accounts.createUser({ username: 'alice', password: PASSWORD })
+  const { user, deviceToken } = await stateful.login.login({ username: 'Alice', password: PASSWORD, clientAddress: '203.0.113.7' })
+  t.match(deviceToken, /^[\w-]+\.[\w-]+$/)
+  const session = await stateful.sessions.start(user)
+  const claims = core.tokens.verify(session.accessToken)
+  t.equal(claims.iat, 1_800_000_000, 'issued at the clock\'s time')
+  t.equal(claims.sid, session.sessionId)
+  const changed = await core.changePassword({ userId: user.id, currentPassword: PASSWORD, newPassword: 'another good password', clientAddress: '203.0.113.7', deviceToken })
+  t.equal(changed.user.tokenVersion, 1)
+  t.throws(() => core.tokens.verify(session.accessToken), { code: 'FST_TOKEN_AUTH_TOKEN_REVOKED' }, 'the earlier session ended on this instance at once')
+  t.equal(core.tokens.verify(changed.accessToken).ver, 1)
+  await t.rejects(core.changePassword({ userId: 'nobody', currentPassword: PASSWORD, newPassword: 'x'.repeat(10), clientAddress: '203.0.113.7' }), { code: 'FST_TOKEN_AUTH_TOKEN_REVOKED' }, 'a deleted user\'s token cannot change a password')
+  await t.rejects(core.changePassword({ userId: user.id, currentPassword: 'wrong password', newPassword: 'x'.repeat(10), clientAddress: '203.0.113.7' }), { code: 'FST_TOKEN_AUTH_INVALID_CREDENTIALS' })
+})
+
+t.test('a verify-only ring with a store still throttles logins (with device tokens of its own)', async (t) => {
+  const { publicKey } = generateKeyPairSync('ed25519')
+  const core = createAuthCore({ keys: [{ publicKey }], store: createMemoryStore(), passwords: { hasher: new FastTestHasher() } })
+  const stateful = core.stateful as NonNullable<typeof core.stateful>
+  await stateful.accounts.createUser({ username: 'alice', password: PASSWORD })
+  const { deviceToken } = await stateful.login.login({ username: 'alice', password: PASSWORD, clientAddress: '203.0.113.7' })
+  t.ok(deviceToken.length > 40)
+})
+
+t.test('revocation sync failures and recovery are logged, with the error', async (t) => {
+  const store = createMemoryStore()
+  const list = store.revocations.list
+  let failing = false
+  store.revocations.list = async (query) => {
+    if (failing) throw new Error('database is down')
+    return await list(query)
+  }
+  const { log, lines } = recordingLogger()
+  const core = createAuthCore({ secret: SECRET, store, revocation: { syncInterval: '10ms', maxStaleness: '100ms' } }, { log })
+  t.teardown(async () => { await core.stop() })
+  await core.start()
+  failing = true
+  await new Promise((resolve) => setTimeout(resolve, 60))
+  failing = false
+  await new Promise((resolve) => setTimeout(resolve, 60))
+  t.ok(lines.includes('error: cannot read token revocations; authenticated requests answer 503 until the store is back'), lines.join('\n'))
+  t.ok(lines.includes('info: token revocations are in sync again'))
+})
