@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { AuthCore } from '../lib/core.js'
+import type { AuthCore } from '../lib/core/auth-core.js'
 import type { AccessTokenClaims } from './claims-types.js'
 import type { CsrfProtection } from './csrf-check.js'
 import type { SessionCookies } from './session-cookies.js'

@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify'
 import type { Accounts } from '../lib/accounts/accounts.js'
-import type { AuthCore } from '../lib/core.js'
+import type { AuthCore } from '../lib/core/auth-core.js'
 import { toSeconds, type Duration } from '../lib/duration.js'
 import type { IssuedSession, SessionService } from '../lib/sessions/session-service.js'
 import type { JsonWebKeySet } from '../lib/tokens/key-ring.js'

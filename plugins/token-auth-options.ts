@@ -1,5 +1,5 @@
 import type { Clock } from '../lib/clock.js'
-import { optionalString, type AuthCoreOptions } from '../lib/core-options.js'
+import { optionalString, type AuthCoreOptions } from '../lib/core/core-options.js'
 import { InvalidOptionError } from '../lib/errors.js'
 import { keyDefinitionsOf } from '../lib/tokens/derived-keys.js'
 import { deriveCsrfKeys, type CsrfKeys } from './csrf-keys.js'

@@ -1,7 +1,7 @@
 import fastifyCookie from '@fastify/cookie'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import { createAuthCore } from '../lib/core.js'
+import { createAuthCore } from '../lib/core/auth-core.js'
 import { createAuthenticator } from './authenticator.js'
 import { challengeOnError } from './bearer-challenge.js'
 import type { AccessTokenClaims } from './claims-types.js'

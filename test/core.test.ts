@@ -73,3 +73,20 @@ t.test('revocation sync failures and recovery are logged, with the error', async
   t.ok(lines.includes('error: cannot read token revocations; authenticated requests answer 503 until the store is back'), lines.join('\n'))
   t.ok(lines.includes('info: token revocations are in sync again'))
 })
+
+t.test('a store of your own needs no profile fields, and a session deleted between lookup and rotation is an unknown token', async (t) => {
+  const memory = createMemoryStore()
+  const { profileFields: _none, ...store } = memory
+  const core = createAuthCore({ secret: SECRET, store, passwords: { hasher: new FastTestHasher() } })
+  const stateful = core.stateful as NonNullable<typeof core.stateful>
+  t.same((await stateful.accounts.createUser({ username: 'alice', password: PASSWORD })).profile, {}, 'no profile fields')
+  const user = await stateful.accounts.findUserByUsername('alice')
+  const session = await stateful.sessions.start(user as NonNullable<typeof user>)
+  // The user is deleted by another instance after the refresh read the session, before it rotated.
+  const rotate = memory.families.rotate
+  memory.families.rotate = async (...args) => {
+    await stateful.accounts.deleteUser((user as NonNullable<typeof user>).id)
+    return await rotate(...args)
+  }
+  await t.rejects(stateful.sessions.refresh(session.refreshToken), { code: 'FST_TOKEN_AUTH_INVALID_REFRESH_TOKEN', message: /unknown token/ })
+})

@@ -148,3 +148,27 @@ t.test('a revoked access token re-encoded with different unused trailing bits is
   t.equal(res.json().code, 'FST_TOKEN_AUTH_INVALID_TOKEN', 'refused as non-canonical before revocation is even consulted')
   t.match(res.headers['www-authenticate'], /error="invalid_token"/)
 })
+
+t.test('with the cookie transport off, a password change works by Bearer alone', async (t) => {
+  const store = await memoryStoreTarget().create(t)
+  await createUser(store, { username: 'alice', password: PASSWORD })
+  const app = await buildApp(t, { auth: { store, transport: { cookie: false } }, routes: {} })
+  const session = await login(app)
+  const res = await app.inject({ method: 'POST', url: '/auth/password', headers: bearer(session.accessToken), payload: { current_password: PASSWORD, new_password: 'a whole new password' } })
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['set-cookie'], undefined)
+  await assertRevoked(t, app, session.accessToken)
+})
+
+t.test('logout with only an unknown refresh cookie is a 401 that names no token, after the origin checks', async (t) => {
+  const { app } = await setup(t, memoryStoreTarget())
+  const unknown = `__Secure-refresh-token=${'A'.repeat(43)}`
+  const res = await app.inject({ method: 'POST', url: '/auth/logout', headers: { cookie: unknown } })
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'FST_TOKEN_AUTH_NO_TOKEN')
+  t.equal(res.headers['www-authenticate'], 'Bearer realm="api"')
+  const foreign = await app.inject({ method: 'POST', url: '/auth/logout', headers: { cookie: unknown, origin: 'https://evil.example', host: 'app.example' } })
+  t.equal(foreign.statusCode, 403)
+  t.equal(foreign.json().code, 'FST_TOKEN_AUTH_CSRF')
+  t.equal(foreign.headers['www-authenticate'], undefined)
+})

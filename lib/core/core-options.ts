@@ -1,10 +1,10 @@
-import { toSeconds, type Duration } from './duration.js'
-import { InvalidOptionError } from './errors.js'
-import { BcryptPasswordHasher, type PasswordHasher } from './accounts/password-hasher.js'
-import type { PasswordLoginOptions } from './login/login-options.js'
-import type { ThrottleOptions } from './login/throttle-policy.js'
-import type { AuthStore, UserRecord } from './store/ports.js'
-import { createKeyRing, type KeyDefinition, type KeyRing } from './tokens/key-ring.js'
+import { toSeconds, type Duration } from '../duration.js'
+import { InvalidOptionError } from '../errors.js'
+import { BcryptPasswordHasher, type PasswordHasher } from '../accounts/password-hasher.js'
+import type { PasswordLoginOptions } from '../login/login-options.js'
+import type { ThrottleOptions } from '../login/throttle-policy.js'
+import type { AuthStore, UserRecord } from '../store/ports.js'
+import { createKeyRing, type KeyDefinition, type KeyRing } from '../tokens/key-ring.js'
 
 /** What the core takes: keys, token policy, the store and the session rules. */
 export interface AuthCoreOptions {
