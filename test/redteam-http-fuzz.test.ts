@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { InjectOptions } from 'fastify'
 import { buildSessionApp, PASSWORD } from './helpers/app.js'
 
 // Red team: odd requests a client can send; none may answer 500.
@@ -8,7 +9,7 @@ t.test('odd login, refresh and logout requests never answer 500', async (t) => {
   const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: PASSWORD, include_refresh_token: true } })
   t.equal(login.statusCode, 200)
   const { refresh_token: refresh, access_token: access } = login.json()
-  const cases: Array<Parameters<typeof app.inject>[0]> = [
+  const cases: InjectOptions[] = [
     { method: 'POST', url: '/auth/login', headers: { host: '[::1', origin: 'https://x' }, payload: { username: 'alice', password: 'x' } },
     { method: 'POST', url: '/auth/login', headers: { host: 'a b', origin: 'null' }, payload: { username: 'alice', password: 'x' } },
     { method: 'POST', url: '/auth/login', headers: { cookie: '__Secure-device=%E0%A4%A' }, payload: { username: 'alice', password: 'x' } },
