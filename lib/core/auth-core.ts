@@ -112,8 +112,9 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
         onRevocation
       }),
       login: new PasswordLogin({ users: store.users, attempts: store.attempts, hasher: resolved.hasher, clock }, {
-        // Shared by every instance with the same keys; a verify-only ring cannot sign sessions anyway.
-        deviceTokenKey: deriveKeysFromRing(keyDefinitionsOf(options), 'device-token v1')?.issuing ?? randomBytes(32),
+        // Shared by every instance with the same keys, issued under the first and accepted under each
+        // (a key rotation keeps device cookies); a verify-only ring cannot sign sessions anyway.
+        deviceTokenKey: deriveKeysFromRing(keyDefinitionsOf(options), 'device-token v1')?.accepted ?? randomBytes(32),
         throttle: resolved.throttle,
         ...resolved.login
       }),

@@ -14,18 +14,25 @@ const DEVICE_TOKEN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/
  * browsers that signed in before keep signing in, each with its own limit.
  */
 export class DeviceTokens {
-  readonly #key: Buffer
+  readonly #keys: readonly Buffer[]
 
-  /** `key`: the HMAC-SHA256 key, at least 32 bytes, secret like a token signing key. */
-  constructor (key: string | Uint8Array) {
-    const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key)
-    if (bytes.length < MIN_KEY_BYTES) throw new InvalidOptionError(`deviceTokenKey must have at least ${MIN_KEY_BYTES} bytes`)
-    this.#key = bytes
+  /**
+   * `key`: the HMAC-SHA256 key, at least 32 bytes, secret like a token signing key; or a
+   * list of them (key rotation): tokens are issued under the first and accepted under each.
+   */
+  constructor (key: string | Uint8Array | ReadonlyArray<string | Uint8Array>) {
+    const keys = Array.isArray(key) ? key as ReadonlyArray<string | Uint8Array> : [key as string | Uint8Array]
+    if (keys.length === 0) throw new InvalidOptionError('deviceTokenKey must name at least one key')
+    this.#keys = keys.map((one) => {
+      const bytes = typeof one === 'string' ? Buffer.from(one, 'utf8') : Buffer.from(one)
+      if (bytes.length < MIN_KEY_BYTES) throw new InvalidOptionError(`deviceTokenKey must have at least ${MIN_KEY_BYTES} bytes`)
+      return bytes
+    })
   }
 
-  #mac (username: string, nonce: string): Buffer {
+  #mac (username: string, nonce: string, key = this.#keys[0]): Buffer {
     // A normalised username has no control character, so the NUL separates unambiguously.
-    return createHmac('sha256', this.#key).update(`device-token\0${nonce}\0${username}`).digest()
+    return createHmac('sha256', key).update(`device-token\0${nonce}\0${username}`).digest()
   }
 
   /** A new token for a normalised username, with a fresh nonce. */
@@ -42,6 +49,9 @@ export class DeviceTokens {
     const presented = Buffer.from(mac, 'base64url')
     // A non-canonical spelling of the MAC (stray low bits in the last character) is refused.
     if (presented.toString('base64url') !== mac) return undefined
-    return timingSafeEqual(presented, this.#mac(username, nonce)) ? nonce : undefined
+    // Every key is tried, so the time taken tells nothing about which one matched.
+    let matched = false
+    for (const key of this.#keys) matched = timingSafeEqual(presented, this.#mac(username, nonce, key)) || matched
+    return matched ? nonce : undefined
   }
 }

@@ -1,8 +1,8 @@
 import { positiveInteger, resolveThrottlePolicy, type ThrottleOptions, type ThrottlePolicy } from './throttle-policy.js'
 
 export interface PasswordLoginOptions {
-  /** HMAC-SHA256 key of device tokens, at least 32 bytes. Required. */
-  deviceTokenKey: string | Uint8Array
+  /** HMAC-SHA256 key of device tokens, at least 32 bytes, or a list (issued under the first, accepted under each). Required. */
+  deviceTokenKey: string | Uint8Array | ReadonlyArray<string | Uint8Array>
   /** Counting and locking of attempts (see ThrottleOptions for the defaults). */
   throttle?: ThrottleOptions
   /** Attempts for one account (or one device) in progress at once on this instance; more get 429 at once. Default 2. */

@@ -4,6 +4,7 @@ import { RefreshTokenInvalidError } from '../errors.js'
 import type { FoundRefreshToken, RefreshFamilyPort, Revocation, RevocationPort, UserPort, UserRecord } from '../store/ports.js'
 import type { AccessTokenClaimsBase, AccessTokens } from '../tokens/access-tokens.js'
 import type { RateLimit } from './rate-limit.js'
+import { clientAddressKey } from '../login/client-address.js'
 import { hashRefreshToken, looksLikeRefreshToken, newRefreshToken } from './refresh-token.js'
 
 export interface SessionPolicy {
@@ -151,7 +152,8 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
   }
 
   #limitAddress (clientAddress: string | undefined): void {
-    if (clientAddress !== undefined) this.#parts.rateLimits.perAddress.hit(clientAddress)
+    // An IPv6 client holds its whole /64, as for the login throttle: counted as one.
+    if (clientAddress !== undefined) this.#parts.rateLimits.perAddress.hit(clientAddressKey(clientAddress))
   }
 
   /**

@@ -116,6 +116,30 @@ export function familiesSchema (tables: TableNames): PackagedMigration {
   }
 }
 
+const isMySql = (knex: Knex): boolean => /mysql|maria/i.test(String(knex.client.config.client))
+
+/**
+ * MySQL and MariaDB compare strings by the column's collation, by default case- and
+ * accent-insensitive (utf8mb4_general_ci): 'alicé' would find the user 'alice', and
+ * throttle keys of different spellings would share or split rows. Usernames and
+ * throttle keys are already normalised by the core: they must compare byte for byte.
+ */
+export function binaryKeys (tables: TableNames): PackagedMigration {
+  const columns = [[tables.users, 'username', 254], [tables.loginAttempts, 'key', 200]] as const
+  async function collate (knex: Knex, collation: string | undefined): Promise<void> {
+    if (!isMySql(knex)) return
+    for (const [table, column, length] of columns) {
+      const collated = collation === undefined ? '' : ` COLLATE ${collation}`
+      await knex.raw(`ALTER TABLE ?? MODIFY ?? VARCHAR(${length}) CHARACTER SET utf8mb4${collated} NOT NULL`, [table, column])
+    }
+  }
+  return {
+    name: '0003_binary_usernames_and_keys',
+    async up (knex) { await collate(knex, 'utf8mb4_bin') },
+    async down (knex) { await collate(knex, undefined) }
+  }
+}
+
 /**
  * Creates knex's migration lock table with its single row before knex does. knex checks
  * for the row and inserts it when missing, which two instances starting at once can
@@ -156,5 +180,5 @@ export class PackagedMigrationSource implements Knex.MigrationSource<PackagedMig
 
 /** Every migration of the current schema, in order. */
 export function packagedMigrations (tables: TableNames): PackagedMigration[] {
-  return [initialSchema(tables), familiesSchema(tables)]
+  return [initialSchema(tables), familiesSchema(tables), binaryKeys(tables)]
 }

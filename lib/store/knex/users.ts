@@ -39,7 +39,11 @@ export function knexUserPort (knex: Knex, tables: TableNames, profileColumns: re
 
     findById: async (id) => await guarded(async () => await findUser(knex, { id })),
 
-    findByUsername: async (username) => await guarded(async () => await findUser(knex, { username })),
+    findByUsername: async (username) => await guarded(async () => {
+      // Exactly this spelling, whatever the column's collation (MySQL's default ignores case and accents).
+      const user = await findUser(knex, { username })
+      return user?.username === username ? user : undefined
+    }),
 
     update: async (id, { set, expect, revokeTokens }) => await guarded(async () => await knex.transaction(async (trx) => {
       // token_version is always assigned (+0 without revokeTokens), so the SET is never

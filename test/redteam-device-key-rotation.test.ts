@@ -1,0 +1,31 @@
+import t from 'tap'
+import { createAuthCore, createMemoryStore } from 'fastify-token-auth'
+import { FakeClock } from './helpers/fake-clock.js'
+import { FastTestHasher } from './helpers/fast-test-hasher.js'
+
+// Red team: device tokens are verified under the issuing key only. Rotating the token keys
+// (a new key first, the old one still accepted) invalidates every device cookie at once,
+// so a real user's browser loses its own allowance exactly while an attacker locks the account.
+
+const OLD = 'an old signing secret of at least 32 bytes!!'
+const NEW = 'a new signing secret, also 32 bytes or more!!'
+const PASSWORD = 'correct horse battery staple'
+
+t.test('a device token issued before a key rotation still keeps its own allowance after it', async (t) => {
+  const store = createMemoryStore()
+  const clock = new FakeClock()
+  const hasher = new FastTestHasher()
+  const throttle = { maxAccountFailures: 3, maxAddressFailures: 1000 }
+  const before = createAuthCore({ keys: [{ kid: 'old', secret: OLD }], store, passwords: { hasher }, throttle }, { clock })
+  await before.stateful!.accounts.createUser({ username: 'alice', password: PASSWORD })
+  const { deviceToken } = await before.stateful!.login.login({ username: 'alice', password: PASSWORD, clientAddress: '198.51.100.1' })
+
+  const after = createAuthCore({ keys: [{ kid: 'new', secret: NEW }, { kid: 'old', secret: OLD }], store, passwords: { hasher }, throttle }, { clock })
+  const login = after.stateful!.login
+  for (let i = 0; i < 3; i++) {
+    await t.rejects(login.login({ username: 'alice', password: 'guess', clientAddress: '203.0.113.66' }), { code: 'FST_TOKEN_AUTH_INVALID_CREDENTIALS' })
+  }
+  await t.rejects(login.login({ username: 'alice', password: PASSWORD, clientAddress: '203.0.113.66' }), { code: 'FST_TOKEN_AUTH_LOGIN_THROTTLED' }, 'the attacker locked the account key')
+  const result = await login.login({ username: 'alice', password: PASSWORD, clientAddress: '198.51.100.1', deviceToken }).catch((error: { code?: string }) => error.code)
+  t.equal(typeof result === 'object' ? result.user.username : result, 'alice', 'alice\'s browser still signs in with its device cookie')
+})
