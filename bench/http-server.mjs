@@ -4,7 +4,7 @@
 import fastifyCookie from '@fastify/cookie'
 import fastifyJwt from '@fastify/jwt'
 import Fastify from 'fastify'
-import tokenAuth, { createMemoryUserStore } from 'fastify-token-auth'
+import tokenAuth, { createMemoryStore } from 'fastify-token-auth'
 
 export const ISSUER = 'bench-issuer'
 export const AUDIENCE = 'bench-api'
@@ -17,7 +17,7 @@ if (variant === 'hello') {
   app.get('/me', async () => ({ sub: 'user-123' }))
 } else if (variant === 'ours-header' || variant === 'ours-cookie') {
   // With a store, so the revocation check (and its sync) is on, as in production.
-  await app.register(tokenAuth, { secret, issuer: ISSUER, audience: AUDIENCE, userStore: createMemoryUserStore({ bcryptCost: 10 }) })
+  await app.register(tokenAuth, { secret, issuer: ISSUER, audience: AUDIENCE, store: createMemoryStore() })
   app.get('/me', { onRequest: app.authenticate }, async (request) => ({ sub: request.user.sub }))
 } else if (variant === 'jwt-header' || variant === 'jwt-cookie') {
   await app.register(fastifyCookie)

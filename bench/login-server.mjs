@@ -1,7 +1,8 @@
 // A login server for the login benchmark: tokenAuth + loginRoutes on a knex SQLite store,
 // bcrypt at the given cost, plus /healthz and an event-loop-delay probe. Prints `listening <port>`.
 import Fastify from 'fastify'
-import tokenAuth, { createKnexUserStore, createMemoryUserStore, loginRoutes } from 'fastify-token-auth'
+import tokenAuth, { createMemoryStore, loginRoutes } from 'fastify-token-auth'
+import { createKnexStore } from 'fastify-token-auth/knex'
 import knex from 'knex'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -11,14 +12,21 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 const [cost, secret, password] = process.argv.slice(2)
 const folder = await mkdtemp(join(tmpdir(), 'fta-bench-'))
 const db = knex({ client: 'sqlite3', connection: { filename: join(folder, 'auth.sqlite') }, useNullAsDefault: true })
-const userStore = process.env.BENCH_STORE === 'memory' ? createMemoryUserStore({ bcryptCost: Number(cost) }) : createKnexUserStore({ knex: db, bcryptCost: Number(cost) })
-await userStore.migrate()
-await userStore.createUser({ username: 'alice', password })
+const store = process.env.BENCH_STORE === 'memory' ? createMemoryStore() : createKnexStore({ knex: db })
+await store.migrate()
 
 const app = Fastify({ logger: false })
-await app.register(tokenAuth, { secret, userStore })
-// The burst is one client address: the per-address limit is raised for it; failures never happen here anyway.
-await app.register(loginRoutes, { prefix: '/auth', throttle: { maxAddressFailures: 1_000_000 } })
+// The burst is one user from one address, all logins right: the per-address limit and the
+// in-flight bounds are raised for it. Every login still reserves its attempt in the store.
+await app.register(tokenAuth, {
+  secret,
+  store,
+  passwords: { bcryptCost: Number(cost) },
+  throttle: { maxAddressFailures: 1_000_000 },
+  login: { maxInFlightPerAccount: 1000, maxInFlightPerAddress: 1000 }
+})
+await app.register(loginRoutes, { prefix: '/auth' })
+await app.tokenAuth.accounts.createUser({ username: 'alice', password })
 app.get('/healthz', async () => ({ status: 'ok' }))
 
 const loopDelay = monitorEventLoopDelay({ resolution: 5 })

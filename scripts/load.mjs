@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
-import { createKnexUserStore } from 'fastify-token-auth'
+import { createKnexStore } from 'fastify-token-auth/knex'
 
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60)
 // Long enough for the JIT and the heap to settle: a third of the run, at most 20 s.
@@ -129,7 +129,7 @@ async function main () {
     server.child.kill('SIGTERM')
     await new Promise((resolve) => server.child.on('exit', resolve))
     const db = knex({ client: 'pg', connection: DATABASE_URL })
-    await createKnexUserStore({ knex: db, tablePrefix: TABLE_PREFIX }).rollback()
+    await createKnexStore({ knex: db, tablePrefix: TABLE_PREFIX }).rollback()
     await db.schema.dropTableIfExists(`${TABLE_PREFIX}migrations`)
     await db.schema.dropTableIfExists(`${TABLE_PREFIX}migrations_lock`)
     await db.destroy()

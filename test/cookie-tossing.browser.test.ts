@@ -10,7 +10,7 @@ import t from 'tap'
 import { build } from '../example-app/src/app.js'
 import { dataFolder, DEMO_PASSWORD, exampleConfig } from './helpers/example-app.js'
 
-// The red team's cookie tossing in a real browser: a sibling subdomain plants its own refresh
+// Cookie tossing in a real browser: a sibling subdomain plants its own refresh
 // cookie with Domain= and a longer path, and the victim's page must not renew into that session.
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'

@@ -3,9 +3,9 @@ import { createAuthCore, createMemoryStore } from 'fastify-token-auth'
 import { FakeClock } from './helpers/fake-clock.js'
 import { FastTestHasher } from './helpers/fast-test-hasher.js'
 
-// Red team: device tokens are verified under the issuing key only. Rotating the token keys
-// (a new key first, the old one still accepted) invalidates every device cookie at once,
-// so a real user's browser loses its own allowance exactly while an attacker locks the account.
+// Device tokens are accepted under every key of the ring: rotating the token keys (a new
+// key first, the old one still accepted) must not end every browser's own login allowance
+// at once, exactly while an attacker keeps the account locked.
 
 const OLD = 'an old signing secret of at least 32 bytes!!'
 const NEW = 'a new signing secret, also 32 bytes or more!!'

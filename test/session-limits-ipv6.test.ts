@@ -4,9 +4,9 @@ import { FakeClock } from './helpers/fake-clock.js'
 import { FastTestHasher } from './helpers/fast-test-hasher.js'
 import { TEST_SECRET } from './helpers/stores.js'
 
-// Red team: the login throttle counts an IPv6 client as its /64 (it holds all of it), but
-// the per-address limit of refreshes and logouts counts each address: rotating through
-// the /64 makes it unlimited (each unknown refresh token still costs a store read).
+// An IPv6 client holds its whole /64: the per-address limit of refreshes and logouts counts
+// it as one address, as the login throttle does, or rotating through the /64 would make it
+// unlimited (each unknown refresh token still costs a store read).
 
 t.test('refreshes from one IPv6 /64 share one per-address limit', async (t) => {
   const clock = new FakeClock()

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { InjectOptions } from 'fastify'
 import { buildSessionApp, PASSWORD } from './helpers/app.js'
 
-// Red team: odd requests a client can send; none may answer 500.
+// Odd requests a client can send; none may answer 500.
 
 t.test('odd login, refresh and logout requests never answer 500', async (t) => {
   const { app } = await buildSessionApp(t)

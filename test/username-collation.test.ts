@@ -4,10 +4,10 @@ import { FakeClock } from './helpers/fake-clock.js'
 import { FastTestHasher } from './helpers/fast-test-hasher.js'
 import { forEachStore, TEST_SECRET } from './helpers/stores.js'
 
-// Red team: usernames are compared by the database's collation. On MariaDB/MySQL the
-// default (utf8mb4_general_ci) is case- and accent-insensitive, so 'alicé' finds alice
-// while its throttle key ('account#<sha256 of alicé>') is not alice's: each accented
-// spelling brings a fresh allowance of guesses.
+// Usernames and throttle keys compare byte for byte on every database. MariaDB/MySQL's
+// default collation (utf8mb4_general_ci) is case- and accent-insensitive: 'alicé' would
+// find alice while its throttle key is not alice's, and each accented spelling would bring
+// a fresh allowance of guesses.
 
 const PASSWORD = 'correct horse battery staple'
 
