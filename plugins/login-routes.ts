@@ -82,6 +82,20 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     }
   }
 
+  /**
+   * The browser's device cookie. Two of them (one planted by a sibling subdomain) mean
+   * neither is trusted: the login is throttled on the account, rather than refused, so a
+   * planted cookie cannot lock the browser out of signing in.
+   */
+  function deviceCookie (request: FastifyRequest): string | undefined {
+    if (!cookieTransport) return undefined
+    try {
+      return readCookie(request, cookieNames.device)
+    } catch {
+      return undefined
+    }
+  }
+
   /** The session (`sid`) of a valid access-token cookie, if the request carries one (an expired one names none). */
   function accessCookieSession (request: FastifyRequest): string | undefined {
     const token = readCookie(request, cookieNames.accessToken)
@@ -120,8 +134,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     // Login CSRF: a page elsewhere (a sibling subdomain too) must not sign the browser in.
     if (cookieTransport) csrf.checkRequestOrigin(request)
     const { username, password } = request.body
-    const deviceToken = cookieTransport ? readCookie(request, cookieNames.device) : undefined
-    const result = await passwordChecked(request, username, async () => await login.login({ username, password, clientAddress: request.ip, deviceToken }))
+    const result = await passwordChecked(request, username, async () => await login.login({ username, password, clientAddress: request.ip, deviceToken: deviceCookie(request) }))
     const { user } = result
     await onLoginSuccess?.({ request, user })
     const body = sendSession(request, reply, await sessions.start(user), request.body.include_refresh_token === true)
@@ -169,7 +182,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
   app.post<{ Body: PasswordChangeRequest }>('/password', { onRequest: app.authenticate, schema: { body: PasswordChangeBody, response: tokenResponses } }, async (request, reply) => {
     const { current_password: currentPassword, new_password: newPassword } = request.body
     const session = await passwordChecked(request, request.user.sub, async () =>
-      await handle.core.changePassword({ userId: request.user.sub, currentPassword, newPassword, clientAddress: request.ip, deviceToken: cookieTransport ? readCookie(request, cookieNames.device) : undefined }))
+      await handle.core.changePassword({ userId: request.user.sub, currentPassword, newPassword, clientAddress: request.ip, deviceToken: deviceCookie(request) }))
     return sendSession(request, reply, session, request.body.include_refresh_token === true)
   })
 }

@@ -91,6 +91,14 @@ forEachStore(t, 'a browser that signed in before keeps logging in while an attac
   assertThrottled(t, forged, 30)
   const otherUser = await attempt(app, PASSWORD, '198.51.100.9', 'bob', deviceCookie)
   t.equal(otherUser.statusCode, 200, 'alice\'s device cookie is simply ignored for bob')
+  const planted = await attempt(app, PASSWORD, '198.51.100.7', 'alice', `${deviceCookie}; __Secure-device=planted`)
+  assertThrottled(t, planted, 30)
+})
+
+t.test('a second device cookie planted beside the browser\'s own is not trusted, and does not block signing in', async (t) => {
+  const app = await setup(t, memoryStoreTarget())
+  const planted = await attempt(app, PASSWORD, '198.51.100.7', 'alice', '__Secure-device=a.b; __Secure-device=c.d')
+  t.equal(planted.statusCode, 200, 'no 400: the account\'s own allowance applies')
 })
 
 t.test('the lockout doubles with each further failure, is capped by maxLockout, and always ends', async (t) => {

@@ -54,11 +54,12 @@ forEachStore(t, 'a refresh by body returns the next refresh token in the body', 
 })
 
 forEachStore(t, 'a spent refresh token presented again revokes the family and its access tokens', async (t, target) => {
-  const app = await setup(t, target, { session: { reuseGrace: 0 } })
+  const clock = new TestClock()
+  const app = await setup(t, target, { session: { reuseGrace: 0 }, clock })
   const session = await login(app, { include_refresh_token: true })
   const rotated = await refreshByBody(app, session.refreshToken)
   t.equal(rotated.statusCode, 200)
-  await new Promise((resolve) => setTimeout(resolve, 1100))
+  clock.advance(1100)
   assertRefreshRefused(t, await refreshByBody(app, session.refreshToken))
   assertRefreshRefused(t, await refreshByBody(app, rotated.json().refresh_token))
   for (const accessToken of [session.accessToken, rotated.json().access_token]) {

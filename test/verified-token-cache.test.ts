@@ -2,6 +2,7 @@ import t from 'tap'
 import { VerifiedTokenCache } from '../lib/tokens/verified-token-cache.js'
 import { buildApp } from './helpers/app.js'
 import { bearer } from './helpers/forge.js'
+import { TestClock } from './helpers/clock.js'
 
 t.test('the cache serves an entry until the moment it stops being valid, then drops it', async (t) => {
   const cache = new VerifiedTokenCache<string>(10)
@@ -23,10 +24,12 @@ t.test('the cache is bounded: the oldest entry goes first', async (t) => {
 })
 
 t.test('a cached token is still refused once it expires', async (t) => {
-  const app = await buildApp(t, { auth: { clockTolerance: 0 } })
+  // Half a second into a whole second, so that a 1 s token is valid for the first request.
+  const clock = new TestClock(1_800_000_000_500)
+  const app = await buildApp(t, { auth: { clockTolerance: 0, clock } })
   const token = await app.tokenAuth.sign({ sub: 'u1' }, { expiresIn: 1 })
   t.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200, 'verified and cached')
-  await new Promise((resolve) => setTimeout(resolve, 2100))
+  clock.advance(1000)
   const res = await app.inject({ url: '/me', headers: bearer(token) })
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'FST_TOKEN_AUTH_TOKEN_EXPIRED')
