@@ -1,25 +1,16 @@
 /// <reference lib="dom" />
-import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type BrowserContext } from 'playwright-core'
 import t from 'tap'
 import { build } from '../example-app/src/app.js'
-import { dataFolder, DEMO_PASSWORD, exampleConfig } from './helpers/example-app.js'
+import { browserSkip, CHROMIUM, CHROMIUM_ARGS, signInAsDemo, visible } from './helpers/browser.js'
+import { dataFolder, exampleConfig } from './helpers/example-app.js'
 
 // The example app in a real browser: Debian's Chromium driven by playwright-core.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-results')
-// A closed network: no background traffic, no updates, no first-run pages.
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
-
-// Skipped with the reason on a machine without Chromium, unless REQUIRE_BROWSER=1 (CI), where it must run.
-const skip = existsSync(CHROMIUM) || process.env.REQUIRE_BROWSER === '1' ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
-
-async function visible (page: Page, selector: string): Promise<void> {
-  await page.waitForSelector(`${selector}:not([hidden])`, { timeout: 10_000 })
-}
+const skip = browserSkip
 
 t.test('in Chromium: sign in, stay signed in across reloads and token expiry, sign out', { skip }, async (t) => {
   const app = await build(await exampleConfig(t, { ACCESS_TOKEN_TTL: '2s' }), { logger: false })
@@ -36,10 +27,7 @@ t.test('in Chromium: sign in, stay signed in across reloads and token expiry, si
 
   await page.goto(`${origin}/`)
   await visible(page, '#login-view')
-  await page.fill('input[name="username"]', 'demo')
-  await page.fill('input[name="password"]', DEMO_PASSWORD)
-  await page.click('#login-form button[type="submit"]')
-  await visible(page, '#profile-view')
+  await signInAsDemo(page)
   t.equal(await page.textContent('#profile-username'), 'demo')
   t.equal(await page.textContent('#profile-roles'), 'admin')
 

@@ -42,6 +42,15 @@ for (const target of databaseTargets()) {
     const refresh = async (app: FastifyInstance, token: string): Promise<Awaited<ReturnType<FastifyInstance['inject']>>> =>
       await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: token } })
 
+    /** A client refreshing as fast as it can until refused; resolves with the last token it holds. */
+    async function refreshUntilRefused (app: FastifyInstance, token: string): Promise<string> {
+      for (;;) {
+        const res = await refresh(app, token)
+        if (res.statusCode !== 200) return token
+        token = res.json().refresh_token
+      }
+    }
+
     t.test('50 parallel refreshes of one refresh token: exactly one succeeds, and its family lives on', async (t) => {
       const { app, count } = await setup(t)
       const login = await app.inject({ method: 'POST', url: '/auth/login', payload: loginBody })
@@ -82,19 +91,11 @@ for (const target of databaseTargets()) {
       let survivors = 0
       for (let trial = 0; trial < TRIALS; trial++) {
         const login = await app.inject({ method: 'POST', url: '/auth/login', payload: loginBody, remoteAddress: `10.0.${trial}.1` })
-        let token: string = login.json().refresh_token
-        const loop = (async () => {
-          for (;;) {
-            const res = await refresh(app, token)
-            if (res.statusCode !== 200) return
-            token = res.json().refresh_token
-          }
-        })()
+        const chain = refreshUntilRefused(app, login.json().refresh_token)
         await new Promise((resolve) => setImmediate(resolve))
         const logout = await other.inject({ method: 'POST', url: '/auth/logout', headers: bearer(login.json().access_token), remoteAddress: `10.1.${trial}.1` })
         t.equal(logout.statusCode, 204)
-        await loop
-        if ((await refresh(other, token)).statusCode === 200) survivors++
+        if ((await refresh(other, await chain)).statusCode === 200) survivors++
       }
       t.equal(survivors, 0, 'zero surviving chains')
     })
@@ -107,22 +108,14 @@ for (const target of databaseTargets()) {
         const login = await app.inject({ method: 'POST', url: '/auth/login', payload: loginBody, remoteAddress: `10.2.${trial}.1` })
         const spent: string = login.json().refresh_token
         const first = await refresh(app, spent)
-        let token: string = first.json().refresh_token
         // Past the grace window, so that the replay below is theft, not a concurrent refresh.
         clock.advance(10_000)
-        const loop = (async () => {
-          for (;;) {
-            const res = await refresh(app, token)
-            if (res.statusCode !== 200) return
-            token = res.json().refresh_token
-          }
-        })()
+        const chain = refreshUntilRefused(app, first.json().refresh_token)
         await new Promise((resolve) => setImmediate(resolve))
         // The replay is theft: the whole family must end, whatever the thief does meanwhile.
         const replay = await other.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: spent }, remoteAddress: `10.3.${trial}.1` })
         t.equal(replay.statusCode, 401)
-        await loop
-        if ((await refresh(other, token)).statusCode === 200) survivors++
+        if ((await refresh(other, await chain)).statusCode === 200) survivors++
       }
       t.equal(survivors, 0, 'zero surviving chains')
     })

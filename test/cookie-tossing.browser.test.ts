@@ -1,24 +1,18 @@
 /// <reference lib="dom" />
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { chromium, type Page } from 'playwright-core'
 import t from 'tap'
 import { build } from '../example-app/src/app.js'
+import { browserSkip, launchBrowser, signInAsDemo, visible } from './helpers/browser.js'
 import { dataFolder, DEMO_PASSWORD, exampleConfig } from './helpers/example-app.js'
 
 // Cookie tossing in a real browser: a sibling subdomain plants its own refresh
 // cookie with Domain= and a longer path, and the victim's page must not renew into that session.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-  '--ignore-certificate-errors', '--host-resolver-rules=MAP *.example.test 127.0.0.1'
-]
-const skip = existsSync(CHROMIUM) || process.env.REQUIRE_BROWSER === '1' ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
+const skip = browserSkip
 
 /** A self-signed certificate for *.example.test, made for this test only. */
 async function certificate (folder: string): Promise<{ key: Buffer, cert: Buffer }> {
@@ -27,10 +21,6 @@ async function certificate (folder: string): Promise<{ key: Buffer, cert: Buffer
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
     '-days', '1', '-subj', '/CN=example.test', '-addext', 'subjectAltName=DNS:*.example.test,DNS:example.test'], { stdio: 'ignore' })
   return { key: await readFile(key), cert: await readFile(cert) }
-}
-
-async function visible (page: Page, selector: string): Promise<void> {
-  await page.waitForSelector(`${selector}:not([hidden])`, { timeout: 10_000 })
 }
 
 t.test('in Chromium: a refresh cookie tossed from a sibling subdomain never signs the victim into the attacker\'s account', { skip }, async (t) => {
@@ -56,18 +46,16 @@ t.test('in Chromium: a refresh cookie tossed from a sibling subdomain never sign
   const port = (front.address() as AddressInfo).port
   const appOrigin = `https://app.example.test:${port}`
 
-  const context = await chromium.launchPersistentContext(join(folder, 'profile'), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, ignoreHTTPSErrors: true })
-  t.teardown(async () => { await context.close() })
-  const page = context.pages()[0] ?? await context.newPage()
+  const { context, page } = await launchBrowser(t, join(folder, 'profile'), {
+    args: ['--ignore-certificate-errors', '--host-resolver-rules=MAP *.example.test 127.0.0.1'],
+    ignoreHTTPSErrors: true
+  })
   const refreshes: number[] = []
   page.on('response', (response) => { if (response.url().endsWith('/auth/refresh')) refreshes.push(response.status()) })
 
   await page.goto(`${appOrigin}/`)
   await visible(page, '#login-view')
-  await page.fill('input[name="username"]', 'demo')
-  await page.fill('input[name="password"]', DEMO_PASSWORD)
-  await page.click('#login-form button[type="submit"]')
-  await visible(page, '#profile-view')
+  await signInAsDemo(page)
   t.equal(await page.textContent('#profile-username'), 'demo', 'the victim is signed in as demo')
 
   await page.goto(`https://evil.example.test:${port}/`)
@@ -89,9 +77,6 @@ t.test('in Chromium: a refresh cookie tossed from a sibling subdomain never sign
   await visible(page, '#login-view')
 
   // Signing in again works, and gives the victim their own account.
-  await page.fill('input[name="username"]', 'demo')
-  await page.fill('input[name="password"]', DEMO_PASSWORD)
-  await page.click('#login-form button[type="submit"]')
-  await visible(page, '#profile-view')
+  await signInAsDemo(page)
   t.equal(await page.textContent('#profile-username'), 'demo')
 })

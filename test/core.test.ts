@@ -93,3 +93,18 @@ t.test('a store of your own needs no profile fields, and a session deleted betwe
   }
   await t.rejects(stateful.sessions.refresh(session.refreshToken), { code: 'FST_TOKEN_AUTH_INVALID_REFRESH_TOKEN', message: /unknown token/ })
 })
+
+t.test('a core without a logger goes through a failing sync silently, failing closed', async (t) => {
+  const store = createMemoryStore()
+  const core = createAuthCore({ secret: SECRET, store, revocation: { syncInterval: '10ms', maxStaleness: '50ms' } })
+  t.teardown(async () => { await core.stop() })
+  await core.start()
+  const { token } = core.tokens.sign({ sub: 'u1' })
+  store.revocations.list = async () => { throw new Error('database is down') }
+  let refused = false
+  for (let waited = 0; waited < 10_000 && !refused; waited += 10) {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    try { core.tokens.verify(token) } catch (error) { refused = (error as { code?: string }).code === 'FST_TOKEN_AUTH_REVOCATIONS_UNAVAILABLE' }
+  }
+  t.ok(refused, 'verification answers 503 once the list is stale')
+})

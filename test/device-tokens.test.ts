@@ -63,3 +63,8 @@ t.test('device tokens: base64url, bound to the normalised username, verified str
   t.not(tokens.issue('alice'), token, 'each token has a fresh nonce')
   t.throws(() => new DeviceTokens(new Uint8Array(31)), { code: 'FST_TOKEN_AUTH_INVALID_OPTION' })
 })
+
+t.test('device tokens need at least one key of at least 32 bytes', async (t) => {
+  t.throws(() => new DeviceTokens([]), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /at least one key/ })
+  t.throws(() => new DeviceTokens(['short']), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /at least 32 bytes/ })
+})

@@ -1,7 +1,7 @@
 import t from 'tap'
 import knex, { type Knex } from 'knex'
 import { systemClock } from '../lib/clock.js'
-import type { RevocationKind, StoredRevocation } from '../lib/store/ports.js'
+import { createKnexStore } from 'fastify-token-auth/knex'
 import { RevocationList } from '../lib/sessions/revocation-list.js'
 import { RevocationSync, type RevocationFeed } from '../lib/sessions/revocation-sync.js'
 import { knexConfig, openDatabase, serverUrl, type TestDatabase } from './helpers/databases.js'
@@ -15,37 +15,15 @@ if (skip !== false) console.log(`# skipping the PostgreSQL revocation sync tests
 
 const FAR = 4_000_000_000
 
-/** A revocations table of the store's shape, under the test's own prefix (dropped by openDatabase). */
+/** The knex store's revocations table, under the test's own prefix (dropped by openDatabase). */
 async function revocationsTable (db: TestDatabase): Promise<string> {
-  const table = `${db.prefix}revocations`
-  await db.knex.schema.createTable(table, (columns) => {
-    columns.increments('id')
-    columns.string('kind', 16).notNullable()
-    columns.string('subject', 255).notNullable()
-    columns.integer('version').notNullable()
-    columns.bigInteger('expires_at').notNullable()
-    columns.bigInteger('created_at').notNullable()
-  })
-  return table
+  await createKnexStore({ knex: db.knex, tablePrefix: db.prefix }).migrate()
+  return `${db.prefix}revocations`
 }
 
-function knexFeed (pool: Knex, table: string): RevocationFeed {
-  return {
-    async list ({ afterId, beforeId, limit }) {
-      let query = pool(table).where('id', '>', afterId).orderBy('id')
-      if (beforeId !== undefined) query = query.where('id', '<', beforeId)
-      if (limit !== undefined) query = query.limit(limit)
-      const rows: Array<Record<string, unknown>> = await query
-      return rows.map((row): StoredRevocation => ({
-        id: Number(row.id),
-        kind: row.kind as RevocationKind,
-        subject: String(row.subject),
-        version: Number(row.version),
-        expiresAt: Number(row.expires_at),
-        createdAt: Number(row.created_at)
-      }))
-    }
-  }
+/** The knex store's own feed over `pool`, its read timeout far away: the sync's own poll timeout must do the work. */
+function knexFeed (pool: Knex, db: TestDatabase): RevocationFeed {
+  return createKnexStore({ knex: pool, tablePrefix: db.prefix, readTimeout: '10m' }).revocations
 }
 
 function tokenRow (subject: string, createdAt: number): Record<string, unknown> {
@@ -72,7 +50,7 @@ t.test('a new instance applies a revocation whose insert was uncommitted when it
   await db.knex(table).insert(tokenRow('committed', nowSeconds))
 
   const list = new RevocationList()
-  const sync = new RevocationSync({ feed: knexFeed(db.knex, table), list, clock: systemClock, intervalMs: 50, maxStalenessMs: 5000, gapTimeoutMs: 30_000, onStatusChange: () => {} })
+  const sync = new RevocationSync({ feed: knexFeed(db.knex, db), list, clock: systemClock, intervalMs: 50, maxStalenessMs: 5000, gapTimeoutMs: 30_000, onStatusChange: () => {} })
   await sync.syncOnce()
   t.ok(list.isRevoked({ jti: 'old' }) && list.isRevoked({ jti: 'committed' }))
   t.notOk(list.isRevoked({ jti: 'in-flight' }), 'not visible yet')
@@ -97,7 +75,7 @@ t.test('a black-holed connection is abandoned, sync recovers once the network is
   const list = new RevocationList()
   const statuses: boolean[] = []
   const sync = new RevocationSync({
-    feed: knexFeed(pool, table),
+    feed: knexFeed(pool, db),
     list,
     clock: systemClock,
     intervalMs: 20,

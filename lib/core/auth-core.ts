@@ -22,12 +22,14 @@ export interface CoreLogger {
   error: (details: object, message: string) => void
 }
 
+// Without a logger the core says nothing.
+const ignore = (): void => {}
+const silentLogger: CoreLogger = { debug: ignore, info: ignore, warn: ignore, error: ignore }
+
 export interface CoreEnvironment {
   clock?: Clock
   log?: CoreLogger
 }
-
-const silentLogger: CoreLogger = { debug () {}, info () {}, warn () {}, error () {} }
 
 // An id missing this long is a rolled-back insert, not a slow commit.
 const REVOCATION_GAP_TIMEOUT_MS = 30_000
