@@ -6,6 +6,7 @@ import { createKnexStore } from 'fastify-token-auth/knex'
 import knex from 'knex'
 import { build } from '../example-app/src/app.js'
 import { loadConfig } from '../example-app/src/config.js'
+import { openDatabase } from '../example-app/src/database.js'
 import { closeGracefully } from '../example-app/src/shutdown.js'
 import { buildExample, DEMO_PASSWORD, EXAMPLE_ROOT, exampleConfig } from './helpers/example-app.js'
 import { bearer } from './helpers/forge.js'
@@ -166,4 +167,26 @@ t.test('graceful close: 0 when closed in time, 1 when closing fails or a request
   t.equal(await closeGracefully(appClosingWith(async () => { throw new Error('pool would not close') }), 1000), 1)
   t.equal(await closeGracefully(appClosingWith(async () => await new Promise(() => {})), 200), 1)
   t.same(errors, ['error while shutting down', 'shutdown took longer than 200 ms; exiting anyway'])
+})
+
+t.test('a wrong password at the example app is a 401 and is logged as a failed login, without the password', async (t) => {
+  const lines: string[] = []
+  const { Writable } = await import('node:stream')
+  const stream = new Writable({ write (chunk, _encoding, done) { lines.push(String(chunk)); done() } })
+  const app = await build(await exampleConfig(t), { logger: { level: 'warn', stream } })
+  t.teardown(async () => { await app.close() })
+  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'demo', password: 'not the demo password' } })
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'FST_TOKEN_AUTH_INVALID_CREDENTIALS')
+  t.equal(res.headers['www-authenticate'], 'Bearer realm="api"')
+  t.ok(lines.some((line) => line.includes('"reason":"wrong_password"') && line.includes('login failed')))
+  t.notOk(lines.some((line) => line.includes('not the demo password')))
+})
+
+t.test('DATABASE_URL picks the driver by its scheme, connecting only when used', async (t) => {
+  for (const [url, client] of [['postgres://user@127.0.0.1:1/db', 'pg'], ['mysql://user@127.0.0.1:1/db', 'mysql2']]) {
+    const db = await openDatabase(url)
+    t.equal(db.client.config.client, client, url)
+    await db.destroy()
+  }
 })

@@ -2,7 +2,7 @@ import knex, { type Knex } from 'knex'
 import t, { type Test } from 'tap'
 import type { AuthStore } from 'fastify-token-auth'
 import { createKnexStore } from 'fastify-token-auth/knex'
-import { initialSchema, PackagedMigrationSource } from '../lib/store/knex/migrations.js'
+import { binaryKeys, initialSchema, PackagedMigrationSource } from '../lib/store/knex/migrations.js'
 import { tableNames } from '../lib/store/knex/table-names.js'
 import { databaseTargets, knexConfig, openDatabase, serverUrl, type DatabaseName, type TestDatabase } from './helpers/databases.js'
 import { TcpProxy, throughProxy } from './helpers/tcp-proxy.js'
@@ -232,4 +232,19 @@ t.test('a revocation read on a connection that hangs is given up after readTimeo
   await t.rejects(store.revocations.list({ afterId: 0 }), { code: 'FST_TOKEN_AUTH_STORE_UNAVAILABLE', statusCode: 503 })
   await proxy.restore()
   t.same(await store.revocations.list({ afterId: 0 }), [], 'a new connection answers: the hung one was discarded, not returned to the pool')
+})
+
+t.test('on MySQL and MariaDB, usernames and throttle keys are switched to a byte-for-byte collation, and back on rollback', async (t) => {
+  const tables = tableNames('auth_')
+  const statements: string[] = []
+  const mysql = { client: { config: { client: 'mysql2' } }, raw: async (sql: string, bindings: string[]) => { statements.push(`${sql} ${bindings.join(',')}`) } } as unknown as Knex
+  const migration = binaryKeys(tables)
+  await migration.up(mysql)
+  t.same(statements, [
+    'ALTER TABLE ?? MODIFY ?? VARCHAR(254) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL auth_users,username',
+    'ALTER TABLE ?? MODIFY ?? VARCHAR(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL auth_login_attempts,key'
+  ])
+  statements.length = 0
+  await migration.down(mysql)
+  t.match(statements, [/VARCHAR\(254\) CHARACTER SET utf8mb4 NOT NULL/, /VARCHAR\(200\) CHARACTER SET utf8mb4 NOT NULL/])
 })
