@@ -172,3 +172,19 @@ t.test('logout with only an unknown refresh cookie is a 401 that names no token,
   t.equal(foreign.json().code, 'FST_TOKEN_AUTH_CSRF')
   t.equal(foreign.headers['www-authenticate'], undefined)
 })
+
+t.test('a browser logs out with its cookies and the CSRF token of its session; a CSRF token of another session is refused', async (t) => {
+  const { app } = await setup(t, memoryStoreTarget())
+  const mine = await login(app)
+  const theirs = await login(app, { username: 'bob' })
+  // Only the refresh cookie: the access cookie has expired and the browser dropped it.
+  const cookie = `__Secure-refresh-token=${mine.cookies['__Secure-refresh-token']}; __Host-csrf-token=${mine.csrfToken}`
+  const refused = await app.inject({ method: 'POST', url: '/auth/logout', headers: { cookie, 'x-csrf-token': theirs.csrfToken } })
+  t.equal(refused.statusCode, 403)
+  t.equal(refused.json().code, 'FST_TOKEN_AUTH_CSRF')
+  t.equal(refused.headers['www-authenticate'], undefined)
+  const res = await app.inject({ method: 'POST', url: '/auth/logout', headers: { cookie, 'x-csrf-token': mine.csrfToken } })
+  t.equal(res.statusCode, 204)
+  await assertRevoked(t, app, mine.accessToken)
+  t.equal((await app.inject({ url: '/me', headers: bearer(theirs.accessToken) })).statusCode, 200, 'bob is still signed in')
+})
