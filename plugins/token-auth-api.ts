@@ -13,6 +13,15 @@ export interface SignOptions {
   expiresIn?: Duration
 }
 
+/** A bad `expiresIn` is a mistake in the calling code: a TypeError, not a configuration error. */
+function lifetimeOf (expiresIn: Duration): number {
+  try {
+    return toSeconds(expiresIn, 'expiresIn')
+  } catch (error) {
+    throw new TypeError((error as Error).message)
+  }
+}
+
 type AccountOperations = Pick<Accounts, 'createUser' | 'findUserById' | 'findUserByUsername' | 'updateUser' | 'changePassword' | 'setDisabled' | 'deleteUser'>
 
 /** `app.tokenAuth`: what applications use besides the request hooks. */
@@ -51,7 +60,7 @@ export class TokenAuthDecorator {
 
   /** Signs an access token for `claims.sub` with the current key (no session: `sid` and `ver` are refused). */
   async sign (claims: SignableClaims, options: SignOptions = {}): Promise<string> {
-    const ttl = options.expiresIn === undefined ? undefined : toSeconds(options.expiresIn, 'expiresIn')
+    const ttl = options.expiresIn === undefined ? undefined : lifetimeOf(options.expiresIn)
     return this.#core.tokens.sign(claims, ttl).token
   }
 

@@ -138,6 +138,13 @@ t.test('jwks publishes the public keys of the ring, and nothing for an HMAC-only
   t.same(hmac.tokenAuth.jwks(), { keys: [] })
 })
 
+t.test('an expiresIn that is no duration is a TypeError naming it', async (t) => {
+  const app = await buildApp(t)
+  for (const expiresIn of ['forever', -5, Number.NaN]) {
+    await t.rejects(app.tokenAuth.sign({ sub: 'u1' }, { expiresIn }), { name: 'TypeError', message: /expiresIn must be/ }, String(expiresIn))
+  }
+})
+
 t.test('session and account methods without a store are a programming error: TypeError', async (t) => {
   const app = await buildApp(t)
   await t.rejects(app.tokenAuth.refreshSession('x'), { name: 'TypeError', message: /need a `store`/ })
