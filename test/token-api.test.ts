@@ -30,7 +30,7 @@ t.test('sign takes expiresIn per token and writes the access-token header', asyn
   t.equal((payload.exp as number) - (payload.iat as number), 30)
   t.same(Object.keys(decode(token, 0)), ['alg', 'typ', 'kid'])
   t.match(decode(token, 0), { alg: 'HS256', typ: 'at+jwt' })
-  await t.rejects(app.tokenAuth.sign({ sub: '42' }, { expiresIn: 'soon' }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION' })
+  await t.rejects(app.tokenAuth.sign({ sub: '42' }, { expiresIn: 'soon' }), { name: 'TypeError', message: /expiresIn must be/ })
 })
 
 t.test('sign refuses a missing sub and claims the signer owns', async (t) => {
