@@ -158,7 +158,8 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
 
   app.post<{ Body: RefreshTokenRequest }>('/logout', { schema: { body: RefreshTokenBody, response: emptyResponses } }, async (request, reply) => {
     const presented = presentedRefreshToken(request)
-    if (presented.byCookie) checkRefreshCookie(request, (await sessions.find(presented.token))?.family.id)
+    // A cookie logout must pass the CSRF check of the session it ends, before anything is written.
+    const beforeEnd = presented.byCookie ? (sessionId: string | undefined) => { checkRefreshCookie(request, sessionId) } : undefined
     let access: AccessTokenClaims | undefined
     let accessError: unknown = new TokenMissingError()
     try {
@@ -168,8 +169,9 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
       if ((error as { statusCode?: number }).statusCode !== 401) throw error
       accessError = error
     }
+    const ended = await sessions.logout(access, presented.token, { clientAddress: request.ip, beforeEnd })
     if (cookieTransport) cookies.clear(reply, refreshPath)
-    if (!await sessions.logout(access, presented.token, request.ip)) throw accessError
+    if (!ended) throw accessError
     reply.header('cache-control', 'no-store').code(204)
   })
 

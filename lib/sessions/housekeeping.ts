@@ -1,8 +1,6 @@
 import { type Clock, nowSeconds } from '../clock.js'
+import { MAX_THROTTLE_SECONDS } from '../login/throttle-policy.js'
 import type { AuthStore } from '../store/ports.js'
-
-/** Attempt counters idle this long are gone; throttle windows and lockouts are capped below it. */
-export const ATTEMPT_COUNTER_RETENTION_SECONDS = 86400
 
 export interface PruneResult {
   families: number
@@ -40,7 +38,8 @@ export class Housekeeping {
       this.#options.onPruned({
         families: await store.families.prune(now),
         revocations: await store.revocations.prune(now),
-        attempts: await store.attempts.prune(now - ATTEMPT_COUNTER_RETENTION_SECONDS)
+        // Throttle windows and lockouts are capped at this: a counter idle longer counts for nothing.
+        attempts: await store.attempts.prune(now - MAX_THROTTLE_SECONDS)
       })
     } catch (error) {
       this.#options.onError(error)

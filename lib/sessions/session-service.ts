@@ -56,6 +56,16 @@ export interface RefreshOptions {
   beforeSpend?: (sessionId: string) => void
 }
 
+export interface LogoutOptions {
+  /** The client's address, for the per-address rate limit. */
+  clientAddress?: string
+  /**
+   * Runs once the refresh token's session is known (undefined for an unknown token) and
+   * before anything is written; throws to refuse (the cookie route checks CSRF here).
+   */
+  beforeEnd?: (sessionId: string | undefined) => void
+}
+
 /**
  * Sessions: a login starts a refresh-token family, every refresh swaps the family's
  * current token for its successor in one compare-and-swap, and a spent token coming back
@@ -161,8 +171,10 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
    * has none, and the refresh token's session. An already-ended session writes nothing.
    * False when neither named a session.
    */
-  async logout (access: AccessTokenClaimsBase | undefined, refreshToken: unknown, clientAddress?: string): Promise<boolean> {
-    this.#limitAddress(clientAddress)
+  async logout (access: AccessTokenClaimsBase | undefined, refreshToken: unknown, options: LogoutOptions = {}): Promise<boolean> {
+    this.#limitAddress(options.clientAddress)
+    const found = await this.find(refreshToken)
+    options.beforeEnd?.(found?.family.id)
     if (access !== undefined) {
       this.#parts.rateLimits.perSession.hit(access.sid ?? access.jti)
       if (access.sid !== undefined) {
@@ -173,7 +185,6 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
         this.#parts.onRevocation(revocation)
       }
     }
-    const found = await this.find(refreshToken)
     if (found !== undefined && found.family.id !== access?.sid) await this.revoke(found.family.id)
     return access !== undefined || found !== undefined
   }
