@@ -1,4 +1,3 @@
-import type {} from '@fastify/cookie'
 import type { onRequestHookHandler } from 'fastify'
 import type { AccessTokenClaims } from './claims-types.js'
 import type { TokenAuthApi } from './token-auth-api.js'

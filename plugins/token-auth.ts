@@ -1,4 +1,3 @@
-import fastifyCookie from '@fastify/cookie'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { createAuthCore } from '../lib/core/auth-core.js'
@@ -17,7 +16,6 @@ const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => 
   // The core first: it validates the keys the plugin's own options derive from.
   const core = createAuthCore<AccessTokenClaims>(rawOptions, { clock: rawOptions.clock, log: app.log })
   const options = resolveTokenAuthOptions(rawOptions)
-  if (options.transport.cookie && !app.hasDecorator('parseCookie')) await app.register(fastifyCookie)
 
   const csrf = createCsrfProtection(options)
   const cookies = new SessionCookies(options.cookie, core.clock, csrf.csrfTokenFor)
