@@ -42,17 +42,12 @@ export function refuseDuplicateCookie (request: FastifyRequest, name: string): v
 /** Where a request keeps its parsed Cookie header, so that one request parses it once. */
 export const kParsedCookies = Symbol('fastify-token-auth.parsedCookies')
 
-interface ParsedCookies { header: string, cookies: Record<string, string | undefined> }
+type Cookies = Record<string, string | undefined>
 
-function parsedCookies (request: FastifyRequest, header: string): ParsedCookies['cookies'] {
-  const holder = request as unknown as Record<symbol, ParsedCookies | null | undefined>
-  let parsed = holder[kParsedCookies]
-  // Keyed by the header itself: a hook that rewrote it must not read the old cookies.
-  if (parsed?.header !== header) {
-    parsed = { header, cookies: parse(header) }
-    holder[kParsedCookies] = parsed
-  }
-  return parsed.cookies
+function parsedCookies (request: FastifyRequest, header: string): Cookies {
+  const holder = request as unknown as Record<symbol, Cookies | null>
+  holder[kParsedCookies] ??= parse(header)
+  return holder[kParsedCookies]
 }
 
 /**

@@ -27,6 +27,13 @@ test('renamed decorators are typed under their new names', () => {
   })
 })
 
+test('@fastify/jwt keeps request.user and its hooks beside ours', () => {
+  app.get('/partner', { onRequest: async (request) => await request.jwtVerify() }, async (request) => {
+    expect(request.user).type.toBe<string | object | Buffer>()
+    return request.user
+  })
+})
+
 test('the old names are not ours any more', () => {
   expect<FastifyInstance>().type.not.toHaveProperty('authenticate')
   expect<FastifyInstance>().type.not.toHaveProperty('tokenAuth')
