@@ -5,6 +5,7 @@ export { loginRoutes, type LoginRoutesOptions } from './plugins/login-routes.js'
 export type { TokenAuthOptions, CookieNames } from './plugins/token-auth-options.js'
 export type { TokenAuthApi, SignOptions } from './plugins/token-auth-api.js'
 export type { TokenAuthClaims, AccessTokenClaims, SignableClaims } from './plugins/claims-types.js'
+export type { TokenAuthDecoratorNames, DefaultDecoratorNames } from './plugins/decorator-names.js'
 export type {} from './plugins/fastify-types.js'
 
 export { createAuthCore, AuthCore, type CoreEnvironment, type CoreLogger } from './lib/core/auth-core.js'

@@ -10,6 +10,8 @@ export interface AuthenticatorParts {
   readToken: (request: FastifyRequest) => PresentedToken | undefined
   /** The CSRF check of a cookie-authenticated request, against the verified token's session. */
   checkCsrf: (request: FastifyRequest, sessionId: string) => void
+  /** The request decorator that holds the verified claims: `decorators.user`, 'user' by default. */
+  userName: string
 }
 
 type ClaimsCheck = (claims: AccessTokenClaims) => void
@@ -21,30 +23,40 @@ function checkedNames (names: string[], what: string): string[] {
   return names
 }
 
-/**
- * The request-side of the plugin: find the token, verify it, check CSRF against its
- * session when it came by cookie, set `request.user`. Hooks use the callback style: no promise per request.
- */
-export function createAuthenticator ({ tokens, readToken, checkCsrf }: AuthenticatorParts): {
+export interface Authenticator {
+  /** Finds and verifies the request's access token, stores and returns its claims. */
   verifyRequest: (request: FastifyRequest) => AccessTokenClaims
+  /** The claims a hook verified on this request: what `request.user` (or its configured name) holds. */
+  claimsOf: (request: FastifyRequest) => AccessTokenClaims
   authenticate: onRequestHookHandler
   requireRole: (...roles: string[]) => onRequestHookHandler
   requireScope: (...scopes: string[]) => onRequestHookHandler
-} {
+}
+
+/**
+ * The request-side of the plugin: find the token, verify it, check CSRF against its
+ * session when it came by cookie, set `request.user` (or the name configured in
+ * `decorators.user`). Hooks use the callback style: no promise per request.
+ */
+export function createAuthenticator ({ tokens, readToken, checkCsrf, userName }: AuthenticatorParts): Authenticator {
+  // The request decorator is named at registration, so the request is reached by that name.
+  const holderOf = (request: FastifyRequest): Record<string, AccessTokenClaims> => request as unknown as Record<string, AccessTokenClaims>
+  const claimsOf = (request: FastifyRequest): AccessTokenClaims => holderOf(request)[userName]
+
   function verifyRequest (request: FastifyRequest): AccessTokenClaims {
     const presented = readToken(request)
     if (presented === undefined) throw new TokenMissingError()
     const claims = tokens.verify(presented.token)
     if (presented.source === 'cookie') checkCsrf(request, sessionIdOf(claims))
-    request.user = claims
+    holderOf(request)[userName] = claims
     return claims
   }
 
   function guard (check: ClaimsCheck): onRequestHookHandler {
     return function (request, _reply, done) {
       try {
-        // request.user is null until a hook verified the token; then there is no need to again.
-        check(request.user ?? verifyRequest(request))
+        // The claims are null until a hook verified the token; then there is no need to again.
+        check(claimsOf(request) ?? verifyRequest(request))
         done()
       } catch (error) {
         done(error as Error)
@@ -54,6 +66,7 @@ export function createAuthenticator ({ tokens, readToken, checkCsrf }: Authentic
 
   return {
     verifyRequest,
+    claimsOf,
     authenticate: guard(() => {}),
     requireRole (...roles) {
       const wanted = checkedNames(roles, 'requireRole')

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { AuthCore } from '../lib/core/auth-core.js'
+import type { Authenticator } from './authenticator.js'
 import type { AccessTokenClaims } from './claims-types.js'
 import type { CsrfProtection } from './csrf-check.js'
 import type { SessionCookies } from './session-cookies.js'
@@ -14,6 +15,11 @@ export interface CoreHandle {
   options: ResolvedTokenAuthOptions
   cookies: SessionCookies
   csrf: CsrfProtection
+  /**
+   * The request hooks and the claims of a request, whatever names `decorators` gave them:
+   * route plugins use these rather than `app.authenticate` or `request.user`.
+   */
+  authenticator: Authenticator
 }
 
 export const kCoreHandle = Symbol.for('fastify-token-auth.core')

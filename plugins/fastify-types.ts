@@ -1,23 +1,36 @@
-import type {} from '@fastify/cookie'
 import type { onRequestHookHandler } from 'fastify'
 import type { AccessTokenClaims } from './claims-types.js'
+import type { DecoratorNames } from './decorator-names.js'
 import type { TokenAuthApi } from './token-auth-api.js'
 
+/** The instance decorators, keyed by their default names (their roles). */
+interface InstanceDecorationsByRole {
+  /** Signing, verification, sessions and the key set. */
+  tokenAuth: TokenAuthApi
+  /** onRequest hook: 401 unless the request carries a valid access token; sets `request.user`. */
+  authenticate: onRequestHookHandler
+  /** onRequest hook: authenticates, then 403 unless the token's `roles` include one of these. */
+  requireRole: (...roles: string[]) => onRequestHookHandler
+  /** onRequest hook: authenticates, then 403 unless the token's `scope` includes all of these. */
+  requireScope: (...scopes: string[]) => onRequestHookHandler
+}
+
+/** The request decorators, keyed by their default names (their roles). */
+interface RequestDecorationsByRole {
+  /** The verified access-token claims; set by `authenticate` or `verifyToken()`, null before. */
+  user: AccessTokenClaims
+  /** Verifies the request's access token, sets `request.user` and returns the claims. */
+  verifyToken: () => Promise<AccessTokenClaims>
+}
+
+/**
+ * The decorators under the names in effect (TokenAuthDecoratorNames): an application that
+ * renamed `user` to `principal` gets `request.principal`, and no `request.user` from us.
+ */
+export type TokenAuthInstanceDecorations = { [Role in keyof InstanceDecorationsByRole as DecoratorNames[Role]]: InstanceDecorationsByRole[Role] }
+export type TokenAuthRequestDecorations = { [Role in keyof RequestDecorationsByRole as DecoratorNames[Role]]: RequestDecorationsByRole[Role] }
+
 declare module 'fastify' {
-  interface FastifyInstance {
-    /** Signing, verification, sessions and the key set. */
-    tokenAuth: TokenAuthApi
-    /** onRequest hook: 401 unless the request carries a valid access token; sets `request.user`. */
-    authenticate: onRequestHookHandler
-    /** onRequest hook: authenticates, then 403 unless the token's `roles` include one of these. */
-    requireRole: (...roles: string[]) => onRequestHookHandler
-    /** onRequest hook: authenticates, then 403 unless the token's `scope` includes all of these. */
-    requireScope: (...scopes: string[]) => onRequestHookHandler
-  }
-  interface FastifyRequest {
-    /** The verified access-token claims; set by `authenticate` or `verifyToken()`, null before. */
-    user: AccessTokenClaims
-    /** Verifies the request's access token, sets `request.user` and returns the claims. */
-    verifyToken: () => Promise<AccessTokenClaims>
-  }
+  interface FastifyInstance extends TokenAuthInstanceDecorations {}
+  interface FastifyRequest extends TokenAuthRequestDecorations {}
 }

@@ -40,7 +40,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
   const stateful = handle.core.stateful
   if (stateful === undefined) throw new InvalidOptionError('loginRoutes needs a `store` in the tokenAuth options')
   const { sessions, login } = stateful
-  const { cookies, csrf } = handle
+  const { cookies, csrf, authenticator } = handle
   const cookieTransport = handle.options.transport.cookie
   const cookieNames = handle.options.cookie.names
   const publicUser = optionalFunction(options.publicUser, 'publicUser') ?? defaultPublicUser
@@ -163,7 +163,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     let access: AccessTokenClaims | undefined
     let accessError: unknown = new TokenMissingError()
     try {
-      access = await request.verifyToken()
+      access = authenticator.verifyRequest(request)
     } catch (error) {
       // An expired or revoked access token does not stop a logout by refresh token; anything else does.
       if ((error as { statusCode?: number }).statusCode !== 401) throw error
@@ -175,16 +175,17 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     reply.header('cache-control', 'no-store').code(204)
   })
 
-  app.post('/logout-all', { onRequest: app.authenticate, schema: { response: emptyResponses } }, async (request, reply) => {
-    await stateful.accounts.revokeUserTokens(request.user.sub)
+  app.post('/logout-all', { onRequest: authenticator.authenticate, schema: { response: emptyResponses } }, async (request, reply) => {
+    await stateful.accounts.revokeUserTokens(authenticator.claimsOf(request).sub)
     if (cookieTransport) cookies.clear(reply, refreshPath)
     reply.header('cache-control', 'no-store').code(204)
   })
 
-  app.post<{ Body: PasswordChangeRequest }>('/password', { onRequest: app.authenticate, schema: { body: PasswordChangeBody, response: tokenResponses } }, async (request, reply) => {
+  app.post<{ Body: PasswordChangeRequest }>('/password', { onRequest: authenticator.authenticate, schema: { body: PasswordChangeBody, response: tokenResponses } }, async (request, reply) => {
     const { current_password: currentPassword, new_password: newPassword } = request.body
-    const session = await passwordChecked(request, request.user.sub, async () =>
-      await handle.core.changePassword({ userId: request.user.sub, currentPassword, newPassword, clientAddress: request.ip, deviceToken: deviceCookie(request) }))
+    const userId = authenticator.claimsOf(request).sub
+    const session = await passwordChecked(request, userId, async () =>
+      await handle.core.changePassword({ userId, currentPassword, newPassword, clientAddress: request.ip, deviceToken: deviceCookie(request) }))
     return sendSession(request, reply, session, request.body.include_refresh_token === true)
   })
 }

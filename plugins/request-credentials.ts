@@ -1,3 +1,4 @@
+import { parse } from 'cookie'
 import type { FastifyRequest } from 'fastify'
 import { InvalidAuthRequestError } from '../lib/errors.js'
 import type { ResolvedTokenAuthOptions } from './token-auth-options.js'
@@ -38,14 +39,27 @@ export function refuseDuplicateCookie (request: FastifyRequest, name: string): v
   }
 }
 
+/** Where a request keeps its parsed Cookie header, so that one request parses it once. */
+export const kParsedCookies = Symbol('fastify-token-auth.parsedCookies')
+
+type Cookies = Record<string, string | undefined>
+
+function parsedCookies (request: FastifyRequest, header: string): Cookies {
+  const holder = request as unknown as Record<symbol, Cookies | null>
+  holder[kParsedCookies] ??= parse(header)
+  return holder[kParsedCookies]
+}
+
 /**
- * One of our cookies' value, whether or not @fastify/cookie's parsing hook ran for this
- * request; a 400 when the request carries it twice.
+ * One of our cookies' value, read from the Cookie header by ourselves (the application may
+ * or may not use @fastify/cookie); a 400 when the request carries it twice. A header that
+ * does not mention the name is not parsed at all.
  */
 export function readCookie (request: FastifyRequest, name: string): string | undefined {
+  const header = request.headers.cookie
+  if (header === undefined || !header.includes(name)) return undefined
   refuseDuplicateCookie(request, name)
-  const cookies = request.cookies ?? (request.headers.cookie === undefined ? undefined : request.server.parseCookie(request.headers.cookie))
-  const value = cookies?.[name]
+  const value = parsedCookies(request, header)[name]
   return value === undefined || value === '' ? undefined : value
 }
 
@@ -70,10 +84,12 @@ export function createTokenReader (options: ResolvedTokenAuthOptions): (request:
   const cookieName = options.cookie.names.accessToken
   return (request) => {
     const fromHeader = header ? headerToken(request.headers.authorization) : undefined
+    // A preferred Bearer token makes the cookie irrelevant: the Cookie header is not even parsed.
+    if (fromHeader !== undefined && prefer === 'header') return { token: fromHeader, source: 'header' }
     const fromCookie = cookie ? readCookie(request, cookieName) : undefined
     if (fromHeader !== undefined && fromCookie !== undefined) {
       if (prefer === undefined) throw new InvalidAuthRequestError('send the token in the Authorization header or in a cookie, not both')
-      return prefer === 'header' ? { token: fromHeader, source: 'header' } : { token: fromCookie, source: 'cookie' }
+      return { token: fromCookie, source: 'cookie' }
     }
     if (fromHeader !== undefined) return { token: fromHeader, source: 'header' }
     if (fromCookie !== undefined) return { token: fromCookie, source: 'cookie' }

@@ -3,8 +3,9 @@ import { optionalString, type AuthCoreOptions } from '../lib/core/core-options.j
 import { InvalidOptionError } from '../lib/errors.js'
 import { keyDefinitionsOf } from '../lib/tokens/derived-keys.js'
 import { deriveCsrfKeys, type CsrfKeys } from './csrf-keys.js'
+import { resolveDecoratorNames, type ResolvedDecoratorNames, type TokenAuthDecoratorsOption } from './decorator-names.js'
 
-export interface TokenAuthOptions extends AuthCoreOptions {
+export interface TokenAuthOptions extends AuthCoreOptions, TokenAuthDecoratorsOption {
   /** Realm in `WWW-Authenticate`. Default 'api'. */
   realm?: string
   /** Replaces the system clock (tests move time with it instead of sleeping). */
@@ -55,6 +56,8 @@ export interface ResolvedTokenAuthOptions {
   cookie: { names: CookieNames, sameSite: 'strict' | 'lax', secure: boolean }
   /** keys: undefined only when the cookie transport is off and no key has secret material. */
   csrf: { headerName: string, allowedOrigins: string[] | undefined, keys: CsrfKeys | undefined }
+  /** The names tokenAuth decorates the app and its requests with. */
+  decorators: ResolvedDecoratorNames
 }
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -120,6 +123,7 @@ export function resolveTokenAuthOptions (options: TokenAuthOptions): ResolvedTok
     realm,
     transport: resolvedTransport,
     cookie: cookieOptions(options.cookie),
-    csrf: { headerName, allowedOrigins: csrf.allowedOrigins?.map((origin) => new URL(origin).origin), keys: csrfKeys }
+    csrf: { headerName, allowedOrigins: csrf.allowedOrigins?.map((origin) => new URL(origin).origin), keys: csrfKeys },
+    decorators: resolveDecoratorNames(options.decorators)
   }
 }

@@ -1,5 +1,4 @@
-import fastifyCookie from '@fastify/cookie'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { createAuthCore } from '../lib/core/auth-core.js'
 import { createAuthenticator } from './authenticator.js'
@@ -7,8 +6,9 @@ import { challengeOnError } from './bearer-challenge.js'
 import type { AccessTokenClaims } from './claims-types.js'
 import { kCoreHandle } from './core-handle.js'
 import { createCsrfProtection } from './csrf-check.js'
+import { refuseTakenNames } from './decorator-names.js'
 import './fastify-types.js'
-import { createTokenReader } from './request-credentials.js'
+import { createTokenReader, kParsedCookies } from './request-credentials.js'
 import { SessionCookies } from './session-cookies.js'
 import { TokenAuthDecorator } from './token-auth-api.js'
 import { resolveTokenAuthOptions, type TokenAuthOptions } from './token-auth-options.js'
@@ -17,23 +17,25 @@ const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => 
   // The core first: it validates the keys the plugin's own options derive from.
   const core = createAuthCore<AccessTokenClaims>(rawOptions, { clock: rawOptions.clock, log: app.log })
   const options = resolveTokenAuthOptions(rawOptions)
-  if (options.transport.cookie && !app.hasDecorator('parseCookie')) await app.register(fastifyCookie)
+  const names = options.decorators
+  refuseTakenNames(app, names)
 
   const csrf = createCsrfProtection(options)
   const cookies = new SessionCookies(options.cookie, core.clock, csrf.csrfTokenFor)
-  const authenticator = createAuthenticator({ tokens: core.tokens, readToken: createTokenReader(options), checkCsrf: csrf.checkCsrf })
+  const authenticator = createAuthenticator({ tokens: core.tokens, readToken: createTokenReader(options), checkCsrf: csrf.checkCsrf, userName: names.user })
 
-  app.decorate(kCoreHandle, { core, options, cookies, csrf })
-  app.decorate('tokenAuth', new TokenAuthDecorator(core, cookies, options, csrf.csrfTokenFor))
+  app.decorate(kCoreHandle, { core, options, cookies, csrf, authenticator })
+  app.decorate(names.tokenAuth, new TokenAuthDecorator(core, cookies, options, csrf.csrfTokenFor))
   app.addHook('onError', challengeOnError(options.realm))
-  app.decorate('authenticate', authenticator.authenticate)
-  app.decorate('requireRole', authenticator.requireRole)
-  app.decorate('requireScope', authenticator.requireScope)
-  // Typed as the claims for ergonomic use behind `authenticate`; null until a token verified.
-  app.decorateRequest('user', null as unknown as AccessTokenClaims)
-  app.decorateRequest('verifyToken', async function () {
+  app.decorate(names.authenticate, authenticator.authenticate)
+  app.decorate(names.requireRole, authenticator.requireRole)
+  app.decorate(names.requireScope, authenticator.requireScope)
+  // Null until a token verified; typed as the claims for ergonomic use behind `authenticate`.
+  app.decorateRequest(names.user, null)
+  app.decorateRequest(names.verifyToken, async function (this: FastifyRequest) {
     return authenticator.verifyRequest(this)
   })
+  app.decorateRequest(kParsedCookies, null)
   app.addHook('onClose', async () => { await core.stop() })
   await core.start()
 }
