@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -246,6 +246,13 @@ t.test('an unreadable secret file stops the start instead of being replaced', as
   const config = await exampleConfig(t)
   await mkdir(join(config.dataDir, 'token-secret'), { recursive: true })
   await t.rejects(build(config, { logger: false }), { code: 'EISDIR' })
+})
+
+t.test('a secret file that cannot be opened stops the start instead of being replaced', async (t) => {
+  const config = await exampleConfig(t)
+  const file = join(config.dataDir, 'token-secret')
+  await symlink(file, file)
+  await t.rejects(build(config, { logger: false }), { code: 'ELOOP' })
 })
 
 t.test('graceful close: 0 when closed in time, 1 when closing fails or a request holds it too long', async (t) => {
