@@ -1,16 +1,18 @@
-import { mkdir, readFile, stat } from 'node:fs/promises'
+import { chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { FastifyInstance } from 'fastify'
+import { Writable } from 'node:stream'
+import Fastify, { type FastifyInstance } from 'fastify'
 import t from 'tap'
 import { createKnexStore } from 'fastify-token-auth/knex'
 import knex from 'knex'
 import { build } from '../example-app/src/app.js'
 import { loadConfig } from '../example-app/src/config.js'
 import { openDatabase } from '../example-app/src/database.js'
+import { pages } from '../example-app/src/pages.js'
 import { closeGracefully } from '../example-app/src/shutdown.js'
-import { buildExample, DEMO_PASSWORD, EXAMPLE_ROOT, exampleConfig } from './helpers/example-app.js'
+import { buildExample, dataFolder, DEMO_PASSWORD, EXAMPLE_ROOT, exampleConfig } from './helpers/example-app.js'
 import { bearer } from './helpers/forge.js'
-import { cookiesOf } from './helpers/session.js'
+import { asCookieHeader, cookiesOf } from './helpers/session.js'
 
 // The example app through build(): the page, the API, its configuration and its secret.
 
@@ -27,6 +29,8 @@ t.test('the page, its script and stylesheet are served with a strict CSP and sec
   t.match(page.headers['content-security-policy'], /default-src 'self'; script-src 'self'/)
   t.match(page.headers, { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY' })
   t.match(page.payload, /<form id="login-form">/)
+  t.match(page.payload, /<meta name="csrf-cookie" content="__Host-csrf-token">/)
+  t.match(page.payload, /<meta name="csrf-header" content="x-csrf-token">/)
   t.match((await app.inject({ url: '/app.js' })).headers['content-type'], /^text\/javascript/)
   t.match((await app.inject({ url: '/app.css' })).headers['content-type'], /^text\/css/)
 })
@@ -79,6 +83,19 @@ t.test('the health check reads the database', async (t) => {
   t.same((await app.inject({ url: '/healthz' })).json(), { status: 'ok' })
 })
 
+t.test('the health check answers 503 with a JSON body, not 500, while the database is down', async (t) => {
+  const lines: string[] = []
+  const app = await build(await exampleConfig(t), { logger: { level: 'error', stream: new Writable({ write (chunk, _encoding, done) { lines.push(String(chunk)); done() } }) } })
+  t.teardown(async () => { await app.close() })
+  await app.knex.destroy()
+  const res = await app.inject({ url: '/healthz' })
+  t.equal(res.statusCode, 503)
+  t.match(res.headers['content-type'], /^application\/json/)
+  t.equal(res.headers['retry-after'], '5')
+  t.same(res.json(), { status: 'unavailable', reason: 'the database does not answer' })
+  t.ok(lines.some((line) => line.includes('health check failed')), 'the cause is logged')
+})
+
 t.test('without TOKEN_SECRET a secret is generated once, kept private in the data folder, and reused', async (t) => {
   const config = await exampleConfig(t)
   const first = await buildExample(t, config)
@@ -89,6 +106,56 @@ t.test('without TOKEN_SECRET a secret is generated once, kept private in the dat
   const second = await buildExample(t, config)
   t.equal((await second.inject({ url: '/api/me', headers: bearer(token) })).statusCode, 200, 'the same secret after a restart, and the demo users are not duplicated')
   t.match(await readFile(file, 'utf8'), /^[A-Za-z0-9_-]{64}\n$/)
+})
+
+t.test('the data folder the app creates is 0700; the SQLite file, its WAL files and the secret are 0600', async (t) => {
+  const dataDir = join(await dataFolder(t), 'data')
+  const config = await exampleConfig(t, { DATA_DIR: dataDir })
+  const app = await buildExample(t, config)
+  await loginAs(app, 'demo')
+  const modeOf = async (path: string): Promise<number> => (await stat(path)).mode & 0o777
+  t.equal(await modeOf(dataDir), 0o700)
+  for (const file of ['auth.sqlite', 'auth.sqlite-wal', 'auth.sqlite-shm', 'token-secret']) t.equal(await modeOf(join(dataDir, file)), 0o600, file)
+})
+
+t.test('DATABASE_URL=sqlite::memory: keeps the database in memory and creates no file', async (t) => {
+  const app = await buildExample(t, await exampleConfig(t, { DATABASE_URL: 'sqlite::memory:' }))
+  t.equal((await app.inject({ url: '/api/me', headers: bearer(await loginAs(app, 'demo')) })).statusCode, 200)
+  await t.rejects(stat(':memory:'), { code: 'ENOENT' })
+})
+
+/** A secret file others may read, as a copy with the wrong umask would leave it. */
+async function looseSecretFile (dataDir: string): Promise<{ file: string, secret: string }> {
+  const file = join(dataDir, 'token-secret')
+  const secret = 'Kq3v9XrT1mWb7YzN4pLd8HfJ2sGc6EuA0oRi5VtQnBw'
+  await writeFile(file, `${secret}\n`)
+  await chmod(file, 0o644)
+  return { file, secret }
+}
+
+t.test('a secret file other users can read is used with one warning naming the file and the fix', async (t) => {
+  const config = await exampleConfig(t)
+  const { file, secret } = await looseSecretFile(config.dataDir)
+  const lines: string[] = []
+  const app = await build(config, { logger: { level: 'warn', stream: new Writable({ write (chunk, _encoding, done) { lines.push(String(chunk)); done() } }) } })
+  t.teardown(async () => { await app.close() })
+  const warnings = lines.filter((line) => line.includes(file) && line.includes('readable or writable by other users'))
+  t.equal(warnings.length, 1)
+  t.match(warnings[0], `mode 0644): run chmod 600 ${file}`)
+  t.notOk(lines.some((line) => line.includes(secret)), 'the secret is not logged')
+  t.equal((await app.inject({ url: '/api/me', headers: bearer(await loginAs(app, 'demo')) })).statusCode, 200, 'the app runs')
+  t.equal((await stat(file)).mode & 0o777, 0o644, 'the file is left for its owner to fix')
+})
+
+t.test('in production a secret file other users can read stops the start with the fix', async (t) => {
+  const config = { ...await exampleConfig(t), production: true }
+  const { file, secret } = await looseSecretFile(config.dataDir)
+  const failure = build(config, { logger: false })
+  await t.rejects(failure, { name: 'ConfigError', message: `the token secret file ${file} is readable or writable by other users (mode 0644): run chmod 600 ${file}` })
+  await failure.catch((error: Error) => { t.notMatch(error.message, secret) })
+  await chmod(file, 0o600)
+  const fixed = await buildExample(t, config)
+  t.equal((await fixed.inject({ url: '/healthz' })).statusCode, 200, 'after chmod 600 it starts')
 })
 
 t.test('TOKEN_SECRET from the environment is used, and a weak one stops the start', async (t) => {
@@ -109,11 +176,35 @@ t.test('cookies: secure by default, and COOKIE_SECURE=false drops the prefixes f
   t.same(plainLogin.cookies.map((cookie) => [cookie.name, cookie.secure]), [['access-token', undefined], ['csrf-token', undefined], ['refresh-token', undefined], ['device', undefined]])
 })
 
+t.test('with COOKIE_SECURE=false the page names the plain CSRF cookie, and refresh and logout with it work', async (t) => {
+  const app = await buildExample(t, await exampleConfig(t, { COOKIE_SECURE: 'false' }))
+  const page = (await app.inject({ url: '/' })).payload
+  const csrfCookie = /<meta name="csrf-cookie" content="([^"]+)">/.exec(page)?.[1] as string
+  const csrfHeader = /<meta name="csrf-header" content="([^"]+)">/.exec(page)?.[1] as string
+  t.same([csrfCookie, csrfHeader], ['csrf-token', 'x-csrf-token'])
+  let cookies = cookiesOf(await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'demo', password: DEMO_PASSWORD } }))
+  // As the page does: every unsafe request echoes the cookie the page named.
+  const refresh = await app.inject({ method: 'POST', url: '/auth/refresh', headers: { cookie: asCookieHeader(cookies), [csrfHeader]: cookies[csrfCookie] } })
+  t.equal(refresh.statusCode, 200)
+  cookies = { ...cookies, ...cookiesOf(refresh) }
+  const logout = await app.inject({ method: 'POST', url: '/auth/logout', headers: { cookie: asCookieHeader(cookies), [csrfHeader]: cookies[csrfCookie] } })
+  t.equal(logout.statusCode, 204)
+  const me = await app.inject({ url: '/api/me', headers: { cookie: asCookieHeader(cookies) } })
+  t.equal(me.statusCode, 401)
+})
+
+t.test('the names written into the page are escaped as HTML attribute values', async (t) => {
+  const app = Fastify()
+  t.teardown(async () => { await app.close() })
+  await app.register(pages, { csrfCookie: 'a&b"<c>', csrfHeader: 'x-csrf' })
+  t.match((await app.inject({ url: '/' })).payload, '<meta name="csrf-cookie" content="a&amp;b&quot;&lt;c&gt;">')
+})
+
 t.test('configuration: documented defaults, and one clear error per bad variable', async (t) => {
   const defaults = loadConfig({}, EXAMPLE_ROOT)
-  t.match(defaults, { host: 'localhost', port: 3000, dataDir: join(EXAMPLE_ROOT, 'data'), tablePrefix: 'auth_', accessTokenTtl: '15m', shutdownTimeoutMs: 10000, logLevel: 'info', prettyLogs: true, secureCookies: true, demoPassword: DEMO_PASSWORD, tokenSecret: undefined })
+  t.match(defaults, { production: false, host: 'localhost', port: 3000, dataDir: join(EXAMPLE_ROOT, 'data'), tablePrefix: 'auth_', accessTokenTtl: '15m', shutdownTimeoutMs: 10000, logLevel: 'info', prettyLogs: true, secureCookies: true, demoPassword: DEMO_PASSWORD, tokenSecret: undefined })
   t.equal(defaults.databaseUrl, `sqlite:${join(EXAMPLE_ROOT, 'data', 'auth.sqlite')}`)
-  t.match(loadConfig({ NODE_ENV: 'production', TOKEN_SECRET: 's', PORT: '8080', COOKIE_SECURE: '1', DATABASE_URL: 'postgres://db/app' }, EXAMPLE_ROOT), { port: 8080, prettyLogs: false, demoPassword: undefined, databaseUrl: 'postgres://db/app', secureCookies: true })
+  t.match(loadConfig({ NODE_ENV: 'production', TOKEN_SECRET: 's', PORT: '8080', COOKIE_SECURE: '1', DATABASE_URL: 'postgres://db/app' }, EXAMPLE_ROOT), { production: true, port: 8080, prettyLogs: false, demoPassword: undefined, databaseUrl: 'postgres://db/app', secureCookies: true })
   t.equal(loadConfig({ TOKEN_SECRET: '', COOKIE_SECURE: '' }, EXAMPLE_ROOT).tokenSecret, undefined, 'an empty variable counts as unset')
   const bad: Array<[NodeJS.ProcessEnv, RegExp]> = [
     [{ PORT: 'http' }, /^PORT must be a port number/],
@@ -157,6 +248,13 @@ t.test('an unreadable secret file stops the start instead of being replaced', as
   await t.rejects(build(config, { logger: false }), { code: 'EISDIR' })
 })
 
+t.test('a secret file that cannot be opened stops the start instead of being replaced', async (t) => {
+  const config = await exampleConfig(t)
+  const file = join(config.dataDir, 'token-secret')
+  await symlink(file, file)
+  await t.rejects(build(config, { logger: false }), { code: 'ELOOP' })
+})
+
 t.test('graceful close: 0 when closed in time, 1 when closing fails or a request holds it too long', async (t) => {
   const quick = await buildExample(t, await exampleConfig(t))
   t.equal(await closeGracefully(quick, 1000), 0)
@@ -171,7 +269,6 @@ t.test('graceful close: 0 when closed in time, 1 when closing fails or a request
 
 t.test('a wrong password at the example app is a 401 and is logged as a failed login, without the password', async (t) => {
   const lines: string[] = []
-  const { Writable } = await import('node:stream')
   const stream = new Writable({ write (chunk, _encoding, done) { lines.push(String(chunk)); done() } })
   const app = await build(await exampleConfig(t), { logger: { level: 'warn', stream } })
   t.teardown(async () => { await app.close() })

@@ -2,7 +2,14 @@
 // itself, and every unsafe request echoes the readable CSRF cookie in a header.
 'use strict'
 
-const CSRF_COOKIE = '__Host-csrf-token'
+// The server writes its cookie and header names into the page: with COOKIE_SECURE=false
+// the cookie is `csrf-token`, otherwise `__Host-csrf-token`.
+function serverSetting (name) {
+  return document.querySelector(`meta[name="${name}"]`).content
+}
+
+const CSRF_COOKIE = serverSetting('csrf-cookie')
+const CSRF_HEADER = serverSetting('csrf-header')
 const views = { login: document.getElementById('login-view'), profile: document.getElementById('profile-view') }
 const statusLine = document.getElementById('status')
 
@@ -17,7 +24,7 @@ function say (message, isError = false) {
 }
 
 async function call (method, path, body) {
-  const headers = method === 'GET' ? {} : { 'x-csrf-token': csrfToken() }
+  const headers = method === 'GET' ? {} : { [CSRF_HEADER]: csrfToken() }
   if (body !== undefined) headers['content-type'] = 'application/json'
   const response = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) })
   const data = response.status === 204 ? null : await response.json()

@@ -1,11 +1,23 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Knex } from 'knex'
 import tokenAuth, { loginRoutes, redactPaths, UsernameTakenError } from 'fastify-token-auth'
 import { createKnexStore } from 'fastify-token-auth/knex'
 import { api } from './api.js'
 import type { AppConfig } from './config.js'
 import { openDatabase } from './database.js'
+import { health } from './health.js'
 import { pages } from './pages.js'
 import { loadTokenSecret } from './token-secret.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's database pool (the auth tables live there too), closed with the app. */
+    knex: Knex
+  }
+}
+
+// One name for the header the plugin checks and the page sends.
+const CSRF_HEADER = 'x-csrf-token'
 
 export const DEMO_USERS = [
   { username: 'demo', roles: ['admin'], email: 'demo@example.com' },
@@ -42,11 +54,13 @@ export interface BuildOptions {
 export async function build (config: AppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({ logger: options.logger ?? loggerOptions(config) })
   const db = await openDatabase(config.databaseUrl)
+  app.decorate('knex', db)
   app.addHook('onClose', async () => { await db.destroy() })
   try {
     const store = createKnexStore({ knex: db, tablePrefix: config.tablePrefix })
     await store.migrate()
-    const { secret, origin } = await loadTokenSecret(config.tokenSecret, config.dataDir)
+    const { secret, origin, warning } = await loadTokenSecret(config.tokenSecret, config.dataDir, { strict: config.production })
+    if (warning !== undefined) app.log.warn(warning)
     if (origin !== 'environment') app.log.warn(`TOKEN_SECRET is not set: using a secret ${origin === 'generated' ? 'generated now and saved' : 'kept'} in ${config.dataDir}; set TOKEN_SECRET to share one between instances`)
 
     await app.register(tokenAuth, {
@@ -55,7 +69,8 @@ export async function build (config: AppConfig, options: BuildOptions = {}): Pro
       issuer: 'fastify-token-auth-example',
       audience: 'fastify-token-auth-example',
       accessTokenTtl: config.accessTokenTtl,
-      cookie: { secure: config.secureCookies }
+      cookie: { secure: config.secureCookies },
+      csrf: { headerName: CSRF_HEADER }
     })
     await app.register(loginRoutes, {
       prefix: '/auth',
@@ -63,11 +78,8 @@ export async function build (config: AppConfig, options: BuildOptions = {}): Pro
       onLoginFailure: ({ request, reason }) => { request.log.warn({ reason }, 'login failed') }
     })
     await app.register(api, { prefix: '/api' })
-    await app.register(pages)
-    app.get('/healthz', async () => {
-      await db.raw('select 1')
-      return { status: 'ok' }
-    })
+    await app.register(pages, { csrfCookie: app.tokenAuth.cookieNames.csrf, csrfHeader: CSRF_HEADER })
+    await app.register(health)
     // Headers every response should carry, page or API.
     app.addHook('onSend', async (_request, reply) => {
       reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY')

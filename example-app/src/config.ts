@@ -2,6 +2,8 @@ import { join, resolve } from 'node:path'
 
 /** Everything the example app reads from the environment, checked once at startup. */
 export interface AppConfig {
+  /** NODE_ENV=production: JSON logs, no default demo users, a loose secret file refused. */
+  production: boolean
   host: string
   port: number
   /** Where the SQLite database and a generated signing secret are kept. */
@@ -68,6 +70,7 @@ export function loadConfig (env: NodeJS.ProcessEnv, appRoot: string): AppConfig 
   const tokenSecret = env.TOKEN_SECRET === '' ? undefined : env.TOKEN_SECRET
   if (production && tokenSecret === undefined) throw new ConfigError('TOKEN_SECRET is required when NODE_ENV=production (a generated one would differ per instance)')
   return {
+    production,
     host: env.HOST ?? 'localhost',
     port: port(env.PORT),
     dataDir,

@@ -1,16 +1,24 @@
 import knex, { type Knex } from 'knex'
-import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { createPrivateFile, createPrivateFolder } from './private-files.js'
+
+// SQLite's names for a database that lives in no file.
+const NOT_A_FILE = new Set([':memory:', ''])
 
 /**
  * A knex pool for DATABASE_URL. SQLite gets WAL and a busy timeout, so that several
  * processes may share the file; every pool gets a short acquire timeout, so that
  * requests fail fast (503) instead of hanging while the database is down.
+ * A new SQLite file is created 0600 (its folder 0700) before SQLite opens it: SQLite
+ * gives its -wal, -shm and -journal files the database file's mode.
  */
 export async function openDatabase (url: string): Promise<Knex> {
   if (url.startsWith('sqlite:')) {
     const filename = url.slice('sqlite:'.length)
-    await mkdir(dirname(filename), { recursive: true })
+    if (!NOT_A_FILE.has(filename)) {
+      await createPrivateFolder(dirname(filename))
+      await createPrivateFile(filename)
+    }
     return knex({
       client: 'sqlite3',
       connection: { filename },

@@ -1,26 +1,57 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { open, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { ConfigError } from './config.js'
+import { createPrivateFolder } from './private-files.js'
 
 export interface SecretSource {
   secret: string
   /** Where it came from, for the startup log; never the secret itself. */
   origin: 'environment' | 'generated' | 'data folder'
+  /** Set when the kept file is readable or writable by others: one line for the log, never the secret. */
+  warning?: string
+}
+
+export interface SecretFileOptions {
+  /** Refuse a secret file other users can read or write instead of warning about it. */
+  strict: boolean
+}
+
+function looseModeMessage (file: string, mode: number): string {
+  return `${file} is readable or writable by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): run chmod 600 ${file}`
+}
+
+/** The kept secret, or undefined when there is no file yet; the mode is read from the open file, not the path. */
+async function readKeptSecret (file: string, options: SecretFileOptions): Promise<SecretSource | undefined> {
+  let handle
+  try {
+    handle = await open(file, 'r')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+  try {
+    const { mode } = await handle.stat()
+    const loose = (mode & 0o066) !== 0
+    if (loose && options.strict) throw new ConfigError(`the token secret file ${looseModeMessage(file, mode)}`)
+    const secret = (await handle.readFile('utf8')).trim()
+    return loose ? { secret, origin: 'data folder', warning: looseModeMessage(file, mode) } : { secret, origin: 'data folder' }
+  } finally {
+    await handle.close()
+  }
 }
 
 /**
  * The signing secret: TOKEN_SECRET when set; otherwise one generated once and kept in
- * the data folder (mode 0600), so tokens survive restarts. Never a value in the code.
+ * the data folder (mode 0600, the folder 0700 when created here), so tokens survive
+ * restarts. Never a value in the code.
  */
-export async function loadTokenSecret (fromEnvironment: string | undefined, dataDir: string): Promise<SecretSource> {
+export async function loadTokenSecret (fromEnvironment: string | undefined, dataDir: string, options: SecretFileOptions): Promise<SecretSource> {
   if (fromEnvironment !== undefined) return { secret: fromEnvironment, origin: 'environment' }
   const file = join(dataDir, 'token-secret')
-  try {
-    return { secret: (await readFile(file, 'utf8')).trim(), origin: 'data folder' }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-  }
-  await mkdir(dataDir, { recursive: true })
+  const kept = await readKeptSecret(file, options)
+  if (kept !== undefined) return kept
+  await createPrivateFolder(dataDir)
   const secret = randomBytes(48).toString('base64url')
   // 'wx': if another process created it meanwhile, fail rather than overwrite its secret.
   await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' })
