@@ -3,11 +3,13 @@ import fp from 'fastify-plugin'
 import { CsrfRejectedError, InvalidAuthRequestError, InvalidOptionError, RefreshTokenInvalidError, TokenMissingError } from '../lib/errors.js'
 import { LoginFailedError, type LoginFailureReason } from '../lib/login/login-failed-error.js'
 import type { IssuedSession } from '../lib/sessions/session-service.js'
+import { optionNames, refuseUnknownKeys, type KnownKeys } from '../lib/options/known-keys.js'
 import type { UserRecord } from '../lib/store/ports.js'
 import type { AccessTokenClaims } from './claims-types.js'
 import { coreHandleOf } from './core-handle.js'
 import { sessionIdOf } from './csrf-check.js'
 import { emptyResponses, LoginBody, PasswordChangeBody, RefreshTokenBody, tokenResponses, type LoginRequest, type PasswordChangeRequest, type RefreshTokenRequest } from './login-schemas.js'
+import { REGISTER_OPTION_NAMES } from './register-options.js'
 import { readCookie } from './request-credentials.js'
 import { strictValidatorCompiler } from './strict-validator.js'
 
@@ -35,7 +37,11 @@ function optionalFunction<T> (value: T | undefined, name: string): T | undefined
   return value
 }
 
+const LOGIN_ROUTES_OPTIONS: KnownKeys<LoginRoutesOptions> = { publicUser: true, onLoginSuccess: true, onLoginFailure: true }
+const LOGIN_ROUTES_OPTION_NAMES = optionNames(LOGIN_ROUTES_OPTIONS, ...REGISTER_OPTION_NAMES)
+
 const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
+  refuseUnknownKeys(options, LOGIN_ROUTES_OPTION_NAMES, { owner: 'loginRoutes' })
   const handle = coreHandleOf(app)
   const stateful = handle.core.stateful
   if (stateful === undefined) throw new InvalidOptionError('loginRoutes needs a `store` in the tokenAuth options')
@@ -43,6 +49,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
   const { cookies, csrf, authenticator } = handle
   const cookieTransport = handle.options.transport.cookie
   const cookieNames = handle.options.cookie.names
+  const clientAddress = handle.options.clientAddress
   const publicUser = optionalFunction(options.publicUser, 'publicUser') ?? defaultPublicUser
   const onLoginSuccess = optionalFunction(options.onLoginSuccess, 'onLoginSuccess')
   const onLoginFailure = optionalFunction(options.onLoginFailure, 'onLoginFailure')
@@ -134,7 +141,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     // Login CSRF: a page elsewhere (a sibling subdomain too) must not sign the browser in.
     if (cookieTransport) csrf.checkRequestOrigin(request)
     const { username, password } = request.body
-    const result = await passwordChecked(request, username, async () => await login.login({ username, password, clientAddress: request.ip, deviceToken: deviceCookie(request) }))
+    const result = await passwordChecked(request, username, async () => await login.login({ username, password, clientAddress: clientAddress(request), deviceToken: deviceCookie(request) }))
     const { user } = result
     await onLoginSuccess?.({ request, user })
     const body = sendSession(request, reply, await sessions.start(user), request.body.include_refresh_token === true)
@@ -149,7 +156,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     if (presented.byCookie) csrf.checkRequestOrigin(request)
     const beforeSpend = presented.byCookie ? (sessionId: string) => { checkRefreshCookie(request, sessionId) } : undefined
     try {
-      return sendSession(request, reply, await sessions.refresh(presented.token, { clientAddress: request.ip, beforeSpend }), !presented.byCookie)
+      return sendSession(request, reply, await sessions.refresh(presented.token, { clientAddress: clientAddress(request), beforeSpend }), !presented.byCookie)
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode === 401 && cookieTransport) cookies.clear(reply, refreshPath)
       throw error
@@ -169,7 +176,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
       if ((error as { statusCode?: number }).statusCode !== 401) throw error
       accessError = error
     }
-    const ended = await sessions.logout(access, presented.token, { clientAddress: request.ip, beforeEnd })
+    const ended = await sessions.logout(access, presented.token, { clientAddress: clientAddress(request), beforeEnd })
     if (cookieTransport) cookies.clear(reply, refreshPath)
     if (!ended) throw accessError
     reply.header('cache-control', 'no-store').code(204)
@@ -185,7 +192,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     const { current_password: currentPassword, new_password: newPassword } = request.body
     const userId = authenticator.claimsOf(request).sub
     const session = await passwordChecked(request, userId, async () =>
-      await handle.core.changePassword({ userId, currentPassword, newPassword, clientAddress: request.ip, deviceToken: deviceCookie(request) }))
+      await handle.core.changePassword({ userId, currentPassword, newPassword, clientAddress: clientAddress(request), deviceToken: deviceCookie(request) }))
     return sendSession(request, reply, session, request.body.include_refresh_token === true)
   })
 }

@@ -2,6 +2,7 @@ import type { FastifyReply } from 'fastify'
 import type { Accounts } from '../lib/accounts/accounts.js'
 import type { AuthCore } from '../lib/core/auth-core.js'
 import { toSeconds, type Duration } from '../lib/duration.js'
+import { optionNames, refuseUnknownKeys, type KnownKeys } from '../lib/options/known-keys.js'
 import type { IssuedSession, SessionService } from '../lib/sessions/session-service.js'
 import type { JsonWebKeySet } from '../lib/tokens/key-ring.js'
 import type { AccessTokenClaims, SignableClaims } from './claims-types.js'
@@ -11,15 +12,30 @@ import type { CookieNames, ResolvedTokenAuthOptions } from './token-auth-options
 export interface SignOptions {
   /** Lifetime of this token instead of accessTokenTtl; at most maxTokenTtl. */
   expiresIn?: Duration
+  /**
+   * When the token was issued (`iat`; `exp` counts from it): a Date or seconds since the
+   * epoch, now or in the past, never in the future. Default now. For tests: one hour ago
+   * with `expiresIn: '15m'` is a token that verifies as expired.
+   */
+  issuedAt?: Date | number
 }
 
-/** A bad `expiresIn` is a mistake in the calling code: a TypeError, not a configuration error. */
-function lifetimeOf (expiresIn: Duration): number {
+const SIGN_OPTIONS: KnownKeys<SignOptions> = { expiresIn: true, issuedAt: true }
+const SIGN_OPTION_NAMES = optionNames(SIGN_OPTIONS)
+
+/** Bad sign() options are a mistake in the calling code: a TypeError, not a configuration error. */
+function asTypeError<T> (check: () => T): T {
   try {
-    return toSeconds(expiresIn, 'expiresIn')
+    return check()
   } catch (error) {
     throw new TypeError((error as Error).message)
   }
+}
+
+function issuedAtSeconds (issuedAt: unknown): number | undefined {
+  if (issuedAt === undefined || typeof issuedAt === 'number') return issuedAt
+  if (issuedAt instanceof Date) return issuedAt.getTime() / 1000
+  throw new TypeError('issuedAt must be a Date or a number of seconds since the epoch')
 }
 
 type AccountOperations = Pick<Accounts, 'createUser' | 'findUserById' | 'findUserByUsername' | 'updateUser' | 'changePassword' | 'setDisabled' | 'deleteUser'>
@@ -60,8 +76,9 @@ export class TokenAuthDecorator {
 
   /** Signs an access token for `claims.sub` with the current key (no session: `sid` and `ver` are refused). */
   async sign (claims: SignableClaims, options: SignOptions = {}): Promise<string> {
-    const ttl = options.expiresIn === undefined ? undefined : lifetimeOf(options.expiresIn)
-    return this.#core.tokens.sign(claims, ttl).token
+    asTypeError(() => { refuseUnknownKeys(options, SIGN_OPTION_NAMES, { owner: 'sign()' }) })
+    const ttl = options.expiresIn === undefined ? undefined : asTypeError(() => toSeconds(options.expiresIn as Duration, 'expiresIn'))
+    return this.#core.tokens.sign(claims, ttl, issuedAtSeconds(options.issuedAt)).token
   }
 
   /** Verifies an access token outside a request (WebSocket handshakes, jobs, …). */

@@ -1,15 +1,26 @@
+import type { FastifyRequest } from 'fastify'
 import type { Clock } from '../lib/clock.js'
+import { CORE_OPTION_NAMES } from '../lib/core/core-option-keys.js'
 import { optionalString, type AuthCoreOptions } from '../lib/core/core-options.js'
 import { InvalidOptionError } from '../lib/errors.js'
+import { optionNames, refuseUnknownKeys, type KnownKeys } from '../lib/options/known-keys.js'
 import { keyDefinitionsOf } from '../lib/tokens/derived-keys.js'
+import { clientAddressOf, type ClientAddressOf } from './client-address.js'
 import { deriveCsrfKeys, type CsrfKeys } from './csrf-keys.js'
 import { resolveDecoratorNames, type ResolvedDecoratorNames, type TokenAuthDecoratorsOption } from './decorator-names.js'
+import { REGISTER_OPTION_NAMES } from './register-options.js'
 
 export interface TokenAuthOptions extends AuthCoreOptions, TokenAuthDecoratorsOption {
   /** Realm in `WWW-Authenticate`. Default 'api'. */
   realm?: string
   /** Replaces the system clock (tests move time with it instead of sleeping). */
   clock?: Clock
+  /**
+   * The client address the login throttle and the refresh/logout rate limits count a
+   * request against. Default `request.ip` (behind a proxy, set Fastify's `trustProxy`).
+   * When it throws or returns no non-empty string, `request.ip` is used and a warning logged once.
+   */
+  clientAddress?: (request: FastifyRequest) => string
   transport?: {
     /** Accept `Authorization: Bearer`. Default true. */
     header?: boolean
@@ -52,12 +63,38 @@ export interface CookieNames { accessToken: string, csrf: string, refreshToken: 
 
 export interface ResolvedTokenAuthOptions {
   realm: string
+  clientAddress: ClientAddressOf
   transport: { header: boolean, cookie: boolean, prefer: 'header' | 'cookie' | undefined }
   cookie: { names: CookieNames, sameSite: 'strict' | 'lax', secure: boolean }
   /** keys: undefined only when the cookie transport is off and no key has secret material. */
   csrf: { headerName: string, allowedOrigins: string[] | undefined, keys: CsrfKeys | undefined }
   /** The names tokenAuth decorates the app and its requests with. */
   decorators: ResolvedDecoratorNames
+}
+
+type PluginOwnOptions = Omit<TokenAuthOptions, keyof AuthCoreOptions>
+const PLUGIN_OPTIONS: KnownKeys<PluginOwnOptions> = { realm: true, clock: true, clientAddress: true, transport: true, cookie: true, csrf: true, decorators: true }
+const PLUGIN_OPTION_NAMES = optionNames(PLUGIN_OPTIONS)
+const TOKEN_AUTH_OPTION_NAMES = Object.freeze([...CORE_OPTION_NAMES, ...PLUGIN_OPTION_NAMES, ...REGISTER_OPTION_NAMES])
+
+const TRANSPORT_OPTIONS: KnownKeys<NonNullable<TokenAuthOptions['transport']>> = { header: true, cookie: true, prefer: true }
+const COOKIE_OPTIONS: KnownKeys<NonNullable<TokenAuthOptions['cookie']>> = { accessTokenName: true, csrfName: true, refreshTokenName: true, deviceName: true, sameSite: true, secure: true }
+const CSRF_OPTIONS: KnownKeys<NonNullable<TokenAuthOptions['csrf']>> = { headerName: true, allowedOrigins: true, secret: true }
+const NESTED_OPTIONS: ReadonlyArray<[keyof TokenAuthOptions, readonly string[]]> = [
+  ['transport', optionNames(TRANSPORT_OPTIONS)],
+  ['cookie', optionNames(COOKIE_OPTIONS)],
+  ['csrf', optionNames(CSRF_OPTIONS)]
+]
+
+/**
+ * The core's share of tokenAuth's options, after refusing any name at the top level that
+ * is neither the core's, the plugin's nor Fastify's `register`'s (`prefix`, `logLevel`, …).
+ */
+export function coreOptionsOf (options: TokenAuthOptions): AuthCoreOptions {
+  refuseUnknownKeys(options, TOKEN_AUTH_OPTION_NAMES)
+  const core: Record<string, unknown> = {}
+  for (const name of CORE_OPTION_NAMES) if (Object.hasOwn(options, name)) core[name] = (options as Record<string, unknown>)[name]
+  return core as AuthCoreOptions
 }
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -98,6 +135,9 @@ function cookieOptions (options: TokenAuthOptions['cookie'] = {}): ResolvedToken
 
 /** Validates the plugin's own options at registration: a bad configuration fails `ready()`, never a request. */
 export function resolveTokenAuthOptions (options: TokenAuthOptions): ResolvedTokenAuthOptions {
+  for (const [name, names] of NESTED_OPTIONS) {
+    if (options[name] !== undefined) refuseUnknownKeys(options[name], names, { path: name })
+  }
   const realm = options.realm ?? 'api'
   if (typeof realm !== 'string' || !REALM.test(realm) || realm.includes('"') || realm.includes('\\')) {
     throw new InvalidOptionError('realm must be 1 to 64 printable characters without quotes or backslashes')
@@ -121,6 +161,7 @@ export function resolveTokenAuthOptions (options: TokenAuthOptions): ResolvedTok
   }
   return {
     realm,
+    clientAddress: clientAddressOf(options.clientAddress),
     transport: resolvedTransport,
     cookie: cookieOptions(options.cookie),
     csrf: { headerName, allowedOrigins: csrf.allowedOrigins?.map((origin) => new URL(origin).origin), keys: csrfKeys },

@@ -11,11 +11,11 @@ import './fastify-types.js'
 import { createTokenReader, kParsedCookies } from './request-credentials.js'
 import { SessionCookies } from './session-cookies.js'
 import { TokenAuthDecorator } from './token-auth-api.js'
-import { resolveTokenAuthOptions, type TokenAuthOptions } from './token-auth-options.js'
+import { coreOptionsOf, resolveTokenAuthOptions, type TokenAuthOptions } from './token-auth-options.js'
 
 const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => {
   // The core first: it validates the keys the plugin's own options derive from.
-  const core = createAuthCore<AccessTokenClaims>(rawOptions, { clock: rawOptions.clock, log: app.log })
+  const core = createAuthCore<AccessTokenClaims>(coreOptionsOf(rawOptions), { clock: rawOptions.clock, log: app.log })
   const options = resolveTokenAuthOptions(rawOptions)
   const names = options.decorators
   refuseTakenNames(app, names)

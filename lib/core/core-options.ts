@@ -5,6 +5,7 @@ import type { PasswordLoginOptions } from '../login/login-options.js'
 import type { ThrottleOptions } from '../login/throttle-policy.js'
 import type { AuthStore, UserRecord } from '../store/ports.js'
 import { createKeyRing, type KeyDefinition, type KeyRing } from '../tokens/key-ring.js'
+import { refuseUnknownCoreOptions } from './core-option-keys.js'
 
 /** What the core takes: keys, token policy, the store and the session rules. */
 export interface AuthCoreOptions {
@@ -132,6 +133,7 @@ function passwordOptions (options: AuthCoreOptions['passwords'] = {}): { hasher:
 
 /** Validates every core option once: a bad configuration fails at startup, never a request. */
 export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptions {
+  refuseUnknownCoreOptions(options)
   const audience = options.audience === undefined ? undefined : ([] as unknown[]).concat(options.audience)
   if (audience !== undefined && (audience.length === 0 || !audience.every((value) => typeof value === 'string' && value.length > 0))) {
     throw new InvalidOptionError('audience must be a non-empty string or array of non-empty strings')

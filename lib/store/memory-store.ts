@@ -1,8 +1,17 @@
 import { UsernameTakenError } from '../errors.js'
+import { optionNames, refuseUnknownKeys, type KnownKeys } from '../options/known-keys.js'
 import type {
   AttemptCounter, AuthStore, FoundRefreshToken, IssuedRefreshToken, NewRefreshFamily, RefreshFamily,
   Revocation, StoredRevocation, UserRecord, UserUpdate
 } from './ports.js'
+
+export interface MemoryStoreOptions {
+  /** Application fields of a user, kept in `UserRecord.profile`. Default none. */
+  profileFields?: readonly string[]
+}
+
+const MEMORY_STORE_OPTIONS: KnownKeys<MemoryStoreOptions> = { profileFields: true }
+const MEMORY_STORE_OPTION_NAMES = optionNames(MEMORY_STORE_OPTIONS)
 
 const copyUser = (user: UserRecord): UserRecord => ({ ...user, roles: [...user.roles], profile: { ...user.profile } })
 
@@ -11,7 +20,8 @@ const copyUser = (user: UserRecord): UserRecord => ({ ...user, roles: [...user.r
  * Nothing survives a restart and nothing is shared between processes (use the knex
  * store for that). Every method is atomic because none awaits midway.
  */
-export function createMemoryStore (options: { profileFields?: readonly string[] } = {}): AuthStore {
+export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore {
+  refuseUnknownKeys(options, MEMORY_STORE_OPTION_NAMES, { owner: 'createMemoryStore' })
   const users = new Map<string, UserRecord>()
   const idByUsername = new Map<string, string>()
   const families = new Map<string, RefreshFamily>()

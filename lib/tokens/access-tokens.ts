@@ -107,8 +107,9 @@ export class AccessTokens<Claims extends AccessTokenClaimsBase = AccessTokenClai
   /**
    * Signs a token for application code (`app.tokenAuth.sign`). `sid` and `ver` are refused:
    * they tie a token to a session and a token version, which only the session service may do.
+   * `issuedAtSeconds` backdates the token (a test's already-expired token).
    */
-  sign (input: ClaimsInput, ttlSeconds?: number): SignedToken {
+  sign (input: ClaimsInput, ttlSeconds?: number, issuedAtSeconds?: number): SignedToken {
     // One snapshot, checked and then signed, so a getter cannot add `sid` after the check.
     const claims = typeof input === 'object' && input !== null ? { ...input } : input
     for (const name of SESSION_CLAIMS) {
@@ -116,7 +117,24 @@ export class AccessTokens<Claims extends AccessTokenClaimsBase = AccessTokenClai
         throw new TypeError(`claims.${name} is set only by the session service`)
       }
     }
-    return this.#sign(claims, ttlSeconds)
+    return this.#sign(claims, ttlSeconds, this.#issuedAt(issuedAtSeconds))
+  }
+
+  /**
+   * The `iat` of a token application code signs: now, or a time it chose in the past. Never
+   * in the future beyond the clock tolerance: such a token could still be valid after every
+   * user-wide revocation made before it was forgotten (they are kept maxTtlSeconds + tolerance).
+   */
+  #issuedAt (issuedAtSeconds: number | undefined): number {
+    const nowSeconds = this.#clock.now() / 1000
+    if (issuedAtSeconds === undefined) return nowSeconds
+    if (typeof issuedAtSeconds !== 'number' || !Number.isFinite(issuedAtSeconds) || issuedAtSeconds < 0) {
+      throw new TypeError(`issuedAt must be a Date or a finite number of seconds since the epoch; got ${String(issuedAtSeconds)}`)
+    }
+    if (issuedAtSeconds > nowSeconds + this.#toleranceMs / 1000) {
+      throw new TypeError('issuedAt must not be in the future (beyond clockTolerance); a number is seconds since the epoch, not milliseconds')
+    }
+    return issuedAtSeconds
   }
 
   /** Signs a token for the session service, which alone sets `sid` and `ver`. */
@@ -127,11 +145,11 @@ export class AccessTokens<Claims extends AccessTokenClaimsBase = AccessTokenClai
     return this.#sign(claims, ttlSeconds)
   }
 
-  #sign (claims: ClaimsInput, ttlSeconds = this.#ttlSeconds): SignedToken {
+  #sign (claims: ClaimsInput, ttlSeconds = this.#ttlSeconds, issuedAtSeconds?: number): SignedToken {
     if (ttlSeconds > this.#maxTtlSeconds) {
       throw new TypeError(`the token lifetime (${ttlSeconds} s) is longer than the longest allowed, ${this.#maxTtlSeconds} s (maxTtlSeconds)`)
     }
-    return this.#signer.sign(claims, ttlSeconds)
+    return this.#signer.sign(claims, ttlSeconds, issuedAtSeconds)
   }
 
   verify (token: unknown): Claims {

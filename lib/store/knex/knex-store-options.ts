@@ -1,6 +1,7 @@
 import type { Knex } from 'knex'
 import { toSeconds, type Duration } from '../../duration.js'
 import { InvalidOptionError } from '../../errors.js'
+import { optionNames, refuseUnknownKeys, type KnownKeys } from '../../options/known-keys.js'
 import { tableNames, type TableNames } from './table-names.js'
 
 export interface KnexStoreOptions {
@@ -30,6 +31,9 @@ export interface ResolvedKnexStoreOptions {
   readTimeoutMs: number
 }
 
+const KNEX_STORE_OPTIONS: KnownKeys<KnexStoreOptions> = { knex: true, tablePrefix: true, profileColumns: true, migrationLockTimeout: true, readTimeout: true }
+const KNEX_STORE_OPTION_NAMES = optionNames(KNEX_STORE_OPTIONS)
+
 const DEFAULTS = Object.freeze({ tablePrefix: 'auth_', profileColumns: Object.freeze([]) as readonly string[], migrationLockTimeout: '30s', readTimeout: '5s' })
 
 const BUILT_IN_USER_COLUMNS = new Set(['id', 'username', 'email', 'roles', 'password_hash', 'disabled', 'token_version', 'created_at', 'updated_at'])
@@ -46,6 +50,7 @@ export function resolveKnexStoreOptions (options: KnexStoreOptions): ResolvedKne
   if (typeof options !== 'object' || options === null || typeof options.knex !== 'function') {
     throw new InvalidOptionError('createKnexStore needs { knex }, a knex instance')
   }
+  refuseUnknownKeys(options, KNEX_STORE_OPTION_NAMES, { owner: 'createKnexStore' })
   return {
     knex: options.knex,
     tables: tableNames(options.tablePrefix ?? DEFAULTS.tablePrefix),

@@ -1,0 +1,59 @@
+import { optionNames, refuseUnknownKeys, type KnownKeys } from '../options/known-keys.js'
+import type { ThrottleOptions } from '../login/throttle-policy.js'
+import type { KeyDefinition } from '../tokens/key-ring.js'
+import type { AuthCoreOptions } from './core-options.js'
+
+type Nested<Name extends keyof AuthCoreOptions> = NonNullable<AuthCoreOptions[Name]>
+
+// allowWeakSecret is listed on its own so that this list holds whether or not the
+// options type declares it yet.
+const CORE_OPTIONS: KnownKeys<Omit<AuthCoreOptions, 'allowWeakSecret'>> = {
+  secret: true,
+  keys: true,
+  issuer: true,
+  audience: true,
+  accessTokenTtl: true,
+  maxTokenTtl: true,
+  clockTolerance: true,
+  maxTokenLength: true,
+  verifiedTokenCacheSize: true,
+  store: true,
+  claims: true,
+  passwords: true,
+  throttle: true,
+  login: true,
+  session: true,
+  revocation: true
+}
+
+/** Every name the core takes at the top level of its options. */
+export const CORE_OPTION_NAMES = optionNames(CORE_OPTIONS, 'allowWeakSecret')
+
+const PASSWORDS: KnownKeys<Nested<'passwords'>> = { bcryptCost: true, bcryptConcurrency: true, bcryptQueue: true, hasher: true, minLength: true }
+const THROTTLE: KnownKeys<ThrottleOptions> = { maxAccountFailures: true, maxAddressFailures: true, window: true, lockout: true, maxLockout: true }
+const LOGIN: KnownKeys<Nested<'login'>> = { maxInFlightPerAccount: true, maxInFlightPerAddress: true }
+const SESSION: KnownKeys<Nested<'session'>> = { refreshTokenTtl: true, maxAge: true, reuseGrace: true, perSessionPerMinute: true, perAddressPerMinute: true }
+const REVOCATION: KnownKeys<Nested<'revocation'>> = { syncInterval: true, maxStaleness: true, pruneInterval: true }
+const KEY: KnownKeys<KeyDefinition> = { kid: true, alg: true, secret: true, privateKey: true, publicKey: true }
+
+const NESTED_OPTIONS: ReadonlyArray<[string, readonly string[]]> = [
+  ['passwords', optionNames(PASSWORDS)],
+  ['throttle', optionNames(THROTTLE)],
+  ['login', optionNames(LOGIN)],
+  ['session', optionNames(SESSION)],
+  ['revocation', optionNames(REVOCATION)]
+]
+const KEY_NAMES = optionNames(KEY)
+
+/**
+ * Refuses a name that is not an option, at the top level or in any nested options object,
+ * with the path the user wrote: `session.refreshTokenTTL is not an option`.
+ */
+export function refuseUnknownCoreOptions (options: unknown): void {
+  refuseUnknownKeys(options, CORE_OPTION_NAMES)
+  const values = options as Record<string, unknown>
+  for (const [name, names] of NESTED_OPTIONS) {
+    if (values[name] !== undefined) refuseUnknownKeys(values[name], names, { path: name })
+  }
+  if (Array.isArray(values.keys)) values.keys.forEach((key: unknown, index) => { refuseUnknownKeys(key, KEY_NAMES, { path: `keys[${index}]` }) })
+}
