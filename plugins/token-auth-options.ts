@@ -2,6 +2,7 @@ import type { Clock } from '../lib/clock.js'
 import { optionalString, type AuthCoreOptions } from '../lib/core/core-options.js'
 import { InvalidOptionError } from '../lib/errors.js'
 import { keyDefinitionsOf } from '../lib/tokens/derived-keys.js'
+import { weakSecretPolicy } from '../lib/tokens/weak-secret-policy.js'
 import { deriveCsrfKeys, type CsrfKeys } from './csrf-keys.js'
 
 export interface TokenAuthOptions extends AuthCoreOptions {
@@ -42,6 +43,7 @@ export interface TokenAuthOptions extends AuthCoreOptions {
     /**
      * Key (32+ random bytes) that binds CSRF tokens to sessions. Default: derived (HKDF) from
      * the token keys' secret material. Required with cookie transport when every key is public.
+     * Checked like `secret`: a guessable one is refused unless allowWeakSecret applies.
      */
     secret?: string | Buffer
   }
@@ -55,6 +57,8 @@ export interface ResolvedTokenAuthOptions {
   cookie: { names: CookieNames, sameSite: 'strict' | 'lax', secure: boolean }
   /** keys: undefined only when the cookie transport is off and no key has secret material. */
   csrf: { headerName: string, allowedOrigins: string[] | undefined, keys: CsrfKeys | undefined }
+  /** Options whose guessable secret was accepted (tests only), for one warning at startup. */
+  weakSecrets: string[]
 }
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -112,7 +116,9 @@ export function resolveTokenAuthOptions (options: TokenAuthOptions): ResolvedTok
   if (csrf.allowedOrigins !== undefined && (!Array.isArray(csrf.allowedOrigins) || !csrf.allowedOrigins.every((origin) => typeof origin === 'string' && URL.canParse(origin)))) {
     throw new InvalidOptionError('csrf.allowedOrigins must be an array of origins such as \'https://app.example\'')
   }
-  const csrfKeys = deriveCsrfKeys({ csrfSecret: csrf.secret, definitions: keyDefinitionsOf(options) })
+  const weakSecrets: string[] = []
+  const policy = weakSecretPolicy(options.allowWeakSecret, (name) => { weakSecrets.push(name) })
+  const csrfKeys = deriveCsrfKeys({ csrfSecret: csrf.secret, definitions: keyDefinitionsOf(options), policy })
   if (csrfKeys === undefined && resolvedTransport.cookie) {
     throw new InvalidOptionError('every key is a public key, so there is no secret to bind CSRF tokens to sessions: set csrf.secret (32+ random bytes) or transport.cookie: false')
   }
@@ -120,6 +126,7 @@ export function resolveTokenAuthOptions (options: TokenAuthOptions): ResolvedTok
     realm,
     transport: resolvedTransport,
     cookie: cookieOptions(options.cookie),
-    csrf: { headerName, allowedOrigins: csrf.allowedOrigins?.map((origin) => new URL(origin).origin), keys: csrfKeys }
+    csrf: { headerName, allowedOrigins: csrf.allowedOrigins?.map((origin) => new URL(origin).origin), keys: csrfKeys },
+    weakSecrets
   }
 }

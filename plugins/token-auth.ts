@@ -12,11 +12,13 @@ import { createTokenReader } from './request-credentials.js'
 import { SessionCookies } from './session-cookies.js'
 import { TokenAuthDecorator } from './token-auth-api.js'
 import { resolveTokenAuthOptions, type TokenAuthOptions } from './token-auth-options.js'
+import { weakSecretWarning } from '../lib/tokens/weak-secret-policy.js'
 
 const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => {
   // The core first: it validates the keys the plugin's own options derive from.
   const core = createAuthCore<AccessTokenClaims>(rawOptions, { clock: rawOptions.clock, log: app.log })
   const options = resolveTokenAuthOptions(rawOptions)
+  if (options.weakSecrets.length > 0) app.log.warn({ options: options.weakSecrets }, weakSecretWarning(options.weakSecrets))
   if (options.transport.cookie && !app.hasDecorator('parseCookie')) await app.register(fastifyCookie)
 
   const csrf = createCsrfProtection(options)
