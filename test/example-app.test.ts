@@ -91,13 +91,14 @@ t.test('without TOKEN_SECRET a secret is generated once, kept private in the dat
   t.match(await readFile(file, 'utf8'), /^[A-Za-z0-9_-]{64}\n$/)
 })
 
-t.test('TOKEN_SECRET from the environment is used, and a weak one stops the start', async (t) => {
-  const secret = 'example-environment-secret-0123456789abcdefghij'
+t.test('TOKEN_SECRET from the environment is used, and a short or guessable one stops the start', async (t) => {
+  const secret = 'lxpMXRebE5_PUgXbjFWuFf3P6MJHFmHzy0MsIZuS8L4M'
   const app = await buildExample(t, await exampleConfig(t, { TOKEN_SECRET: secret }))
   const other = await buildExample(t, await exampleConfig(t, { TOKEN_SECRET: secret }))
   t.equal((await other.inject({ url: '/api/me', headers: bearer(await loginAs(app, 'demo')) })).statusCode, 401, 'other database, same secret: the user is unknown there')
   t.equal((await other.inject({ url: '/healthz' })).statusCode, 200)
   await t.rejects(build(await exampleConfig(t, { TOKEN_SECRET: 'too-short' }), { logger: false }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /at least 32 bytes/ })
+  await t.rejects(build(await exampleConfig(t, { TOKEN_SECRET: 'example-environment-secret-0123456789abcdefghij' }), { logger: false }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /: secret looks like words or a pattern/ })
 })
 
 t.test('cookies: secure by default, and COOKIE_SECURE=false drops the prefixes for plain-HTTP hosts', async (t) => {
