@@ -10,6 +10,7 @@ import { openDatabase } from '../example-app/src/database.js'
 import { closeGracefully } from '../example-app/src/shutdown.js'
 import { buildExample, DEMO_PASSWORD, EXAMPLE_ROOT, exampleConfig } from './helpers/example-app.js'
 import { bearer } from './helpers/forge.js'
+import { withNodeEnv } from './helpers/node-env.js'
 import { cookiesOf } from './helpers/session.js'
 
 // The example app through build(): the page, the API, its configuration and its secret.
@@ -92,6 +93,7 @@ t.test('without TOKEN_SECRET a secret is generated once, kept private in the dat
 })
 
 t.test('TOKEN_SECRET from the environment is used, and a short or guessable one stops the start', async (t) => {
+  withNodeEnv(t, undefined)
   const secret = 'lxpMXRebE5_PUgXbjFWuFf3P6MJHFmHzy0MsIZuS8L4M'
   const app = await buildExample(t, await exampleConfig(t, { TOKEN_SECRET: secret }))
   const other = await buildExample(t, await exampleConfig(t, { TOKEN_SECRET: secret }))

@@ -2,20 +2,10 @@ import Fastify from 'fastify'
 import t, { type Test } from 'tap'
 import tokenAuth, { BcryptPasswordHasher, createAuthCore, createMemoryStore, loginRoutes, type TokenAuthOptions } from 'fastify-token-auth'
 import { PASSWORD, SECRET } from './helpers/app.js'
+import { withNodeEnv } from './helpers/node-env.js'
 
 // `passwords: { bcryptCost: 4 }` is the fast hasher for test suites: accepted only under
 // NODE_ENV=test, refused anywhere else with a message that says so.
-
-/** Sets NODE_ENV for one test and puts it back afterwards. */
-function nodeEnv (t: Test, value: string | undefined): void {
-  const before = process.env.NODE_ENV
-  const set = (to: string | undefined): void => {
-    if (to === undefined) delete process.env.NODE_ENV
-    else process.env.NODE_ENV = to
-  }
-  set(value)
-  t.teardown(() => { set(before) })
-}
 
 async function ready (t: Test, options: TokenAuthOptions): Promise<void> {
   const app = Fastify()
@@ -26,7 +16,7 @@ async function ready (t: Test, options: TokenAuthOptions): Promise<void> {
 }
 
 t.test('under NODE_ENV=test, bcryptCost 4 hashes at cost 4 and logins work', async (t) => {
-  nodeEnv(t, 'test')
+  withNodeEnv(t, 'test')
   const store = createMemoryStore()
   const core = createAuthCore({ secret: SECRET, store, passwords: { bcryptCost: 4 } })
   const user = await (core.stateful as NonNullable<typeof core.stateful>).accounts.createUser({ username: 'alice', password: PASSWORD })
@@ -41,7 +31,7 @@ t.test('under NODE_ENV=test, bcryptCost 4 hashes at cost 4 and logins work', asy
 })
 
 t.test('outside tests a bcryptCost below 10 fails registration, saying it needs NODE_ENV=test', async (t) => {
-  nodeEnv(t, undefined)
+  withNodeEnv(t, undefined)
   await t.rejects(ready(t, { secret: SECRET, store: createMemoryStore(), passwords: { bcryptCost: 4 } }), {
     code: 'FST_TOKEN_AUTH_INVALID_OPTION',
     message: /passwords\.bcryptCost 4 is below 10, which only tests may use: it is accepted when NODE_ENV is 'test' \(NODE_ENV is not set\)$/
@@ -50,7 +40,7 @@ t.test('outside tests a bcryptCost below 10 fails registration, saying it needs 
 })
 
 t.test('under NODE_ENV=production a bcryptCost below 10 is refused', async (t) => {
-  nodeEnv(t, 'production')
+  withNodeEnv(t, 'production')
   await t.rejects(ready(t, { secret: SECRET, store: createMemoryStore(), passwords: { bcryptCost: 9 } }), {
     code: 'FST_TOKEN_AUTH_INVALID_OPTION',
     message: /passwords\.bcryptCost 9 is below 10, .*\(NODE_ENV is "production"\)$/
@@ -58,7 +48,7 @@ t.test('under NODE_ENV=production a bcryptCost below 10 is refused', async (t) =
 })
 
 t.test('costs below bcrypt\'s 4 or above 20 are refused even in tests', async (t) => {
-  nodeEnv(t, 'test')
+  withNodeEnv(t, 'test')
   for (const bcryptCost of [3, 21, 4.5]) {
     await t.rejects(ready(t, { secret: SECRET, store: createMemoryStore(), passwords: { bcryptCost } }), {
       code: 'FST_TOKEN_AUTH_INVALID_OPTION',
