@@ -3,17 +3,19 @@ import { estimateSecretBits, MIN_SECRET_BITS } from './secret-strength.js'
 
 /** Whether a guessable secret of the minimum length may be used: readable secrets belong in tests. */
 export interface WeakSecretPolicy {
-  readonly allowWeak: boolean
   /** True under NODE_ENV=production, where nothing weak is accepted. */
   readonly production: boolean
-  /** Told the option name of each guessable secret accepted, so that startup warns once. */
-  readonly onWeakSecret: (name: string) => void
+  /**
+   * Present when guessable secrets are accepted: told the option name of each one, so that
+   * startup warns once. Absent: they are refused.
+   */
+  readonly acceptWeak?: (name: string) => void
 }
 
 export const GENERATE_SECRET_HINT = 'node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"'
 
 /** Refuses every guessable secret; for code that builds keys without options (tests, benchmarks). */
-export const STRICT_SECRET_POLICY: WeakSecretPolicy = { allowWeak: false, production: false, onWeakSecret: () => {} }
+export const STRICT_SECRET_POLICY: WeakSecretPolicy = { production: false }
 
 /**
  * `allowWeakSecret` defaults to true under NODE_ENV=test and false otherwise; under
@@ -25,15 +27,16 @@ export function weakSecretPolicy (allowWeakSecret: unknown, onWeakSecret: (name:
   if (production && allowWeakSecret === true) {
     throw new InvalidOptionError('allowWeakSecret cannot be true when NODE_ENV is \'production\': a readable secret lets anyone who guesses it forge tokens')
   }
-  return { allowWeak: !production && (allowWeakSecret ?? nodeEnv === 'test'), production, onWeakSecret }
+  const allowWeak = !production && (allowWeakSecret ?? nodeEnv === 'test')
+  return allowWeak ? { production, acceptWeak: onWeakSecret } : { production }
 }
 
 /** Refuses a secret whose estimated guessing work is below MIN_SECRET_BITS, unless the policy allows it. */
 export function checkSecretStrength (secret: Buffer, name: string, policy: WeakSecretPolicy): void {
   const bits = estimateSecretBits(secret)
   if (bits >= MIN_SECRET_BITS) return
-  if (policy.allowWeak) {
-    policy.onWeakSecret(name)
+  if (policy.acceptWeak !== undefined) {
+    policy.acceptWeak(name)
     return
   }
   const testHint = policy.production ? '' : '; a test may keep a readable one with NODE_ENV=test or allowWeakSecret: true'
