@@ -24,7 +24,7 @@ export type { LoginFailureReason } from './lib/login/login-failed-error.js'
 export type { Duration } from './lib/duration.js'
 export type { Algorithm } from './lib/tokens/algorithms.js'
 export type { KeyDefinition, JsonWebKeySet } from './lib/tokens/key-ring.js'
-export type { KeyMaterial } from './lib/tokens/key-material.js'
+export type { KeyMaterial, Jwk } from './lib/tokens/key-material.js'
 export type { AccessTokenClaimsBase } from './lib/tokens/access-tokens.js'
 export * from './lib/errors.js'
 

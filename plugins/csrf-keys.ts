@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../lib/errors.js'
 import { deriveKey, deriveKeysFromRing, type DerivedKeys } from '../lib/tokens/derived-keys.js'
 import type { KeyDefinition } from '../lib/tokens/key-ring.js'
+import { checkSecretStrength, type WeakSecretPolicy } from '../lib/tokens/weak-secret-policy.js'
 
 /** The keys CSRF tokens are made with: one to issue, every one to accept (key rotation). */
 export type CsrfKeys = DerivedKeys
@@ -10,6 +11,8 @@ export interface CsrfKeySources {
   csrfSecret?: string | Buffer
   /** The token keys as configured (`secret` or `keys`), already validated by the key ring. */
   definitions: readonly KeyDefinition[]
+  /** Whether a guessable `csrf.secret` is accepted, as for the token secrets. */
+  policy: WeakSecretPolicy
 }
 
 export const MIN_CSRF_SECRET_BYTES = 32
@@ -20,11 +23,13 @@ const PURPOSE = 'csrf-token v1'
  * otherwise from each token key's secret material, issuing under the signing key's.
  * Undefined when there is no secret material (a verify-only ring).
  */
-export function deriveCsrfKeys ({ csrfSecret, definitions }: CsrfKeySources): CsrfKeys | undefined {
+export function deriveCsrfKeys ({ csrfSecret, definitions, policy }: CsrfKeySources): CsrfKeys | undefined {
   if (csrfSecret === undefined) return deriveKeysFromRing(definitions, PURPOSE)
   if ((typeof csrfSecret !== 'string' && !Buffer.isBuffer(csrfSecret)) || Buffer.byteLength(csrfSecret) < MIN_CSRF_SECRET_BYTES) {
     throw new InvalidOptionError(`csrf.secret must be a string or Buffer of at least ${MIN_CSRF_SECRET_BYTES} random bytes`)
   }
-  const key = deriveKey(Buffer.from(csrfSecret), PURPOSE)
+  const bytes = Buffer.from(csrfSecret)
+  checkSecretStrength(bytes, 'csrf.secret', policy)
+  const key = deriveKey(bytes, PURPOSE)
   return { issuing: key, accepted: [key] }
 }

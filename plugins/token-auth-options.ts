@@ -6,6 +6,7 @@ import { InvalidOptionError } from '../lib/errors.js'
 import { optionNames, refuseUnknownKeys, type KnownKeys } from '../lib/options/known-keys.js'
 import { keyDefinitionsOf } from '../lib/tokens/derived-keys.js'
 import { clientAddressOf, type ClientAddressOf } from './client-address.js'
+import { weakSecretPolicy } from '../lib/tokens/weak-secret-policy.js'
 import { deriveCsrfKeys, type CsrfKeys } from './csrf-keys.js'
 import { resolveDecoratorNames, type ResolvedDecoratorNames, type TokenAuthDecoratorsOption } from './decorator-names.js'
 import { REGISTER_OPTION_NAMES } from './register-options.js'
@@ -54,6 +55,7 @@ export interface TokenAuthOptions extends AuthCoreOptions, TokenAuthDecoratorsOp
     /**
      * Key (32+ random bytes) that binds CSRF tokens to sessions. Default: derived (HKDF) from
      * the token keys' secret material. Required with cookie transport when every key is public.
+     * Checked like `secret`: a guessable one is refused unless allowWeakSecret applies.
      */
     secret?: string | Buffer
   }
@@ -68,6 +70,8 @@ export interface ResolvedTokenAuthOptions {
   cookie: { names: CookieNames, sameSite: 'strict' | 'lax', secure: boolean }
   /** keys: undefined only when the cookie transport is off and no key has secret material. */
   csrf: { headerName: string, allowedOrigins: string[] | undefined, keys: CsrfKeys | undefined }
+  /** Options whose guessable secret was accepted (tests only), for one warning at startup. */
+  weakSecrets: string[]
   /** The names tokenAuth decorates the app and its requests with. */
   decorators: ResolvedDecoratorNames
 }
@@ -155,7 +159,9 @@ export function resolveTokenAuthOptions (options: TokenAuthOptions): ResolvedTok
   if (csrf.allowedOrigins !== undefined && (!Array.isArray(csrf.allowedOrigins) || !csrf.allowedOrigins.every((origin) => typeof origin === 'string' && URL.canParse(origin)))) {
     throw new InvalidOptionError('csrf.allowedOrigins must be an array of origins such as \'https://app.example\'')
   }
-  const csrfKeys = deriveCsrfKeys({ csrfSecret: csrf.secret, definitions: keyDefinitionsOf(options) })
+  const weakSecrets: string[] = []
+  const policy = weakSecretPolicy(options.allowWeakSecret, (name) => { weakSecrets.push(name) })
+  const csrfKeys = deriveCsrfKeys({ csrfSecret: csrf.secret, definitions: keyDefinitionsOf(options), policy })
   if (csrfKeys === undefined && resolvedTransport.cookie) {
     throw new InvalidOptionError('every key is a public key, so there is no secret to bind CSRF tokens to sessions: set csrf.secret (32+ random bytes) or transport.cookie: false')
   }
@@ -165,6 +171,7 @@ export function resolveTokenAuthOptions (options: TokenAuthOptions): ResolvedTok
     transport: resolvedTransport,
     cookie: cookieOptions(options.cookie),
     csrf: { headerName, allowedOrigins: csrf.allowedOrigins?.map((origin) => new URL(origin).origin), keys: csrfKeys },
-    decorators: resolveDecoratorNames(options.decorators)
+    decorators: resolveDecoratorNames(options.decorators),
+    weakSecrets
   }
 }

@@ -12,6 +12,7 @@ import { createTokenReader, kParsedCookies } from './request-credentials.js'
 import { SessionCookies } from './session-cookies.js'
 import { TokenAuthDecorator } from './token-auth-api.js'
 import { coreOptionsOf, resolveTokenAuthOptions, type TokenAuthOptions } from './token-auth-options.js'
+import { weakSecretWarning } from '../lib/tokens/weak-secret-policy.js'
 
 const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => {
   // The core first: it validates the keys the plugin's own options derive from.
@@ -19,6 +20,7 @@ const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => 
   const options = resolveTokenAuthOptions(rawOptions)
   const names = options.decorators
   refuseTakenNames(app, names)
+  if (options.weakSecrets.length > 0) app.log.warn({ options: options.weakSecrets }, weakSecretWarning(options.weakSecrets))
 
   const csrf = createCsrfProtection(options)
   const cookies = new SessionCookies(options.cookie, core.clock, csrf.csrfTokenFor)

@@ -249,7 +249,7 @@ async function rotationApp (t: Test, store: AuthStore, keys: NonNullable<TokenAu
 t.test('key rotation keeps CSRF tokens valid: a session from before still passes, new ones use the new key', async (t) => {
   const store = createMemoryStore()
   await createUser(store, { username: 'alice', password: PASSWORD })
-  const oldKey = { kid: 'old', secret: createSecretKey(Buffer.from('old-key-old-key-old-key-0123456789abcdefghij')) }
+  const oldKey = { kid: 'old', secret: createSecretKey(Buffer.from('vZOBAZDeQ920Dqicir62f1TsdSQOgOEly3mgIvNVXoGl')) }
   const newKey = { kid: 'new', privateKey: generateKeyPairSync('ed25519').privateKey }
   const before = await rotationApp(t, store, [oldKey])
   const after = await rotationApp(t, store, [newKey, oldKey])
@@ -273,7 +273,7 @@ t.test('a verify-only key ring with the cookie transport needs csrf.secret or tr
   await t.rejects(buildApp(t, { auth: { keys: [{ publicKey }], csrf: { secret: 42 as unknown as string } } }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION' })
   const bearerOnly = await buildApp(t, { auth: { keys: [{ publicKey }], transport: { cookie: false } } })
   t.ok(bearerOnly.hasDecorator('tokenAuth'))
-  const secret = 'a-shared-csrf-secret-0123456789abcdefghijk'
+  const secret = 'TJXWL-JQw3ap2J_b5KNn3-Td0mpP4lcxhD2uXZMLGBy4'
   const withSecret = await buildApp(t, { auth: { keys: [{ publicKey }], csrf: { secret } } })
   const other = await buildApp(t, { auth: { csrf: { secret: Buffer.from(secret) } } })
   t.equal(withSecret.tokenAuth.csrfTokenFor('s1'), other.tokenAuth.csrfTokenFor('s1'), 'services sharing csrf.secret agree on tokens')

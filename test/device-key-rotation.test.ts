@@ -7,8 +7,8 @@ import { FastTestHasher } from './helpers/fast-test-hasher.js'
 // key first, the old one still accepted) must not end every browser's own login allowance
 // at once, exactly while an attacker keeps the account locked.
 
-const OLD = 'an old signing secret of at least 32 bytes!!'
-const NEW = 'a new signing secret, also 32 bytes or more!!'
+const OLD = 'ygY3gG1yPxXu3LsnQZS48ci0LXUfjONEueEB6IUo7umn'
+const NEW = 'vFwQReRxjokbYVBKqlSNTVyy0vh8xw2RWrKY08V8h-p2'
 const PASSWORD = 'correct horse battery staple'
 
 t.test('a device token issued before a key rotation still keeps its own allowance after it', async (t) => {

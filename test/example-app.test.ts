@@ -12,6 +12,7 @@ import { pages } from '../example-app/src/pages.js'
 import { closeGracefully } from '../example-app/src/shutdown.js'
 import { buildExample, dataFolder, DEMO_PASSWORD, EXAMPLE_ROOT, exampleConfig } from './helpers/example-app.js'
 import { bearer } from './helpers/forge.js'
+import { withNodeEnv } from './helpers/node-env.js'
 import { asCookieHeader, cookiesOf } from './helpers/session.js'
 
 // The example app through build(): the page, the API, its configuration and its secret.
@@ -158,13 +159,15 @@ t.test('in production a secret file other users can read stops the start with th
   t.equal((await fixed.inject({ url: '/healthz' })).statusCode, 200, 'after chmod 600 it starts')
 })
 
-t.test('TOKEN_SECRET from the environment is used, and a weak one stops the start', async (t) => {
-  const secret = 'example-environment-secret-0123456789abcdefghij'
+t.test('TOKEN_SECRET from the environment is used, and a short or guessable one stops the start', async (t) => {
+  withNodeEnv(t, undefined)
+  const secret = 'lxpMXRebE5_PUgXbjFWuFf3P6MJHFmHzy0MsIZuS8L4M'
   const app = await buildExample(t, await exampleConfig(t, { TOKEN_SECRET: secret }))
   const other = await buildExample(t, await exampleConfig(t, { TOKEN_SECRET: secret }))
   t.equal((await other.inject({ url: '/api/me', headers: bearer(await loginAs(app, 'demo')) })).statusCode, 401, 'other database, same secret: the user is unknown there')
   t.equal((await other.inject({ url: '/healthz' })).statusCode, 200)
   await t.rejects(build(await exampleConfig(t, { TOKEN_SECRET: 'too-short' }), { logger: false }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /at least 32 bytes/ })
+  await t.rejects(build(await exampleConfig(t, { TOKEN_SECRET: 'example-environment-secret-0123456789abcdefghij' }), { logger: false }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /: secret looks like words or a pattern/ })
 })
 
 t.test('cookies: secure by default, and COOKIE_SECURE=false drops the prefixes for plain-HTTP hosts', async (t) => {

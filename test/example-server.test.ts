@@ -22,7 +22,7 @@ function run (env: NodeJS.ProcessEnv): { child: ChildProcess, output: string[], 
 }
 
 async function start (t: Test, env: NodeJS.ProcessEnv = {}, readyLine = 'example app listening on'): Promise<Started> {
-  const running = run({ NODE_ENV: 'production', TOKEN_SECRET: 'example-server-test-secret-0123456789abcdefghij', DEMO_PASSWORD, HOST: '127.0.0.1', PORT: '0', DATA_DIR: await dataFolder(t), ...env })
+  const running = run({ NODE_ENV: 'production', TOKEN_SECRET: 'VjwD2x2t8YIcdQfgEtj1FzOCNDX80KICCJMf376zscO4', DEMO_PASSWORD, HOST: '127.0.0.1', PORT: '0', DATA_DIR: await dataFolder(t), ...env })
   t.teardown(() => { running.child.kill('SIGKILL') })
   for (let i = 0; i < 200; i++) {
     const line = running.output.find((entry) => entry.includes(readyLine))

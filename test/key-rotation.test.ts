@@ -3,8 +3,8 @@ import t from 'tap'
 import { buildApp } from './helpers/app.js'
 import { bearer } from './helpers/forge.js'
 
-const OLD = 'old-key-old-key-old-key-0123456789abcdefghij'
-const NEW = 'new-key-new-key-new-key-0123456789ABCDEFGHIJ'
+const OLD = 'iE9TQ6P5nx11PeWo4yVsTxZHwo5oYFslK2ffcUZ6buGm'
+const NEW = 'DJ8yrtA4aLPQwpx6JZyacZTxHLHYfM_I9DOgAlT1Kr3f'
 
 t.test('a token signed by the old key still verifies after a new signing key is added', async (t) => {
   const before = await buildApp(t, { auth: { keys: [{ kid: 'old', secret: OLD }] } })

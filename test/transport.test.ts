@@ -122,7 +122,7 @@ t.test('a custom error handler still sends the challenge header', async (t) => {
   const tokenAuth = (await import('fastify-token-auth')).default
   const app = Fastify()
   t.teardown(async () => { await app.close() })
-  await app.register(tokenAuth, { secret: 'custom-error-handler-secret-0123456789abcdef' })
+  await app.register(tokenAuth, { secret: 'qffGPDMsQaWJw8SRcnESb_I8z7VGyC12Pr3rbRQyqMIX' })
   app.setErrorHandler(async (error: { statusCode?: number }, _request, reply) => await reply.code(error.statusCode ?? 500).send({ failed: true }))
   app.get('/me', { onRequest: app.authenticate }, async () => 'ok')
   const res = await app.inject({ url: '/me' })
@@ -138,7 +138,7 @@ t.test('an app that registered @fastify/cookie itself keeps it, and cookie auth 
   const app = Fastify()
   t.teardown(async () => { await app.close() })
   await app.register(fastifyCookie, { hook: false })
-  await app.register(tokenAuth, { secret: 'own-cookie-plugin-secret-0123456789abcdefgh' })
+  await app.register(tokenAuth, { secret: 'dWw7ei7BiUbJSI0uKRBj3paaRYfFg8qZChUOS60Oat5u' })
   app.get('/me', { onRequest: app.authenticate }, async (request) => request.user)
   const res = await app.inject({ url: '/me', headers: cookie(await app.tokenAuth.sign({ sub: 'u3' })) })
   t.equal(res.statusCode, 200, 'the cookie is read even when the app turned @fastify/cookie\'s parsing hook off')

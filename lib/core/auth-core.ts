@@ -12,6 +12,7 @@ import { TokenRevokedError } from '../errors.js'
 import type { AuthStore, Revocation } from '../store/ports.js'
 import { AccessTokens, type AccessTokenClaimsBase } from '../tokens/access-tokens.js'
 import { deriveKeysFromRing, keyDefinitionsOf } from '../tokens/derived-keys.js'
+import { weakSecretWarning } from '../tokens/weak-secret-policy.js'
 import { randomBytes } from 'node:crypto'
 
 /** Where the core reports what an operator should see; pino (Fastify's `app.log`) fits. */
@@ -61,6 +62,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
     const resolved = resolveCoreOptions(options)
     const clock = environment.clock ?? systemClock
     const log = environment.log ?? silentLogger
+    if (resolved.weakSecrets.length > 0) log.warn({ options: resolved.weakSecrets }, weakSecretWarning(resolved.weakSecrets))
     this.options = resolved
     this.clock = clock
     this.tokens = new AccessTokens<Claims>({

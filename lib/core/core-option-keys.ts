@@ -5,10 +5,9 @@ import type { AuthCoreOptions } from './core-options.js'
 
 type Nested<Name extends keyof AuthCoreOptions> = NonNullable<AuthCoreOptions[Name]>
 
-// allowWeakSecret is listed on its own so that this list holds whether or not the
-// options type declares it yet.
-const CORE_OPTIONS: KnownKeys<Omit<AuthCoreOptions, 'allowWeakSecret'>> = {
+const CORE_OPTIONS: KnownKeys<AuthCoreOptions> = {
   secret: true,
+  allowWeakSecret: true,
   keys: true,
   issuer: true,
   audience: true,
@@ -27,7 +26,7 @@ const CORE_OPTIONS: KnownKeys<Omit<AuthCoreOptions, 'allowWeakSecret'>> = {
 }
 
 /** Every name the core takes at the top level of its options. */
-export const CORE_OPTION_NAMES = optionNames(CORE_OPTIONS, 'allowWeakSecret')
+export const CORE_OPTION_NAMES = optionNames(CORE_OPTIONS)
 
 const PASSWORDS: KnownKeys<Nested<'passwords'>> = { bcryptCost: true, bcryptConcurrency: true, bcryptQueue: true, hasher: true, minLength: true }
 const THROTTLE: KnownKeys<ThrottleOptions> = { maxAccountFailures: true, maxAddressFailures: true, window: true, lockout: true, maxLockout: true }

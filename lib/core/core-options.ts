@@ -1,18 +1,28 @@
 import { toSeconds, type Duration } from '../duration.js'
 import { InvalidOptionError } from '../errors.js'
-import { BcryptPasswordHasher, type PasswordHasher } from '../accounts/password-hasher.js'
+import { BcryptPasswordHasher, checkBcryptCost, DEFAULT_BCRYPT_COST, type PasswordHasher } from '../accounts/password-hasher.js'
 import type { PasswordLoginOptions } from '../login/login-options.js'
 import type { ThrottleOptions } from '../login/throttle-policy.js'
 import type { AuthStore, UserRecord } from '../store/ports.js'
-import { createKeyRing, type KeyDefinition, type KeyRing } from '../tokens/key-ring.js'
+import { createKeyRing, createRingKey, KeyRing, type KeyDefinition } from '../tokens/key-ring.js'
+import { weakSecretPolicy, type WeakSecretPolicy } from '../tokens/weak-secret-policy.js'
 import { refuseUnknownCoreOptions } from './core-option-keys.js'
 
 /** What the core takes: keys, token policy, the store and the session rules. */
 export interface AuthCoreOptions {
-  /** HMAC secret (HS256) of at least 32 random bytes. Or give `keys`. */
+  /**
+   * HMAC secret (HS256) of at least 32 random bytes. Or give `keys`. A secret that looks like
+   * words or a pattern (estimated under 128 bits of guessing work) is refused: see allowWeakSecret.
+   */
   secret?: string | Buffer
   /** Key ring: the first key signs, every key verifies (rotation). Each has one algorithm. */
   keys?: KeyDefinition[]
+  /**
+   * Accept a readable secret (still of the minimum length) such as 'my-app-test-secret-…', with
+   * one warning at startup: for tests. Default: true when NODE_ENV is 'test', false otherwise.
+   * Under NODE_ENV=production a guessable secret is always refused, and true is an error.
+   */
+  allowWeakSecret?: boolean
   /** `iss` written into tokens and required on verify. */
   issuer?: string
   /** `aud` written into tokens; a verified token must name one of these. */
@@ -35,7 +45,10 @@ export interface AuthCoreOptions {
   /** Application claims put into a user's access tokens. Default: `roles` when the user has any. */
   claims?: (user: UserRecord) => Record<string, unknown>
   passwords?: {
-    /** bcrypt cost for new hashes; logins rehash older, cheaper hashes. Default 12, at least 10. */
+    /**
+     * bcrypt cost for new hashes; logins rehash older, cheaper hashes. Default 12, at least 10.
+     * 4 to 9 are accepted only when NODE_ENV is 'test': `{ bcryptCost: 4 }` is the fast test hasher.
+     */
     bcryptCost?: number
     /** bcrypt computations at once. Default: UV_THREADPOOL_SIZE - 1 (3). */
     bcryptConcurrency?: number
@@ -73,6 +86,8 @@ export interface AuthCoreOptions {
 
 export interface ResolvedCoreOptions {
   ring: KeyRing
+  /** Options whose guessable secret was accepted (tests only), for one warning at startup. */
+  weakSecrets: string[]
   issuer: string | undefined
   audience: string[] | undefined
   accessTokenTtlSeconds: number
@@ -110,11 +125,11 @@ function seconds (value: Duration | undefined, fallback: Duration, name: string,
   return toSeconds(value ?? fallback, name, min, max)
 }
 
-function keyRingFrom (options: AuthCoreOptions): KeyRing {
+function keyRingFrom (options: AuthCoreOptions, policy: WeakSecretPolicy): KeyRing {
   if (options.secret !== undefined && options.keys !== undefined) throw new InvalidOptionError('give `secret` or `keys`, not both')
-  if (options.keys !== undefined) return createKeyRing(options.keys)
+  if (options.keys !== undefined) return createKeyRing(options.keys, policy)
   if (options.secret === undefined) throw new InvalidOptionError('a signing secret is required: set `secret` (32+ random bytes) or `keys`')
-  return createKeyRing([{ secret: options.secret }], 'secret')
+  return new KeyRing([createRingKey({ secret: options.secret }, 'secret', { policy, secretName: 'secret' })])
 }
 
 function checkStore (store: unknown): AuthStore | undefined {
@@ -127,7 +142,8 @@ function checkStore (store: unknown): AuthStore | undefined {
 }
 
 function passwordOptions (options: AuthCoreOptions['passwords'] = {}): { hasher: PasswordHasher, minPasswordLength: number } {
-  const hasher = options.hasher ?? new BcryptPasswordHasher(options.bcryptCost, options.bcryptConcurrency, options.bcryptQueue)
+  const hasher = options.hasher ??
+    new BcryptPasswordHasher(checkBcryptCost(options.bcryptCost ?? DEFAULT_BCRYPT_COST, 'passwords.bcryptCost'), options.bcryptConcurrency, options.bcryptQueue)
   return { hasher, minPasswordLength: integerInRange(options.minLength, 'passwords.minLength', 8, 1, 64) }
 }
 
@@ -142,13 +158,16 @@ export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptio
   const accessTokenTtlSeconds = seconds(options.accessTokenTtl, '15m', 'accessTokenTtl', 1, 86400)
   const maxTokenTtlSeconds = seconds(options.maxTokenTtl, '1d', 'maxTokenTtl', 1, 366 * 86400)
   if (maxTokenTtlSeconds < accessTokenTtlSeconds) throw new InvalidOptionError('maxTokenTtl must be at least accessTokenTtl')
+  const weakSecrets: string[] = []
+  const policy = weakSecretPolicy(options.allowWeakSecret, (name) => { weakSecrets.push(name) })
   const session = options.session ?? {}
   const revocation = options.revocation ?? {}
   const maxStalenessMs = seconds(revocation.maxStaleness, '1s', 'revocation.maxStaleness', 0.05, 3600) * 1000
   const syncIntervalMs = seconds(revocation.syncInterval, '250ms', 'revocation.syncInterval', 0.01, 3600) * 1000
   if (syncIntervalMs >= maxStalenessMs) throw new InvalidOptionError('revocation.syncInterval must be shorter than revocation.maxStaleness')
   return {
-    ring: keyRingFrom(options),
+    ring: keyRingFrom(options, policy),
+    weakSecrets,
     issuer: optionalString(options.issuer, 'issuer'),
     audience: audience as string[] | undefined,
     accessTokenTtlSeconds,

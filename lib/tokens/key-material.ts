@@ -1,14 +1,41 @@
-import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, type JsonWebKey } from 'node:crypto'
+import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
 import { ALGORITHM_SPECS, type Algorithm } from './algorithms.js'
+import { checkSecretStrength, GENERATE_SECRET_HINT, STRICT_SECRET_POLICY, type WeakSecretPolicy } from './weak-secret-policy.js'
+
+/**
+ * A JSON Web Key (RFC 7517, members of RFC 7518 §6). Our own type rather than node:crypto's,
+ * which newer @types/node no longer export.
+ */
+export interface Jwk {
+  kty?: string
+  crv?: string
+  x?: string
+  y?: string
+  d?: string
+  n?: string
+  e?: string
+  p?: string
+  q?: string
+  dp?: string
+  dq?: string
+  qi?: string
+  k?: string
+  kid?: string
+  alg?: string
+  use?: string
+  key_ops?: string[]
+  [member: string]: unknown
+}
 
 /** A key as users hold it: a KeyObject, a PEM string, or a JWK object. */
-export type KeyMaterial = KeyObject | string | JsonWebKey
+export type KeyMaterial = KeyObject | string | Jwk
+
+// The form node:crypto takes a JWK in; its own JsonWebKey type is not named, see Jwk.
+type JwkInput = Extract<Parameters<typeof createPublicKey>[0], { format: 'jwk' }>
+const jwkInput = (jwk: Jwk): JwkInput => ({ key: jwk, format: 'jwk' }) as JwkInput
 
 const PEM_MARKER = /-----BEGIN [A-Z0-9 ]+-----/
-// A random secret of 32+ bytes has far more distinct bytes than this; fewer means a
-// placeholder such as 'x'.repeat(32) or '0000…' that would make every token forgeable.
-const MIN_DISTINCT_SECRET_BYTES = 8
 
 function looksLikeJwk (text: string): boolean {
   const trimmed = text.trim()
@@ -22,11 +49,11 @@ function looksLikeJwk (text: string): boolean {
 }
 
 /**
- * Builds the HMAC key for `alg`, refusing secrets an attacker could guess and key
- * material that belongs to another algorithm (a public key used as an HMAC secret is
- * the classic algorithm-confusion forgery).
+ * Builds the HMAC key for `alg`, refusing secrets an attacker could guess (unless the
+ * policy allows them, in tests) and key material that belongs to another algorithm (a
+ * public key used as an HMAC secret is the classic algorithm-confusion forgery).
  */
-export function hmacSecretKey (secret: unknown, alg: Algorithm, name: string): KeyObject {
+export function hmacSecretKey (secret: unknown, alg: Algorithm, name: string, policy: WeakSecretPolicy = STRICT_SECRET_POLICY): KeyObject {
   let bytes: Buffer
   if (secret instanceof KeyObject) {
     if (secret.type !== 'secret') throw new InvalidOptionError(`${name} must be a secret key, not a ${secret.type} key`)
@@ -42,15 +69,13 @@ export function hmacSecretKey (secret: unknown, alg: Algorithm, name: string): K
   }
   const minBytes = ALGORITHM_SPECS[alg].minSecretBytes
   if (bytes.length < minBytes) {
-    throw new InvalidOptionError(`${name} must be at least ${minBytes} bytes for ${alg}; got ${bytes.length} (generate one with: node -e "console.log(require('crypto').randomBytes(48).toString('base64url'))")`)
+    throw new InvalidOptionError(`${name} must be at least ${minBytes} bytes for ${alg}; got ${bytes.length} (generate one with: ${GENERATE_SECRET_HINT})`)
   }
-  if (new Set(bytes).size < MIN_DISTINCT_SECRET_BYTES) {
-    throw new InvalidOptionError(`${name} is not random: it has fewer than ${MIN_DISTINCT_SECRET_BYTES} distinct bytes`)
-  }
+  checkSecretStrength(bytes, name, policy)
   return createSecretKey(bytes)
 }
 
-function isJwk (material: KeyMaterial): material is JsonWebKey {
+function isJwk (material: KeyMaterial): material is Jwk {
   return typeof material === 'object' && !(material instanceof KeyObject)
 }
 
@@ -60,7 +85,7 @@ export function privateKeyFrom (material: KeyMaterial, name: string): KeyObject 
       if (material.type !== 'private') throw new Error(`it is a ${material.type} key`)
       return material
     }
-    return isJwk(material) ? createPrivateKey({ key: material, format: 'jwk' }) : createPrivateKey(material)
+    return isJwk(material) ? createPrivateKey(jwkInput(material)) : createPrivateKey(material)
   } catch (error) {
     throw new InvalidOptionError(`${name} is not a usable private key (${(error as Error).message})`)
   }
@@ -72,7 +97,7 @@ export function publicKeyFrom (material: KeyMaterial, name: string): KeyObject {
       if (material.type !== 'public') throw new Error(`it is a ${material.type} key`)
       return material
     }
-    return isJwk(material) ? createPublicKey({ key: material, format: 'jwk' }) : createPublicKey(material)
+    return isJwk(material) ? createPublicKey(jwkInput(material)) : createPublicKey(material)
   } catch (error) {
     throw new InvalidOptionError(`${name} is not a usable public key (${(error as Error).message})`)
   }

@@ -1,9 +1,10 @@
-import { createHash, createHmac, createPublicKey, sign as signBytes, verify as verifyBytes, type JsonWebKey, type KeyObject } from 'node:crypto'
+import { createHash, createHmac, createPublicKey, sign as signBytes, verify as verifyBytes, type KeyObject } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
 import { ALGORITHM_SPECS, isAlgorithm, keyMatchesAlgorithm, type Algorithm } from './algorithms.js'
 import { utf8Bytes, isBase64urlSegment } from './base64url.js'
 import { isLowS, lowSLimit, toLowS } from './ecdsa-low-s.js'
-import { hmacSecretKey, privateKeyFrom, publicKeyFrom, type KeyMaterial } from './key-material.js'
+import { hmacSecretKey, privateKeyFrom, publicKeyFrom, type Jwk, type KeyMaterial } from './key-material.js'
+import { STRICT_SECRET_POLICY, type WeakSecretPolicy } from './weak-secret-policy.js'
 
 /** One key as configured. Give `secret` for HMAC, or `privateKey` and/or `publicKey` for EdDSA and ES256. */
 export interface KeyDefinition {
@@ -29,10 +30,10 @@ export interface RingKey {
   /** Checks a base64url signature; false for any signature that is not canonical. */
   verify: (signingInput: string, signature: string) => boolean
   /** Public JWK for the JWKS document; undefined for HMAC keys, which are never published. */
-  readonly publicJwk: JsonWebKey | undefined
+  readonly publicJwk: Jwk | undefined
 }
 
-export interface JsonWebKeySet { keys: JsonWebKey[] }
+export interface JsonWebKeySet { keys: Jwk[] }
 
 const MAX_KID_LENGTH = 128
 
@@ -40,7 +41,7 @@ const MAX_KID_LENGTH = 128
 // thumbprint: public data, unique in practice, and every token header stays short.
 const DEFAULT_KID_LENGTH = 16
 
-function defaultPublicKid (jwk: JsonWebKey): string {
+function defaultPublicKid (jwk: Jwk): string {
   // RFC 7638: the required members only, in lexicographic order, no whitespace.
   const members = jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x }
   return createHash('sha256').update(JSON.stringify(members)).digest('base64url').slice(0, DEFAULT_KID_LENGTH)
@@ -82,7 +83,7 @@ function asymmetricKey (kid: string | undefined, alg: Algorithm, privateKey: Key
   const verifyOptions = { key: publicKey, dsaEncoding: 'ieee-p1363' as const }
   const order = spec.ecdsaGroupOrder
   const sLimit = order === null ? undefined : lowSLimit(order, spec.signatureBytes / 2)
-  const jwk = publicKey.export({ format: 'jwk' })
+  const jwk: Jwk = publicKey.export({ format: 'jwk' })
   const resolvedKid = kid ?? defaultPublicKid(jwk)
   return {
     kid: resolvedKid,
@@ -109,8 +110,16 @@ function inferAlgorithm (definition: KeyDefinition, key: KeyObject | undefined):
   return key.asymmetricKeyType === 'ed25519' ? 'EdDSA' : 'ES256'
 }
 
+/** How a key definition is checked and named in messages. */
+export interface RingKeyContext {
+  /** Whether a guessable HMAC secret is accepted (tests only). Default: never. */
+  policy?: WeakSecretPolicy
+  /** The option the secret came from as the user wrote it. Default: `${name}.secret`. */
+  secretName?: string
+}
+
 /** Turns one user-supplied key definition into a RingKey, with a clear error for every mistake. */
-export function createRingKey (definition: KeyDefinition, name: string): RingKey {
+export function createRingKey (definition: KeyDefinition, name: string, context: RingKeyContext = {}): RingKey {
   if (typeof definition !== 'object' || definition === null) throw new InvalidOptionError(`${name} must be an object`)
   const { kid, alg, secret } = definition
   if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)) {
@@ -132,7 +141,7 @@ export function createRingKey (definition: KeyDefinition, name: string): RingKey
   const resolvedAlg = alg ?? inferAlgorithm(definition, publicKey)
   if (ALGORITHM_SPECS[resolvedAlg].family === 'hmac') {
     if (secret === undefined) throw new InvalidOptionError(`${name}.alg is ${resolvedAlg}, which needs a secret`)
-    return hmacKey(kid, resolvedAlg, hmacSecretKey(secret, resolvedAlg, `${name}.secret`))
+    return hmacKey(kid, resolvedAlg, hmacSecretKey(secret, resolvedAlg, context.secretName ?? `${name}.secret`, context.policy ?? STRICT_SECRET_POLICY))
   }
   if (publicKey === undefined) throw new InvalidOptionError(`${name}.alg is ${resolvedAlg}, which needs a privateKey or publicKey`)
   if (!keyMatchesAlgorithm(publicKey, resolvedAlg)) {
@@ -177,13 +186,13 @@ export class KeyRing {
 
   /** The JWKS document (RFC 7517) with the public keys; HMAC secrets never appear. */
   jwks (): JsonWebKeySet {
-    const keys: JsonWebKey[] = []
+    const keys: Jwk[] = []
     for (const key of this.keys) if (key.publicJwk !== undefined) keys.push(key.publicJwk)
     return { keys }
   }
 }
 
-export function createKeyRing (definitions: readonly KeyDefinition[], name = 'keys'): KeyRing {
-  if (!Array.isArray(definitions)) throw new InvalidOptionError(`${name} must be an array of key definitions`)
-  return new KeyRing(definitions.map((definition, index) => createRingKey(definition, `${name}[${index}]`)))
+export function createKeyRing (definitions: readonly KeyDefinition[], policy: WeakSecretPolicy = STRICT_SECRET_POLICY): KeyRing {
+  if (!Array.isArray(definitions)) throw new InvalidOptionError('keys must be an array of key definitions')
+  return new KeyRing(definitions.map((definition, index) => createRingKey(definition, `keys[${index}]`, { policy })))
 }

@@ -24,7 +24,7 @@ export async function buildApp (t: Test, options: TestAppOptions = {}): Promise<
   const app = Fastify(options.fastify ?? { logger: false })
   t.teardown(async () => { await app.close() })
   const key = options.auth?.keys === undefined ? { secret: SECRET } : {}
-  // bcrypt cost 10, the lowest allowed: the tests create users at that cost too.
+  // bcrypt cost 10, the lowest allowed outside NODE_ENV=test: the tests create users at that cost too.
   await app.register(tokenAuth, { ...key, passwords: { bcryptCost: 10 }, ...options.auth } as TokenAuthOptions)
   if (options.routes !== undefined && options.routes !== false) await app.register(loginRoutes, { prefix: '/auth', ...options.routes })
   app.get('/me', { onRequest: app.authenticate }, async (request) => request.user)
