@@ -16,7 +16,7 @@ const BEARER_ERRORS: Readonly<Record<string, string | null>> = {
 const quoted = (text: string): string => `"${text.replace(/["\\]/g, '')}"`
 
 /** The WWW-Authenticate value for one of our errors, or undefined when none belongs on it. */
-export function bearerChallenge (realm: string, error: { code?: string, message: string }): string | undefined {
+export function bearerChallenge (realm: string, error: { code?: string | undefined, message: string }): string | undefined {
   const bearerError = BEARER_ERRORS[String(error.code)]
   if (bearerError === undefined) return undefined
   if (bearerError === null) return `Bearer realm=${quoted(realm)}`
@@ -29,7 +29,7 @@ export function bearerChallenge (realm: string, error: { code?: string, message:
  * they were thrown: a hook, a route of ours, or an application handler.
  */
 export function challengeOnError (realm: string) {
-  return function (_request: unknown, reply: FastifyReply, error: FastifyError & { headers?: Record<string, string> }, done: () => void): void {
+  return function (_request: unknown, reply: FastifyReply, error: FastifyError & { headers?: Record<string, string> | undefined }, done: () => void): void {
     const challenge = bearerChallenge(realm, error)
     if (challenge !== undefined) reply.header('www-authenticate', challenge)
     if (error.headers !== undefined && String(error.code).startsWith('FST_TOKEN_AUTH_')) reply.headers(error.headers)

@@ -8,7 +8,7 @@ export type CsrfKeys = DerivedKeys
 
 export interface CsrfKeySources {
   /** `csrf.secret`: replaces the derivation from the token keys. */
-  csrfSecret?: string | Buffer
+  csrfSecret?: string | Buffer | undefined
   /** The token keys as configured (`secret` or `keys`), already validated by the key ring. */
   definitions: readonly KeyDefinition[]
   /** Whether a guessable `csrf.secret` is accepted, as for the token secrets. */

@@ -33,7 +33,7 @@ export type DecoratorNames = {
   [Role in DecoratorRole]: Role extends keyof TokenAuthDecoratorNames ? TokenAuthDecoratorNames[Role] & string : DefaultDecoratorNames[Role]
 }
 
-type DecoratorsOption = { [Role in DecoratorRole]?: DecoratorNames[Role] }
+type DecoratorsOption = { [Role in DecoratorRole]?: DecoratorNames[Role] | undefined }
 type RenamedRoles = keyof TokenAuthDecoratorNames & DecoratorRole
 
 /**
@@ -44,7 +44,7 @@ type RenamedRoles = keyof TokenAuthDecoratorNames & DecoratorRole
 export type TokenAuthDecoratorsOption = [RenamedRoles] extends [never]
   ? {
       /** Other names for the decorators, when another plugin already uses one (`user` by @fastify/jwt). */
-      decorators?: DecoratorsOption
+      decorators?: DecoratorsOption | undefined
     }
   : {
       /** Other names for the decorators: the ones merged into TokenAuthDecoratorNames. */

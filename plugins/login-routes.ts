@@ -15,11 +15,11 @@ import { strictValidatorCompiler } from './strict-validator.js'
 
 export interface LoginRoutesOptions {
   /** The `user` object of token responses. Default: id, username, email, roles and profile fields. */
-  publicUser?: (user: UserRecord) => Record<string, unknown>
+  publicUser?: ((user: UserRecord) => Record<string, unknown>) | undefined
   /** Called after a successful login, for audit logs. */
-  onLoginSuccess?: (event: { request: FastifyRequest, user: UserRecord }) => void | Promise<void>
+  onLoginSuccess?: ((event: { request: FastifyRequest, user: UserRecord }) => void | Promise<void>) | undefined
   /** Called after a refused login (the client only ever sees a uniform 401 or 429). */
-  onLoginFailure?: (event: { request: FastifyRequest, username: string, reason: LoginFailureReason }) => void | Promise<void>
+  onLoginFailure?: ((event: { request: FastifyRequest, username: string, reason: LoginFailureReason }) => void | Promise<void>) | undefined
 }
 
 /** A throttle (429) or a busy password check (503) as an audit reason; other errors are not refusals. */

@@ -11,13 +11,13 @@ import type { CookieNames, ResolvedTokenAuthOptions } from './token-auth-options
 
 export interface SignOptions {
   /** Lifetime of this token instead of accessTokenTtl; at most maxTokenTtl. */
-  expiresIn?: Duration
+  expiresIn?: Duration | undefined
   /**
    * When the token was issued (`iat`; `exp` counts from it): a Date or seconds since the
    * epoch, now or in the past, never in the future. Default now. For tests: one hour ago
    * with `expiresIn: '15m'` is a token that verifies as expired.
    */
-  issuedAt?: Date | number
+  issuedAt?: Date | number | undefined
 }
 
 const SIGN_OPTIONS: KnownKeys<SignOptions> = { expiresIn: true, issuedAt: true }

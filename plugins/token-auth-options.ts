@@ -13,52 +13,52 @@ import { REGISTER_OPTION_NAMES } from './register-options.js'
 
 export interface TokenAuthOptions extends AuthCoreOptions, TokenAuthDecoratorsOption {
   /** Realm in `WWW-Authenticate`. Default 'api'. */
-  realm?: string
+  realm?: string | undefined
   /** Replaces the system clock (tests move time with it instead of sleeping). */
-  clock?: Clock
+  clock?: Clock | undefined
   /**
    * The client address the login throttle and the refresh/logout rate limits count a
    * request against. Default `request.ip` (behind a proxy, set Fastify's `trustProxy`).
    * When it throws or returns no non-empty string, `request.ip` is used and a warning logged once.
    */
-  clientAddress?: (request: FastifyRequest) => string
+  clientAddress?: ((request: FastifyRequest) => string) | undefined
   transport?: {
     /** Accept `Authorization: Bearer`. Default true. */
-    header?: boolean
+    header?: boolean | undefined
     /** Accept the access-token cookie. Default true. */
-    cookie?: boolean
+    cookie?: boolean | undefined
     /** When both arrive: undefined (default) answers 400 invalid_request (RFC 6750 §2). */
-    prefer?: 'header' | 'cookie'
-  }
+    prefer?: 'header' | 'cookie' | undefined
+  } | undefined
   cookie?: {
     /** Default '__Host-access-token'. */
-    accessTokenName?: string
+    accessTokenName?: string | undefined
     /** Readable CSRF cookie the page echoes in the CSRF header. Default '__Host-csrf-token'. */
-    csrfName?: string
+    csrfName?: string | undefined
     /** Refresh-token cookie, scoped to the login routes' prefix. Default '__Secure-refresh-token'. */
-    refreshTokenName?: string
+    refreshTokenName?: string | undefined
     /** Device cookie (a browser that signed in before keeps its own login allowance), scoped like the refresh cookie. Default '__Secure-device'. */
-    deviceName?: string
+    deviceName?: string | undefined
     /** Default 'strict'. */
-    sameSite?: 'strict' | 'lax'
+    sameSite?: 'strict' | 'lax' | undefined
     /** Default true; false (plain-HTTP development off localhost) needs names without __Host-/__Secure-. */
-    secure?: boolean
-  }
+    secure?: boolean | undefined
+  } | undefined
   csrf?: {
     /** Header that must echo the CSRF cookie. Default 'x-csrf-token'. */
-    headerName?: string
+    headerName?: string | undefined
     /**
      * Origins allowed on cookie-authenticated unsafe requests and on login (a `Sec-Fetch-Site:
      * same-site` request is allowed only from one of these). Default: the request's own origin.
      */
-    allowedOrigins?: string[]
+    allowedOrigins?: string[] | undefined
     /**
      * Key (32+ random bytes) that binds CSRF tokens to sessions. Default: derived (HKDF) from
      * the token keys' secret material. Required with cookie transport when every key is public.
      * Checked like `secret`: a guessable one is refused unless allowWeakSecret applies.
      */
-    secret?: string | Buffer
-  }
+    secret?: string | Buffer | undefined
+  } | undefined
 }
 
 export interface CookieNames { accessToken: string, csrf: string, refreshToken: string, device: string }

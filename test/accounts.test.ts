@@ -11,7 +11,7 @@ import { forEachStore } from './helpers/stores.js'
 interface Setup { store: AuthStore, accounts: Accounts, revocations: Revocation[], clock: TestClock }
 
 async function setup (t: Test, target: Parameters<Parameters<typeof forEachStore>[2]>[1], profileColumns?: string[]): Promise<Setup> {
-  const store = await target.create(t, { profileColumns })
+  const store = await target.create(t, profileColumns === undefined ? {} : { profileColumns })
   const clock = new TestClock()
   const core = createAuthCore({ secret: SECRET, store, passwords: { bcryptCost: 10 }, maxTokenTtl: '2h' }, { clock })
   const stateful = core.stateful as NonNullable<typeof core.stateful>

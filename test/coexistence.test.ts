@@ -120,7 +120,7 @@ t.test('a session set by the app\'s own route keeps the app\'s cookie set by @fa
 /** The app of the @fastify/jwt recipe: @fastify/jwt first with its `request.user`, tokenAuth beside it under other names. */
 async function appWithJwt (t: Test, names: { ours: Record<string, unknown>, jwtDecoratorName?: string }): Promise<FastifyInstance> {
   const app = await freshApp(t)
-  await app.register(fastifyJwt, { secret: JWT_SECRET, decoratorName: names.jwtDecoratorName })
+  await app.register(fastifyJwt, { secret: JWT_SECRET, ...names.jwtDecoratorName === undefined ? {} : { decoratorName: names.jwtDecoratorName } })
   await app.register(tokenAuth, withNames({ secret: SECRET }, names.ours))
   return app
 }

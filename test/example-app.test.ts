@@ -226,7 +226,7 @@ for (const [name, variable] of [['postgres', 'TEST_PG_URL'], ['mysql', 'TEST_MYS
   t.test(`DATABASE_URL switches the same app to ${name}`, { skip: url === undefined ? `${variable} is not set` : false }, async (t) => {
     const tablePrefix = `ex${Math.random().toString(16).slice(2, 10)}_`
     t.teardown(async () => {
-      const db = knex({ client: name === 'postgres' ? 'pg' : 'mysql2', connection: url })
+      const db = knex({ client: name === 'postgres' ? 'pg' : 'mysql2', connection: url as string })
       await createKnexStore({ knex: db, tablePrefix }).rollback()
       await db.destroy()
     })

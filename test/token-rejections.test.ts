@@ -84,7 +84,7 @@ const cases: Case[] = [
 
 for (const testCase of cases) {
   t.test(testCase.name, async (t) => {
-    const app = await buildApp(t, { auth: testCase.auth })
+    const app = await buildApp(t, testCase.auth === undefined ? {} : { auth: testCase.auth })
     const headers = testCase.via === 'cookie' ? { cookie: `__Host-access-token=${testCase.token()}` } : bearer(testCase.token())
     const res = await app.inject({ url: '/me', headers })
     t.equal(res.statusCode, 401)

@@ -24,12 +24,9 @@ export const DEMO_USERS = [
   { username: 'viewer', roles: [], email: 'viewer@example.com' }
 ]
 
-function loggerOptions (config: AppConfig): FastifyServerOptions['logger'] {
-  return {
-    level: config.logLevel,
-    redact: [...redactPaths],
-    transport: config.prettyLogs ? { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } : undefined
-  }
+function loggerOptions (config: AppConfig): NonNullable<FastifyServerOptions['logger']> {
+  const options = { level: config.logLevel, redact: [...redactPaths] }
+  return config.prettyLogs ? { ...options, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } } : options
 }
 
 async function ensureDemoUsers (app: FastifyInstance, password: string): Promise<void> {
@@ -44,7 +41,7 @@ async function ensureDemoUsers (app: FastifyInstance, password: string): Promise
 
 export interface BuildOptions {
   /** Replaces the configured logger (tests pass false or a stream). */
-  logger?: FastifyServerOptions['logger']
+  logger?: NonNullable<FastifyServerOptions['logger']> | undefined
 }
 
 /**

@@ -26,9 +26,9 @@ export interface AccountsParts {
 
 /** What an application may change about a user without ending their sessions. */
 export interface UserProfileUpdate {
-  email?: string | null
-  roles?: string[]
-  profile?: Record<string, unknown>
+  email?: string | null | undefined
+  roles?: string[] | undefined
+  profile?: Record<string, unknown> | undefined
 }
 
 /**

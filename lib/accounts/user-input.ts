@@ -7,10 +7,10 @@ import { normaliseUsername } from './username.js'
 export interface NewUser {
   username: string
   password: string
-  email?: string | null
-  roles?: string[]
-  disabled?: boolean
-  profile?: Record<string, unknown>
+  email?: string | null | undefined
+  roles?: string[] | undefined
+  disabled?: boolean | undefined
+  profile?: Record<string, unknown> | undefined
 }
 
 const MAX_EMAIL_LENGTH = 254

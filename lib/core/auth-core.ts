@@ -28,8 +28,8 @@ const ignore = (): void => {}
 const silentLogger: CoreLogger = { debug: ignore, info: ignore, warn: ignore, error: ignore }
 
 export interface CoreEnvironment {
-  clock?: Clock
-  log?: CoreLogger
+  clock?: Clock | undefined
+  log?: CoreLogger | undefined
 }
 
 // An id missing this long is a rolled-back insert, not a slow commit.
@@ -144,7 +144,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
    * The signed-in user's password change: the current password checked (throttled like a
    * login), the new one set, every earlier session ended, and a new session started.
    */
-  async changePassword (change: { userId: string, currentPassword: string, newPassword: string, clientAddress: string, deviceToken?: string }): Promise<IssuedSession> {
+  async changePassword (change: { userId: string, currentPassword: string, newPassword: string, clientAddress: string, deviceToken?: string | undefined }): Promise<IssuedSession> {
     const { accounts, login, sessions } = this.#statefulParts()
     const user = await accounts.findUserById(change.userId)
     if (user === undefined) throw new TokenRevokedError()

@@ -14,74 +14,74 @@ export interface AuthCoreOptions {
    * HMAC secret (HS256) of at least 32 random bytes. Or give `keys`. A secret that looks like
    * words or a pattern (estimated under 128 bits of guessing work) is refused: see allowWeakSecret.
    */
-  secret?: string | Buffer
+  secret?: string | Buffer | undefined
   /** Key ring: the first key signs, every key verifies (rotation). Each has one algorithm. */
-  keys?: KeyDefinition[]
+  keys?: KeyDefinition[] | undefined
   /**
    * Accept a readable secret (still of the minimum length) such as 'my-app-test-secret-…', with
    * one warning at startup: for tests. Default: true when NODE_ENV is 'test', false otherwise.
    * Under NODE_ENV=production a guessable secret is always refused, and true is an error.
    */
-  allowWeakSecret?: boolean
+  allowWeakSecret?: boolean | undefined
   /** `iss` written into tokens and required on verify. */
-  issuer?: string
+  issuer?: string | undefined
   /** `aud` written into tokens; a verified token must name one of these. */
-  audience?: string | string[]
+  audience?: string | string[] | undefined
   /** Access-token lifetime. Default '15m'. */
-  accessTokenTtl?: Duration
+  accessTokenTtl?: Duration | undefined
   /**
    * Longest lifetime `sign()` may give a token. User-wide revocations are kept this long
    * (plus clock tolerance), so no revoked token outlives its revocation. Default '1d'.
    */
-  maxTokenTtl?: Duration
+  maxTokenTtl?: Duration | undefined
   /** Allowed clock difference for exp/nbf/iat. Default 5 s, at most 60 s. */
-  clockTolerance?: Duration
+  clockTolerance?: Duration | undefined
   /** Longer tokens are refused before decoding. Default 4096 characters. */
-  maxTokenLength?: number
+  maxTokenLength?: number | undefined
   /** Verified tokens remembered for speed (bounded, revocation-aware). Default 10000; 0 disables. */
-  verifiedTokenCacheSize?: number
+  verifiedTokenCacheSize?: number | undefined
   /** Users, sessions, revocations and attempt counters; needed for logins, logout and revocation. */
-  store?: AuthStore
+  store?: AuthStore | undefined
   /** Application claims put into a user's access tokens. Default: `roles` when the user has any. */
-  claims?: (user: UserRecord) => Record<string, unknown>
+  claims?: ((user: UserRecord) => Record<string, unknown>) | undefined
   passwords?: {
     /**
      * bcrypt cost for new hashes; logins rehash older, cheaper hashes. Default 12, at least 10.
      * 4 to 9 are accepted only when NODE_ENV is 'test': `{ bcryptCost: 4 }` is the fast test hasher.
      */
-    bcryptCost?: number
+    bcryptCost?: number | undefined
     /** bcrypt computations at once. Default: UV_THREADPOOL_SIZE - 1 (3). */
-    bcryptConcurrency?: number
+    bcryptConcurrency?: number | undefined
     /** bcrypt computations that may wait for a turn; past it a login answers 503 with Retry-After at once. Default 64. */
-    bcryptQueue?: number
+    bcryptQueue?: number | undefined
     /** Replaces bcrypt altogether (bcryptCost is then ignored); for tests, a fast one. */
-    hasher?: PasswordHasher
+    hasher?: PasswordHasher | undefined
     /** Shortest password createUser and changePassword accept, in characters. Default 8. */
-    minLength?: number
-  }
+    minLength?: number | undefined
+  } | undefined
   /** Failed-login throttling per account (or device) and per client address, in the store. */
-  throttle?: ThrottleOptions
-  login?: Pick<PasswordLoginOptions, 'maxInFlightPerAccount' | 'maxInFlightPerAddress'>
+  throttle?: ThrottleOptions | undefined
+  login?: Pick<PasswordLoginOptions, 'maxInFlightPerAccount' | 'maxInFlightPerAddress'> | undefined
   session?: {
     /** Refresh-token lifetime (each rotation starts a new one). Default '14d'. */
-    refreshTokenTtl?: Duration
+    refreshTokenTtl?: Duration | undefined
     /** Absolute session length: no rotation extends a session past it. Default '30d'. */
-    maxAge?: Duration
+    maxAge?: Duration | undefined
     /** A spent refresh token presented again within this is a concurrent refresh, not theft. Default '5s', at most '10s'. */
-    reuseGrace?: Duration
+    reuseGrace?: Duration | undefined
     /** Refreshes and logouts one session may make per minute. Default 30. */
-    perSessionPerMinute?: number
+    perSessionPerMinute?: number | undefined
     /** Refreshes and logouts one client address may make per minute. Default 300. */
-    perAddressPerMinute?: number
-  }
+    perAddressPerMinute?: number | undefined
+  } | undefined
   revocation?: {
     /** How often revocations are read from the store. Default '250ms'. */
-    syncInterval?: Duration
+    syncInterval?: Duration | undefined
     /** Longest a revocation can go unseen by another instance; past it verification answers 503. Default '1s'. */
-    maxStaleness?: Duration
+    maxStaleness?: Duration | undefined
     /** How often expired rows are pruned. Default '1m'. */
-    pruneInterval?: Duration
-  }
+    pruneInterval?: Duration | undefined
+  } | undefined
 }
 
 export interface ResolvedCoreOptions {

@@ -4,11 +4,11 @@ export interface PasswordLoginOptions {
   /** HMAC-SHA256 key of device tokens, at least 32 bytes, or a list (issued under the first, accepted under each). Required. */
   deviceTokenKey: string | Uint8Array | ReadonlyArray<string | Uint8Array>
   /** Counting and locking of attempts (see ThrottleOptions for the defaults). */
-  throttle?: ThrottleOptions
+  throttle?: ThrottleOptions | undefined
   /** Attempts for one account (or one device) in progress at once on this instance; more get 429 at once. Default 2. */
-  maxInFlightPerAccount?: number
+  maxInFlightPerAccount?: number | undefined
   /** Attempts from one client address in progress at once on this instance; more get 429 at once. Default 8. */
-  maxInFlightPerAddress?: number
+  maxInFlightPerAddress?: number | undefined
 }
 
 export interface ResolvedLoginOptions {

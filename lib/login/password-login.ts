@@ -17,7 +17,7 @@ export interface PasswordAttempt {
   /** The client's IP address, for per-address throttling. */
   clientAddress: string
   /** The device token this browser got at an earlier login (from its cookie), if any. */
-  deviceToken?: string
+  deviceToken?: string | undefined
 }
 
 export interface LoginResult {

@@ -6,15 +6,15 @@ export const MAX_THROTTLE_SECONDS = 86400
 
 export interface ThrottleOptions {
   /** Failed logins an account (or one device) may have in the window before it is locked. Default 5. */
-  maxAccountFailures?: number
+  maxAccountFailures?: number | undefined
   /** Failed logins one client address (an IPv6 /64) may have in the window. Default 50. */
-  maxAddressFailures?: number
+  maxAddressFailures?: number | undefined
   /** How long failures are counted, from the first one or from the end of the last lockout. Default '15m'. */
-  window?: Duration
+  window?: Duration | undefined
   /** First lockout; each further failure doubles it. Default '30s'. */
-  lockout?: Duration
+  lockout?: Duration | undefined
   /** Longest lockout, so nobody can lock a real user out for longer. Default '15m'. */
-  maxLockout?: Duration
+  maxLockout?: Duration | undefined
 }
 
 export interface ThrottlePolicy {

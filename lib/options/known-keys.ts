@@ -13,9 +13,9 @@ export function optionNames<Options> (known: KnownKeys<Options>, ...more: string
 
 export interface UnknownKeyContext {
   /** Where the object sits, as the user wrote it: 'session', 'keys[0]'; '' for the top level. */
-  path?: string
+  path?: string | undefined
   /** Whose options these are, for objects that are not tokenAuth's: 'loginRoutes', 'createKnexStore'. */
-  owner?: string
+  owner?: string | undefined
 }
 
 /** Optimal string alignment distance: edits, and swaps of neighbours, to turn `a` into `b`. */

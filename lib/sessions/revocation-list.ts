@@ -5,8 +5,8 @@ export type { Revocation, RevocationKind, StoredRevocation } from '../store/port
 
 /** The claims revocation looks at. */
 export interface RevocableClaims {
-  sub?: string
-  jti?: string
+  sub?: string | undefined
+  jti?: string | undefined
   sid?: unknown
   ver?: unknown
 }

@@ -24,7 +24,7 @@ export interface RevocationSyncOptions {
    * A poll that has not settled after this long is abandoned and counts as a failed sync;
    * stop() never waits longer. Default: half of maxStalenessMs, at most 5 s.
    */
-  pollTimeoutMs?: number
+  pollTimeoutMs?: number | undefined
   /** Called when a sync fails and when syncing recovers; for logs. */
   onStatusChange: (healthy: boolean, error?: unknown) => void
 }

@@ -48,22 +48,22 @@ export interface SessionParts<Claims extends AccessTokenClaimsBase> {
 
 export interface RefreshOptions {
   /** The client's address, for the per-address rate limit. */
-  clientAddress?: string
+  clientAddress?: string | undefined
   /**
    * Runs after the token's session is known and before anything is spent; throws to
    * refuse (the cookie route checks CSRF against that session here).
    */
-  beforeSpend?: (sessionId: string) => void
+  beforeSpend?: ((sessionId: string) => void) | undefined
 }
 
 export interface LogoutOptions {
   /** The client's address, for the per-address rate limit. */
-  clientAddress?: string
+  clientAddress?: string | undefined
   /**
    * Runs once the refresh token's session is known (undefined for an unknown token) and
    * before anything is written; throws to refuse (the cookie route checks CSRF here).
    */
-  beforeEnd?: (sessionId: string | undefined) => void
+  beforeEnd?: ((sessionId: string | undefined) => void) | undefined
 }
 
 /**

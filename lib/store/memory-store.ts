@@ -7,7 +7,7 @@ import type {
 
 export interface MemoryStoreOptions {
   /** Application fields of a user, kept in `UserRecord.profile`. Default none. */
-  profileFields?: readonly string[]
+  profileFields?: readonly string[] | undefined
 }
 
 const MEMORY_STORE_OPTIONS: KnownKeys<MemoryStoreOptions> = { profileFields: true }

@@ -29,23 +29,23 @@ export interface UserRecord {
 
 /** Fields an update may set. */
 export interface UserChanges {
-  passwordHash?: string
-  email?: string | null
-  roles?: string[]
-  disabled?: boolean
-  profile?: Record<string, unknown>
+  passwordHash?: string | undefined
+  email?: string | null | undefined
+  roles?: string[] | undefined
+  disabled?: boolean | undefined
+  profile?: Record<string, unknown> | undefined
 }
 
 export interface UserUpdate {
   set: UserChanges
   /** Apply only while these fields still hold these values (compare-and-set). */
-  expect?: { passwordHash?: string, disabled?: boolean }
+  expect?: { passwordHash?: string | undefined, disabled?: boolean | undefined } | undefined
   /**
    * End every token the user holds, in the same atomic step as the change: raise
    * tokenVersion by one, revoke every refresh-token family of the user, and append a
    * `user` revocation at the new version that expires at `expiresAt`.
    */
-  revokeTokens?: { now: number, expiresAt: number }
+  revokeTokens?: { now: number, expiresAt: number } | undefined
 }
 
 export interface UserPort {
@@ -149,8 +149,8 @@ export interface StoredRevocation extends Revocation {
 export interface RevocationQuery {
   afterId: number
   /** Exclusive upper bound, when given. */
-  beforeId?: number
-  limit?: number
+  beforeId?: number | undefined
+  limit?: number | undefined
 }
 
 export interface RevocationPort {
@@ -181,7 +181,7 @@ export interface AttemptCounter {
 /** What a decision writes back: counters to store, keys to delete. */
 export interface AttemptWrite<T> {
   write: AttemptCounter[]
-  remove?: string[]
+  remove?: string[] | undefined
   result: T
 }
 
@@ -205,7 +205,7 @@ export interface AuthStore {
   readonly revocations: RevocationPort
   readonly attempts: LoginAttemptPort
   /** Application fields users may carry in `profile` (the knex store's profileColumns). Default none. */
-  readonly profileFields?: readonly string[]
+  readonly profileFields?: readonly string[] | undefined
   /** Creates or upgrades what the store needs. Safe to call on every start, from several instances at once. */
   migrate: () => Promise<void>
 }

@@ -14,9 +14,9 @@ export interface AccessTokenClaimsBase extends RegisteredClaims {
   iat: number
   exp: number
   /** Session (refresh-token family) the token was issued in, when it came from a login. */
-  sid?: string
+  sid?: string | undefined
   /** The user's token version when the token was issued. */
-  ver?: number
+  ver?: number | undefined
 }
 
 export interface AccessTokenOptions {

@@ -2,13 +2,13 @@ import { TokenExpiredError, TokenInvalidError } from '../errors.js'
 
 /** Registered claims (RFC 7519 §4.1) as they appear in a verified token. */
 export interface RegisteredClaims {
-  iss?: string
-  sub?: string
-  aud?: string | string[]
+  iss?: string | undefined
+  sub?: string | undefined
+  aud?: string | string[] | undefined
   exp: number
-  nbf?: number
-  iat?: number
-  jti?: string
+  nbf?: number | undefined
+  iat?: number | undefined
+  jti?: string | undefined
 }
 
 export type JwtClaims = RegisteredClaims & Record<string, unknown>

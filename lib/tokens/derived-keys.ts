@@ -39,6 +39,6 @@ export function deriveKeysFromRing (definitions: readonly KeyDefinition[], purpo
 }
 
 /** The key definitions an options object describes: `keys`, or the one `secret`. */
-export function keyDefinitionsOf (options: { keys?: readonly KeyDefinition[], secret?: string | Buffer }): readonly KeyDefinition[] {
+export function keyDefinitionsOf (options: { keys?: readonly KeyDefinition[] | undefined, secret?: string | Buffer | undefined }): readonly KeyDefinition[] {
   return options.keys ?? [{ secret: options.secret }]
 }

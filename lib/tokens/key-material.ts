@@ -8,23 +8,23 @@ import { checkSecretStrength, GENERATE_SECRET_HINT, STRICT_SECRET_POLICY, type W
  * which newer @types/node no longer export.
  */
 export interface Jwk {
-  kty?: string
-  crv?: string
-  x?: string
-  y?: string
-  d?: string
-  n?: string
-  e?: string
-  p?: string
-  q?: string
-  dp?: string
-  dq?: string
-  qi?: string
-  k?: string
-  kid?: string
-  alg?: string
-  use?: string
-  key_ops?: string[]
+  kty?: string | undefined
+  crv?: string | undefined
+  x?: string | undefined
+  y?: string | undefined
+  d?: string | undefined
+  n?: string | undefined
+  e?: string | undefined
+  p?: string | undefined
+  q?: string | undefined
+  dp?: string | undefined
+  dq?: string | undefined
+  qi?: string | undefined
+  k?: string | undefined
+  kid?: string | undefined
+  alg?: string | undefined
+  use?: string | undefined
+  key_ops?: string[] | undefined
   [member: string]: unknown
 }
 

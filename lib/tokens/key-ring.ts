@@ -12,12 +12,12 @@ export interface KeyDefinition {
    * Key id, sent in the token header. Default: for HMAC the algorithm name ('HS256'…), never
    * anything derived from the secret; for EdDSA and ES256 the start of the public key's RFC 7638 thumbprint.
    */
-  kid?: string
+  kid?: string | undefined
   /** Default: HS256 for a secret, EdDSA for an Ed25519 key, ES256 for a P-256 key. */
-  alg?: Algorithm
-  secret?: string | Buffer | KeyObject
-  privateKey?: KeyMaterial
-  publicKey?: KeyMaterial
+  alg?: Algorithm | undefined
+  secret?: string | Buffer | KeyObject | undefined
+  privateKey?: KeyMaterial | undefined
+  publicKey?: KeyMaterial | undefined
 }
 
 /** A key bound to exactly one algorithm, ready to sign and verify JWS signing inputs. */
@@ -113,9 +113,9 @@ function inferAlgorithm (definition: KeyDefinition, key: KeyObject | undefined):
 /** How a key definition is checked and named in messages. */
 export interface RingKeyContext {
   /** Whether a guessable HMAC secret is accepted (tests only). Default: never. */
-  policy?: WeakSecretPolicy
+  policy?: WeakSecretPolicy | undefined
   /** The option the secret came from as the user wrote it. Default: `${name}.secret`. */
-  secretName?: string
+  secretName?: string | undefined
 }
 
 /** Turns one user-supplied key definition into a RingKey, with a clear error for every mistake. */

@@ -9,7 +9,7 @@ export interface WeakSecretPolicy {
    * Present when guessable secrets are accepted: told the option name of each one, so that
    * startup warns once. Absent: they are refused.
    */
-  readonly acceptWeak?: (name: string) => void
+  readonly acceptWeak?: ((name: string) => void) | undefined
 }
 
 export const GENERATE_SECRET_HINT = 'node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"'

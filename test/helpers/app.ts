@@ -8,12 +8,12 @@ export const SECRET = TEST_SECRET
 export const PASSWORD = 'correct horse battery staple'
 
 export interface TestAppOptions {
-  auth?: Partial<TokenAuthOptions>
+  auth?: Partial<TokenAuthOptions> | undefined
   /** Register loginRoutes under /auth with these options; false for none. */
-  routes?: LoginRoutesOptions | false
-  fastify?: FastifyServerOptions
+  routes?: LoginRoutesOptions | false | undefined
+  fastify?: FastifyServerOptions | undefined
   /** Adds routes or hooks before the app is ready. */
-  setup?: (app: FastifyInstance) => void
+  setup?: ((app: FastifyInstance) => void) | undefined
 }
 
 /**
@@ -44,7 +44,7 @@ export async function storeWithAlice (store: AuthStore = createMemoryStore()): P
 }
 
 /** An app with a store holding alice and the login routes under /auth. */
-export async function buildSessionApp (t: Test, options: TestAppOptions & { store?: AuthStore } = {}): Promise<{ app: FastifyInstance, store: AuthStore }> {
+export async function buildSessionApp (t: Test, options: TestAppOptions & { store?: AuthStore | undefined } = {}): Promise<{ app: FastifyInstance, store: AuthStore }> {
   const store = options.store ?? await storeWithAlice()
   const app = await buildApp(t, { ...options, auth: { store, ...options.auth }, routes: options.routes ?? {} })
   return { app, store }

@@ -12,8 +12,8 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-backgr
 export const browserSkip: string | false = existsSync(CHROMIUM) || process.env.REQUIRE_BROWSER === '1' ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
 
 /** A headless browser with a profile in `folder`, closed in teardown. */
-export async function launchBrowser (t: { teardown: (fn: () => Promise<void>) => void }, folder: string, options: { args?: string[], ignoreHTTPSErrors?: boolean } = {}): Promise<{ context: BrowserContext, page: Page }> {
-  const context = await chromium.launchPersistentContext(folder, { executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...options.args ?? []], ignoreHTTPSErrors: options.ignoreHTTPSErrors })
+export async function launchBrowser (t: { teardown: (fn: () => Promise<void>) => void }, folder: string, options: { args?: string[] | undefined, ignoreHTTPSErrors?: boolean | undefined } = {}): Promise<{ context: BrowserContext, page: Page }> {
+  const context = await chromium.launchPersistentContext(folder, { executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...options.args ?? []], ignoreHTTPSErrors: options.ignoreHTTPSErrors === true })
   t.teardown(async () => { await context.close() })
   return { context, page: context.pages()[0] ?? await context.newPage() }
 }

@@ -8,7 +8,7 @@ export function segment (value: unknown): string {
 }
 
 /** Signs header.payload with HMAC (raw segments are used as they are when given as strings starting with '='). */
-export function forge (header: unknown, payload: unknown, options: { secret?: string, hash?: string } = {}): string {
+export function forge (header: unknown, payload: unknown, options: { secret?: string | undefined, hash?: string | undefined } = {}): string {
   const signingInput = `${segment(header)}.${segment(payload)}`
   const signature = createHmac(options.hash ?? 'sha256', options.secret ?? SECRET).update(signingInput).digest('base64url')
   return `${signingInput}.${signature}`

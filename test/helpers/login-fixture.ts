@@ -27,10 +27,10 @@ export interface LoginFixture {
 }
 
 export interface FixtureOptions {
-  options?: Partial<PasswordLoginOptions>
-  hasher?: PasswordHasher
+  options?: Partial<PasswordLoginOptions> | undefined
+  hasher?: PasswordHasher | undefined
   /** Wraps the user port (to simulate a lost compare-and-set, for example). */
-  users?: (users: UserPort) => UserPort
+  users?: ((users: UserPort) => UserPort) | undefined
 }
 
 async function addUser (store: AuthStore, hasher: PasswordHasher, username: string, now: number): Promise<UserRecord> {

@@ -9,7 +9,7 @@ export interface StoreTarget {
   name: 'memory' | 'sqlite' | 'postgres' | 'mysql'
   skip: string | false
   /** A fresh, migrated store whose tables are dropped in teardown. */
-  create: (t: Test, options?: { profileColumns?: string[] }) => Promise<AuthStore>
+  create: (t: Test, options?: { profileColumns?: string[] | undefined }) => Promise<AuthStore>
 }
 
 /** Every store implementation: in memory, and knex on each database available here. */
@@ -19,7 +19,7 @@ export function storeTargets (): StoreTarget[] {
     ...databaseTargets().map((target) => ({
       name: target.name,
       skip: target.skip,
-      create: async (t: Test, options: { profileColumns?: string[] } = {}) => {
+      create: async (t: Test, options: { profileColumns?: string[] | undefined } = {}) => {
         const database = await openDatabase(t, target.name)
         const store = createKnexStore({ knex: database.knex, tablePrefix: database.prefix, ...options })
         await store.migrate()

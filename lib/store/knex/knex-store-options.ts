@@ -8,19 +8,19 @@ export interface KnexStoreOptions {
   /** A knex instance the application owns: the store never destroys it. */
   knex: Knex
   /** Prefix of every table name (lower-case letters, digits, _; at most 24). Default 'auth_'. */
-  tablePrefix?: string
+  tablePrefix?: string | undefined
   /**
    * Application fields of a user, kept in `UserRecord.profile`: columns the application
    * added to the users table with its own migration. Default none.
    */
-  profileColumns?: readonly string[]
+  profileColumns?: readonly string[] | undefined
   /** How long migrate() waits for another instance's migration to finish. Default '30s'. */
-  migrationLockTimeout?: Duration
+  migrationLockTimeout?: Duration | undefined
   /**
    * The longest a revocation read (the sync's poll) may take: past it the query is given up
    * and its connection discarded, so a connection that hangs never stays in the pool. Default '5s'.
    */
-  readTimeout?: Duration
+  readTimeout?: Duration | undefined
 }
 
 export interface ResolvedKnexStoreOptions {
