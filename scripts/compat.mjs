@@ -117,7 +117,10 @@ async function readmeApp (parent, tarball) {
     step(`readme: Quick start, ${round} run`)
     await runQuickStart(folder, secret)
     step(`readme: Testing example, ${round} run`)
-    run(process.execPath, ['--test', 'dist/app.test.js'], folder, { NODE_ENV: 'test' })
+    const report = run(process.execPath, ['--test', 'dist/app.test.js'], folder, { NODE_ENV: 'test' })
+    const passed = Number(report.match(/^# pass (\d+)$/m)?.[1] ?? 0)
+    if (passed === 0 || !/^# fail 0$/m.test(report)) throw new Error(`the Testing example ran no passing test:\n${report}`)
+    step(`readme: Testing example, ${passed} tests passed`)
   }
 }
 

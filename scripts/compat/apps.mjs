@@ -4,7 +4,7 @@
  */
 
 // Fastify's and knex's oldest supported releases, against the newest of each major.
-export const OLDEST = { fastify: '5.0.0', knex: '3.0.1' }
+export const OLDEST = { fastify: '5.0.0', knex: '3.1.0' }
 export const NEWEST = { fastify: '^5', knex: '^3' }
 
 // Every scratch app type-checks the way demanding applications do.
@@ -47,7 +47,7 @@ async function main (): Promise<void> {
   app.get('/admin', { onRequest: app.requireRole('admin') }, async () => ({ admin: true }))
   try {
     const alice = await app.tokenAuth.accounts.createUser({ username: 'alice', password: 'correct horse battery staple', roles: ['admin'] })
-    const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: 'correct horse battery staple' } })
+    const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: 'correct horse battery staple', include_refresh_token: true } })
     expect(login.statusCode === 200, 'login: ' + login.body)
     const session = login.json<{ access_token: string, refresh_token: string }>()
     const bearer = { authorization: 'Bearer ' + session.access_token }
