@@ -10,6 +10,7 @@ import { weakSecretPolicy } from '../lib/tokens/weak-secret-policy.js'
 import { deriveCsrfKeys, type CsrfKeys } from './csrf-keys.js'
 import { resolveDecoratorNames, type ResolvedDecoratorNames, type TokenAuthDecoratorsOption } from './decorator-names.js'
 import { REGISTER_OPTION_NAMES } from './register-options.js'
+import { shownValue } from '../lib/options/shown-value.js'
 
 export interface TokenAuthOptions extends AuthCoreOptions, TokenAuthDecoratorsOption {
   /** Realm in `WWW-Authenticate`. Default 'api'. */
@@ -113,7 +114,7 @@ function flag (value: unknown, name: string, fallback: boolean): boolean {
 
 function oneOf<T extends string> (value: unknown, name: string, allowed: readonly T[], fallback: T | undefined): T | undefined {
   if (value === undefined) return fallback
-  if (!allowed.includes(value as T)) throw new InvalidOptionError(`${name} must be one of ${allowed.map((v) => `'${v}'`).join(', ')}; got ${JSON.stringify(value)}`)
+  if (!allowed.includes(value as T)) throw new InvalidOptionError(`${name} must be one of ${allowed.map((v) => `'${v}'`).join(', ')}; got ${shownValue(value)}`)
   return value as T
 }
 
@@ -126,7 +127,7 @@ function cookieOptions (options: TokenAuthOptions['cookie'] = {}): ResolvedToken
     device: optionalString(options.deviceName, 'cookie.deviceName') ?? (secure ? '__Secure-device' : 'device')
   }
   for (const [key, name] of Object.entries(names)) {
-    if (!COOKIE_NAME.test(name)) throw new InvalidOptionError(`cookie name for ${key} is not a valid cookie name: ${JSON.stringify(name)}`)
+    if (!COOKIE_NAME.test(name)) throw new InvalidOptionError(`cookie.${key}Name is not a valid cookie name: ${shownValue(name)}`)
     // Browsers drop __Host-/__Secure- cookies that lack Secure; fail at boot instead of at login.
     if (!secure && /^__(Host|Secure)-/.test(name)) throw new InvalidOptionError(`cookie.secure is false, so cookie ${JSON.stringify(name)} cannot carry a __Host- or __Secure- prefix`)
   }
