@@ -98,7 +98,12 @@ const NESTED_OPTIONS: ReadonlyArray<[keyof TokenAuthOptions, readonly string[]]>
 export function coreOptionsOf (options: TokenAuthOptions): AuthCoreOptions {
   refuseUnknownKeys(options, TOKEN_AUTH_OPTION_NAMES)
   const core: Record<string, unknown> = {}
-  for (const name of CORE_OPTION_NAMES) if (Object.hasOwn(options, name)) core[name] = (options as Record<string, unknown>)[name]
+  // Read as the plugin's own options are, inherited ones included (a class's getters, an object
+  // made from defaults): taking own properties only would drop an inherited `audience` in silence.
+  for (const name of CORE_OPTION_NAMES) {
+    const value = (options as Record<string, unknown>)[name]
+    if (value !== undefined) core[name] = value
+  }
   return core as AuthCoreOptions
 }
 
