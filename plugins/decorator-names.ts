@@ -72,6 +72,8 @@ export function resolveDecoratorNames (option: unknown): ResolvedDecoratorNames 
     if (typeof name !== 'string' || !IDENTIFIER.test(name)) {
       throw new InvalidOptionError(`decorators.${role} must be a JavaScript identifier such as 'principal'; got ${shownValue(name)}`)
     }
+    // A request or app with a `then` is a thenable: `await request` would call it.
+    if (name === 'then') throw new InvalidOptionError(`decorators.${role} cannot be 'then': it would make ${REQUEST_ROLES.has(role as DecoratorRole) ? 'every request' : 'the app'} a thenable`)
     names[role] = name
   }
   const owners = new Map<string, string>()
