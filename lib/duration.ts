@@ -1,5 +1,5 @@
 import { InvalidOptionError } from './errors.js'
-import { shownValue } from './options/shown-value.js'
+import { shownValue } from './shown-value.js'
 
 /** A length of time: a number of seconds, or a string such as `'15m'`, `'250ms'`, `'7d'`. */
 export type Duration = number | string

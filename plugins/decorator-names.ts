@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { InvalidOptionError } from '../lib/errors.js'
-import { shownValue } from '../lib/options/shown-value.js'
+import { shownValue } from '../lib/shown-value.js'
 
 /**
  * The decorator names an application renamed, merged by the application so that the types

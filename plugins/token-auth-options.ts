@@ -10,7 +10,7 @@ import { weakSecretPolicy } from '../lib/tokens/weak-secret-policy.js'
 import { deriveCsrfKeys, type CsrfKeys } from './csrf-keys.js'
 import { resolveDecoratorNames, type ResolvedDecoratorNames, type TokenAuthDecoratorsOption } from './decorator-names.js'
 import { REGISTER_OPTION_NAMES } from './register-options.js'
-import { shownValue } from '../lib/options/shown-value.js'
+import { shownValue } from '../lib/shown-value.js'
 
 export interface TokenAuthOptions extends AuthCoreOptions, TokenAuthDecoratorsOption {
   /** Realm in `WWW-Authenticate`. Default 'api'. */

@@ -3,7 +3,7 @@ import t, { type Test } from 'tap'
 import tokenAuth, { createAuthCore, createMemoryStore, type TokenAuthOptions } from 'fastify-token-auth'
 import { createKnexStore } from 'fastify-token-auth/knex'
 import knex from 'knex'
-import { shownValue } from '../lib/options/shown-value.js'
+import { shownValue } from '../lib/shown-value.js'
 import { SECRET } from './helpers/app.js'
 
 // A secret put in the wrong option (an environment variable read into the wrong place) is

@@ -2,7 +2,7 @@ import { hash as bcryptHash, verify as bcryptVerify } from '@node-rs/bcrypt'
 import { randomBytes } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
 import { ConcurrencyLimit } from './concurrency-limit.js'
-import { shownValue } from '../options/shown-value.js'
+import { shownValue } from '../shown-value.js'
 
 export const DEFAULT_BCRYPT_COST = 12
 export const MIN_BCRYPT_COST = 10

@@ -7,7 +7,7 @@ import type { AuthStore, UserRecord } from '../store/ports.js'
 import { createKeyRing, createRingKey, KeyRing, type KeyDefinition } from '../tokens/key-ring.js'
 import { weakSecretPolicy, type WeakSecretPolicy } from '../tokens/weak-secret-policy.js'
 import { refuseUnknownCoreOptions } from './core-option-keys.js'
-import { shownValue } from '../options/shown-value.js'
+import { shownValue } from '../shown-value.js'
 
 /** What the core takes: keys, token policy, the store and the session rules. */
 export interface AuthCoreOptions {

@@ -1,6 +1,6 @@
 import { toSeconds, type Duration } from '../duration.js'
 import { InvalidOptionError } from '../errors.js'
-import { shownValue } from '../options/shown-value.js'
+import { shownValue } from '../shown-value.js'
 
 /** Longest window or lockout: counters idle for longer than this can be pruned. */
 export const MAX_THROTTLE_SECONDS = 86400

@@ -5,7 +5,7 @@ import { utf8Bytes, isBase64urlSegment } from './base64url.js'
 import { isLowS, lowSLimit, toLowS } from './ecdsa-low-s.js'
 import { hmacSecretKey, privateKeyFrom, publicKeyFrom, type Jwk, type KeyMaterial } from './key-material.js'
 import { STRICT_SECRET_POLICY, type WeakSecretPolicy } from './weak-secret-policy.js'
-import { shownValue } from '../options/shown-value.js'
+import { shownValue } from '../shown-value.js'
 
 /** One key as configured. Give `secret` for HMAC, or `privateKey` and/or `publicKey` for EdDSA and ES256. */
 export interface KeyDefinition {

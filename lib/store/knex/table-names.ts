@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../../errors.js'
-import { shownValue } from '../../options/shown-value.js'
+import { shownValue } from '../../shown-value.js'
 
 export interface TableNames {
   users: string
