@@ -1,4 +1,5 @@
 import { InvalidOptionError } from './errors.js'
+import { shownValue } from './shown-value.js'
 
 /** A length of time: a number of seconds, or a string such as `'15m'`, `'250ms'`, `'7d'`. */
 export type Duration = number | string
@@ -27,11 +28,11 @@ function parseSeconds (value: Duration): number {
 export function toSeconds (value: Duration, name: string, min = Number.MIN_VALUE, max = Number.MAX_SAFE_INTEGER): number {
   const seconds = parseSeconds(value)
   if (!Number.isFinite(seconds)) {
-    throw new InvalidOptionError(`${name} must be a number of seconds or a string such as '15m' (units ms, s, m, h, d); got ${JSON.stringify(value)}`)
+    throw new InvalidOptionError(`${name} must be a number of seconds or a string such as '15m' (units ms, s, m, h, d); got ${shownValue(value)}`)
   }
   if (seconds < min || seconds > max) {
     const lower = min === Number.MIN_VALUE ? 'above 0' : `at least ${min}`
-    throw new InvalidOptionError(`${name} must be ${lower} and at most ${max} seconds; got ${JSON.stringify(value)}`)
+    throw new InvalidOptionError(`${name} must be ${lower} and at most ${max} seconds; got ${shownValue(value)}`)
   }
   return seconds
 }

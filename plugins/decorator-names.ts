@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { InvalidOptionError } from '../lib/errors.js'
+import { shownValue } from '../lib/shown-value.js'
 
 /**
  * The decorator names an application renamed, merged by the application so that the types
@@ -62,15 +63,17 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/
 export function resolveDecoratorNames (option: unknown): ResolvedDecoratorNames {
   if (option === undefined) return DEFAULT_NAMES
   if (typeof option !== 'object' || option === null || Array.isArray(option)) {
-    throw new InvalidOptionError(`decorators must be an object such as { user: 'principal' }; got ${JSON.stringify(option)}`)
+    throw new InvalidOptionError(`decorators must be an object such as { user: 'principal' }; got ${shownValue(option)}`)
   }
   const names: Record<string, string> = { ...DEFAULT_NAMES }
   for (const [role, name] of Object.entries(option)) {
     if (!ROLES.includes(role as DecoratorRole)) throw new InvalidOptionError(`decorators.${role} is not one of ${ROLES.join(', ')}`)
     if (name === undefined) continue
     if (typeof name !== 'string' || !IDENTIFIER.test(name)) {
-      throw new InvalidOptionError(`decorators.${role} must be a JavaScript identifier such as 'principal'; got ${JSON.stringify(name)}`)
+      throw new InvalidOptionError(`decorators.${role} must be a JavaScript identifier such as 'principal'; got ${shownValue(name)}`)
     }
+    // A request or app with a `then` is a thenable: `await request` would call it.
+    if (name === 'then') throw new InvalidOptionError(`decorators.${role} cannot be 'then': it would make ${REQUEST_ROLES.has(role as DecoratorRole) ? 'every request' : 'the app'} a thenable`)
     names[role] = name
   }
   const owners = new Map<string, string>()

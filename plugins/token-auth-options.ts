@@ -10,6 +10,7 @@ import { weakSecretPolicy } from '../lib/tokens/weak-secret-policy.js'
 import { deriveCsrfKeys, type CsrfKeys } from './csrf-keys.js'
 import { resolveDecoratorNames, type ResolvedDecoratorNames, type TokenAuthDecoratorsOption } from './decorator-names.js'
 import { REGISTER_OPTION_NAMES } from './register-options.js'
+import { shownValue } from '../lib/shown-value.js'
 
 export interface TokenAuthOptions extends AuthCoreOptions, TokenAuthDecoratorsOption {
   /** Realm in `WWW-Authenticate`. Default 'api'. */
@@ -97,7 +98,12 @@ const NESTED_OPTIONS: ReadonlyArray<[keyof TokenAuthOptions, readonly string[]]>
 export function coreOptionsOf (options: TokenAuthOptions): AuthCoreOptions {
   refuseUnknownKeys(options, TOKEN_AUTH_OPTION_NAMES)
   const core: Record<string, unknown> = {}
-  for (const name of CORE_OPTION_NAMES) if (Object.hasOwn(options, name)) core[name] = (options as Record<string, unknown>)[name]
+  // Read as the plugin's own options are, inherited ones included (a class's getters, an object
+  // made from defaults): taking own properties only would drop an inherited `audience` in silence.
+  for (const name of CORE_OPTION_NAMES) {
+    const value = (options as Record<string, unknown>)[name]
+    if (value !== undefined) core[name] = value
+  }
   return core as AuthCoreOptions
 }
 
@@ -113,7 +119,7 @@ function flag (value: unknown, name: string, fallback: boolean): boolean {
 
 function oneOf<T extends string> (value: unknown, name: string, allowed: readonly T[], fallback: T | undefined): T | undefined {
   if (value === undefined) return fallback
-  if (!allowed.includes(value as T)) throw new InvalidOptionError(`${name} must be one of ${allowed.map((v) => `'${v}'`).join(', ')}; got ${JSON.stringify(value)}`)
+  if (!allowed.includes(value as T)) throw new InvalidOptionError(`${name} must be one of ${allowed.map((v) => `'${v}'`).join(', ')}; got ${shownValue(value)}`)
   return value as T
 }
 
@@ -126,7 +132,7 @@ function cookieOptions (options: TokenAuthOptions['cookie'] = {}): ResolvedToken
     device: optionalString(options.deviceName, 'cookie.deviceName') ?? (secure ? '__Secure-device' : 'device')
   }
   for (const [key, name] of Object.entries(names)) {
-    if (!COOKIE_NAME.test(name)) throw new InvalidOptionError(`cookie name for ${key} is not a valid cookie name: ${JSON.stringify(name)}`)
+    if (!COOKIE_NAME.test(name)) throw new InvalidOptionError(`cookie.${key}Name is not a valid cookie name: ${shownValue(name)}`)
     // Browsers drop __Host-/__Secure- cookies that lack Secure; fail at boot instead of at login.
     if (!secure && /^__(Host|Secure)-/.test(name)) throw new InvalidOptionError(`cookie.secure is false, so cookie ${JSON.stringify(name)} cannot carry a __Host- or __Secure- prefix`)
   }

@@ -248,7 +248,9 @@ const badNames: Array<[string, unknown, RegExp]> = [
   ['a name that is not a string', { authenticate: 7 }, /decorators.authenticate must be a JavaScript identifier/],
   ['an empty name', { tokenAuth: '' }, /decorators.tokenAuth must be a JavaScript identifier/],
   ['one name for two decorators', { user: 'auth', tokenAuth: 'auth' }, /decorators.user and decorators.tokenAuth are both 'auth': each decorator needs its own name/],
-  ['a new name equal to another default', { user: 'authenticate' }, /decorators.user and decorators.authenticate are both 'authenticate'/]
+  ['a new name equal to another default', { user: 'authenticate' }, /decorators.user and decorators.authenticate are both 'authenticate'/],
+  ['then for a request decorator', { verifyToken: 'then' }, /decorators.verifyToken cannot be 'then': it would make every request a thenable$/],
+  ['then for an app decorator', { tokenAuth: 'then' }, /decorators.tokenAuth cannot be 'then': it would make the app a thenable$/]
 ]
 
 for (const [name, decorators, message] of badNames) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import fc from 'fast-check'
 import t from 'tap'
 import { estimateSecretBits, MIN_SECRET_BITS } from '../lib/tokens/secret-strength.js'
@@ -97,4 +98,28 @@ t.test('only the first 256 characters are estimated, so startup stays fast howev
   const random = 'nO7hX2qL9vR4tW8yB3mK6pD1sF5gJ0cZ-aE_uI4oP8lQ2wY'
   t.equal(bits('a'.repeat(256) + random), bits('a'.repeat(300) + random), 'the tail past 256 characters is not looked at')
   t.ok(bits('abcd'.repeat(1000)) < MIN_SECRET_BITS)
+})
+
+const asHex = (text: string): string => Buffer.from(text).toString('hex')
+const asBase64 = (text: string): string => Buffer.from(text).toString('base64')
+
+t.test('a phrase encoded as hex or base64 is as guessable as the phrase', async (t) => {
+  for (const secret of [
+    asBase64('supersecretpassword123456'),
+    asBase64('my-super-secret-jwt-signing-key'),
+    Buffer.from('my secret').toString('base64url').repeat(3),
+    asHex('my-super-secret-key-for-jwt!'),
+    asHex('correct horse battery staple'),
+    '73656372657431323334353637383930',
+    asBase64(asHex('secret-secret-secret'))
+  ]) {
+    t.ok(estimateSecretBits(Buffer.from(secret)) < MIN_SECRET_BITS, secret)
+  }
+})
+
+t.test('a version 4 UUID (122 random bits) is below the bar with or without its dashes; two of them pass', async (t) => {
+  const uuid = randomUUID()
+  t.equal(estimateSecretBits(Buffer.from(uuid)), 122)
+  t.ok(estimateSecretBits(Buffer.from(uuid.replaceAll('-', ''))) <= 122, 'without dashes: no more (digit runs may make it cheaper)')
+  t.ok(estimateSecretBits(Buffer.from(randomUUID() + randomUUID())) >= MIN_SECRET_BITS)
 })

@@ -4,6 +4,7 @@ import tokenAuth, { createAuthCore, createMemoryStore, loginRoutes, type TokenAu
 import { createKnexStore } from 'fastify-token-auth/knex'
 import { closestKey } from '../lib/options/known-keys.js'
 import { buildApp, SECRET } from './helpers/app.js'
+import { ACCESS_HEADER, bearer, claims, forge } from './helpers/forge.js'
 
 // A misspelt option is refused at registration, by the path the user wrote and with the
 // option they probably meant, instead of being ignored while its default applies.
@@ -127,4 +128,33 @@ t.test('suggestions: one slip per three letters, case aside, the closest first',
   t.equal(closestKey('key', known), undefined, 'two slips in three letters is another word')
   t.equal(closestKey('maxage', known), 'maxAge')
   t.equal(closestKey('somethingElse', known), undefined)
+})
+
+t.test('options an application reads through a class\'s getters are taken, not dropped: an inherited audience is checked over HTTP', async (t) => {
+  class AuthConfig {
+    get secret (): string { return SECRET }
+    get audience (): string { return 'https://api.example' }
+  }
+  const app = Fastify()
+  t.teardown(async () => { await app.close() })
+  await app.register(tokenAuth, new AuthConfig() as TokenAuthOptions)
+  app.get('/me', { onRequest: app.authenticate }, async (request) => request.user)
+  await app.ready()
+  const otherAudience = await app.inject({ url: '/me', headers: bearer(forge(ACCESS_HEADER, claims({ aud: 'https://elsewhere.example' }))) })
+  t.equal(otherAudience.statusCode, 401)
+  t.match(otherAudience.headers['www-authenticate'], /^Bearer realm="api", error="invalid_token"/)
+  t.equal(otherAudience.json().code, 'FST_TOKEN_AUTH_INVALID_TOKEN')
+  const own = await app.inject({ url: '/me', headers: bearer(forge(ACCESS_HEADER, claims({ aud: 'https://api.example' }))) })
+  t.equal(own.statusCode, 200)
+})
+
+t.test('options made from a defaults object keep the inherited ones', async (t) => {
+  const defaults = { audience: 'https://api.example', accessTokenTtl: '5m' }
+  const app = Fastify()
+  t.teardown(async () => { await app.close() })
+  await app.register(tokenAuth, Object.assign(Object.create(defaults) as TokenAuthOptions, { secret: SECRET }))
+  await app.ready()
+  const payload = JSON.parse(Buffer.from((await app.tokenAuth.sign({ sub: 'user-1' })).split('.')[1], 'base64url').toString())
+  t.equal(payload.aud, 'https://api.example')
+  t.equal(payload.exp - payload.iat, 300)
 })

@@ -115,6 +115,14 @@ t.test('under NODE_ENV=production a guessable secret is always refused, and allo
   await t.rejects(register(t, { keys: [{ publicKey }], csrf: { secret: WEAK } }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: refusal('csrf.secret') })
 })
 
+for (const spelling of ['Production', 'PRODUCTION', ' production', 'production\n']) {
+  t.test(`NODE_ENV=${JSON.stringify(spelling)} counts as production: allowWeakSecret: true is refused`, async (t) => {
+    withNodeEnv(t, spelling)
+    await t.rejects(register(t, { secret: WEAK, allowWeakSecret: true }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /^fastify-token-auth: allowWeakSecret cannot be true when NODE_ENV is 'production'/ })
+    await t.rejects(register(t, { secret: WEAK }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: refusal('secret') })
+  })
+}
+
 t.test('allowWeakSecret must be a boolean', async (t) => {
   withNodeEnv(t, undefined)
   await t.rejects(register(t, { secret: SECRET, allowWeakSecret: 'yes' as unknown as boolean }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /^fastify-token-auth: allowWeakSecret must be true or false$/ })

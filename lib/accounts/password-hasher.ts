@@ -2,6 +2,7 @@ import { hash as bcryptHash, verify as bcryptVerify } from '@node-rs/bcrypt'
 import { randomBytes } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
 import { ConcurrencyLimit } from './concurrency-limit.js'
+import { shownValue } from '../shown-value.js'
 
 export const DEFAULT_BCRYPT_COST = 12
 export const MIN_BCRYPT_COST = 10
@@ -15,7 +16,7 @@ const MAX_BCRYPT_COST = 20
  */
 export function checkBcryptCost (cost: unknown, name: string, nodeEnv = process.env.NODE_ENV): number {
   if (!Number.isInteger(cost) || (cost as number) < MIN_TEST_BCRYPT_COST || (cost as number) > MAX_BCRYPT_COST) {
-    throw new InvalidOptionError(`${name} must be an integer from ${MIN_BCRYPT_COST} to ${MAX_BCRYPT_COST} (from ${MIN_TEST_BCRYPT_COST} when NODE_ENV is 'test'); got ${JSON.stringify(cost)}`)
+    throw new InvalidOptionError(`${name} must be an integer from ${MIN_BCRYPT_COST} to ${MAX_BCRYPT_COST} (from ${MIN_TEST_BCRYPT_COST} when NODE_ENV is 'test'); got ${shownValue(cost)}`)
   }
   if ((cost as number) < MIN_BCRYPT_COST && nodeEnv !== 'test') {
     throw new InvalidOptionError(`${name} ${String(cost)} is below ${MIN_BCRYPT_COST}, which only tests may use: it is accepted when NODE_ENV is 'test' (NODE_ENV is ${nodeEnv === undefined ? 'not set' : JSON.stringify(nodeEnv)})`)
@@ -68,10 +69,10 @@ export class BcryptPasswordHasher implements PasswordHasher {
   constructor (cost = DEFAULT_BCRYPT_COST, maxConcurrency = defaultBcryptConcurrency(), maxQueue = DEFAULT_BCRYPT_QUEUE) {
     checkBcryptCost(cost, 'bcryptCost')
     if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) {
-      throw new InvalidOptionError(`bcryptConcurrency must be a positive integer; got ${JSON.stringify(maxConcurrency)}`)
+      throw new InvalidOptionError(`bcryptConcurrency must be a positive integer; got ${shownValue(maxConcurrency)}`)
     }
     if (!Number.isInteger(maxQueue) || maxQueue < 0) {
-      throw new InvalidOptionError(`bcryptQueue must be a non-negative integer; got ${JSON.stringify(maxQueue)}`)
+      throw new InvalidOptionError(`bcryptQueue must be a non-negative integer; got ${shownValue(maxQueue)}`)
     }
     this.cost = cost
     this.#limit = new ConcurrencyLimit(maxConcurrency, maxQueue)

@@ -7,6 +7,7 @@ import type { AuthStore, UserRecord } from '../store/ports.js'
 import { createKeyRing, createRingKey, KeyRing, type KeyDefinition } from '../tokens/key-ring.js'
 import { weakSecretPolicy, type WeakSecretPolicy } from '../tokens/weak-secret-policy.js'
 import { refuseUnknownCoreOptions } from './core-option-keys.js'
+import { shownValue } from '../shown-value.js'
 
 /** What the core takes: keys, token policy, the store and the session rules. */
 export interface AuthCoreOptions {
@@ -116,7 +117,7 @@ export function optionalString (value: unknown, name: string): string | undefine
 export function integerInRange (value: unknown, name: string, fallback: number, min: number, max: number): number {
   const resolved = value ?? fallback
   if (!Number.isInteger(resolved) || (resolved as number) < min || (resolved as number) > max) {
-    throw new InvalidOptionError(`${name} must be an integer from ${min} to ${max}; got ${JSON.stringify(value)}`)
+    throw new InvalidOptionError(`${name} must be an integer from ${min} to ${max}; got ${shownValue(value)}`)
   }
   return resolved as number
 }

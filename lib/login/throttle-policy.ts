@@ -1,5 +1,6 @@
 import { toSeconds, type Duration } from '../duration.js'
 import { InvalidOptionError } from '../errors.js'
+import { shownValue } from '../shown-value.js'
 
 /** Longest window or lockout: counters idle for longer than this can be pruned. */
 export const MAX_THROTTLE_SECONDS = 86400
@@ -36,7 +37,7 @@ export const THROTTLE_DEFAULTS = Object.freeze({
 /** A positive integer option, or its default; `name` is how the user wrote it. */
 export function positiveInteger (value: unknown, name: string, fallback: number): number {
   const resolved = value ?? fallback
-  if (!Number.isInteger(resolved) || (resolved as number) < 1) throw new InvalidOptionError(`${name} must be a positive integer; got ${JSON.stringify(value)}`)
+  if (!Number.isInteger(resolved) || (resolved as number) < 1) throw new InvalidOptionError(`${name} must be a positive integer; got ${shownValue(value)}`)
   return resolved as number
 }
 

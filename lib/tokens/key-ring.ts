@@ -5,6 +5,7 @@ import { utf8Bytes, isBase64urlSegment } from './base64url.js'
 import { isLowS, lowSLimit, toLowS } from './ecdsa-low-s.js'
 import { hmacSecretKey, privateKeyFrom, publicKeyFrom, type Jwk, type KeyMaterial } from './key-material.js'
 import { STRICT_SECRET_POLICY, type WeakSecretPolicy } from './weak-secret-policy.js'
+import { shownValue } from '../shown-value.js'
 
 /** One key as configured. Give `secret` for HMAC, or `privateKey` and/or `publicKey` for EdDSA and ES256. */
 export interface KeyDefinition {
@@ -126,7 +127,7 @@ export function createRingKey (definition: KeyDefinition, name: string, context:
     throw new InvalidOptionError(`${name}.kid must be a non-empty string of at most ${MAX_KID_LENGTH} characters`)
   }
   if (alg !== undefined && !isAlgorithm(alg)) {
-    throw new InvalidOptionError(`${name}.alg must be one of HS256, HS384, HS512, EdDSA, ES256; got ${JSON.stringify(alg)}`)
+    throw new InvalidOptionError(`${name}.alg must be one of HS256, HS384, HS512, EdDSA, ES256; got ${shownValue(alg)}`)
   }
   const hasAsymmetric = definition.privateKey !== undefined || definition.publicKey !== undefined
   if (secret !== undefined && hasAsymmetric) {

@@ -240,6 +240,20 @@ function repeatMatches (symbols: readonly number[], unitBits: (unit: readonly nu
 // One case of hex letters with digits: the alphabet of hex strings (4 bits a character).
 const isHexDigit = (code: number): boolean => (code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x66) || (code >= 0x41 && code <= 0x46)
 
+// A version 4 UUID holds 122 random bits, below MIN_SECRET_BITS: crypto.randomUUID() is refused
+// as a secret (two of them pass), whether or not its dashes were removed.
+const UUID_V4 = /[0-9a-f]{8}(?<dash>-?)[0-9a-f]{4}\k<dash>4[0-9a-f]{3}\k<dash>[89ab][0-9a-f]{3}\k<dash>[0-9a-f]{12}/g
+const UUID_V4_BITS = 122
+
+/** Version 4 UUIDs, at what their random bits cost. */
+function uuidMatches (chars: readonly string[], push: (match: Match) => void): void {
+  const text = chars.join('')
+  for (const found of text.matchAll(UUID_V4)) {
+    const start = Array.from(text.slice(0, found.index)).length
+    push({ start, end: start + Array.from(found[0]).length, bits: UUID_V4_BITS })
+  }
+}
+
 /** Bits a brute-force guesser needs per symbol, over every class the secret uses. */
 function bruteForceBits (symbols: readonly number[]): number {
   const classes = new Set(symbols.map(classOf))
@@ -267,6 +281,7 @@ function cheapestBits (symbols: readonly number[], memo: Map<string, number>): n
   keyboardMatches(symbols, chars, push)
   pronounceableMatches(symbols, chars, push)
   numberMatches(symbols, chars, push)
+  uuidMatches(chars, push)
   repeatMatches(symbols, (unit) => cheapestBits(unit, memo), push)
   const perSymbol = bruteForceBits(symbols)
   const best = new Float64Array(n + 1)
@@ -286,5 +301,23 @@ function cheapestBits (symbols: readonly number[], memo: Map<string, number>): n
  * warning, a high one only says no common pattern was found.
  */
 export function estimateSecretBits (secret: Buffer): number {
-  return cheapestBits(symbolsOf(secret), new Map())
+  const direct = cheapestBits(symbolsOf(secret), new Map())
+  const text = decodedText(secret)
+  return text === undefined ? direct : Math.min(direct, ENCODING_BITS + estimateSecretBits(text))
+}
+
+// Which of the two encodings a guesser tries on a phrase it guesses.
+const ENCODING_BITS = 1
+const HEX = /^(?:[0-9a-fA-F]{2})+$/
+const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/
+const isPrintableAscii = (bytes: Buffer): boolean => bytes.every((byte) => (byte >= 0x20 && byte < 0x7f) || byte === 0x09 || byte === 0x0a || byte === 0x0d)
+
+/**
+ * The text a hex or base64 secret encodes (`echo -n my-secret | base64`): as guessable as
+ * that text. Random bytes almost never decode to printable text (32 of them: about 1 in 10^14).
+ */
+function decodedText (secret: Buffer): Buffer | undefined {
+  const text = secret.toString('latin1')
+  const decoded = HEX.test(text) ? Buffer.from(text, 'hex') : BASE64.test(text) ? Buffer.from(text, 'base64') : undefined
+  return decoded !== undefined && decoded.length > 0 && isPrintableAscii(decoded) ? decoded : undefined
 }

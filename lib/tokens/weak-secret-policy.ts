@@ -23,7 +23,8 @@ export const STRICT_SECRET_POLICY: WeakSecretPolicy = { production: false }
  */
 export function weakSecretPolicy (allowWeakSecret: unknown, onWeakSecret: (name: string) => void, nodeEnv = process.env.NODE_ENV): WeakSecretPolicy {
   if (allowWeakSecret !== undefined && typeof allowWeakSecret !== 'boolean') throw new InvalidOptionError('allowWeakSecret must be true or false')
-  const production = nodeEnv === 'production'
+  // 'Production' or ' production' (a stray space in a .env file) still means production here.
+  const production = nodeEnv?.trim().toLowerCase() === 'production'
   if (production && allowWeakSecret === true) {
     throw new InvalidOptionError('allowWeakSecret cannot be true when NODE_ENV is \'production\': a readable secret lets anyone who guesses it forge tokens')
   }

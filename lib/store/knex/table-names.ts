@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../../errors.js'
+import { shownValue } from '../../shown-value.js'
 
 export interface TableNames {
   users: string
@@ -21,7 +22,7 @@ const PREFIX_PATTERN = /^[a-z][a-z0-9_]{0,23}$/
 
 export function tableNames (prefix: string): TableNames {
   if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
-    throw new InvalidOptionError(`tablePrefix must be lower-case letters, digits and _, starting with a letter, at most 24 characters; got ${JSON.stringify(prefix)}`)
+    throw new InvalidOptionError(`tablePrefix must be lower-case letters, digits and _, starting with a letter, at most 24 characters; got ${shownValue(prefix)}`)
   }
   return {
     users: `${prefix}users`,
