@@ -10,6 +10,7 @@ import { loadConfig } from '../example-app/src/config.js'
 import { openDatabase } from '../example-app/src/database.js'
 import { pages } from '../example-app/src/pages.js'
 import { closeGracefully } from '../example-app/src/shutdown.js'
+import { loadTokenSecret } from '../example-app/src/token-secret.js'
 import { buildExample, dataFolder, DEMO_PASSWORD, EXAMPLE_ROOT, exampleConfig } from './helpers/example-app.js'
 import { bearer } from './helpers/forge.js'
 import { withNodeEnv } from './helpers/node-env.js'
@@ -249,12 +250,42 @@ t.test('an unreadable secret file stops the start instead of being replaced', as
   const config = await exampleConfig(t)
   await mkdir(join(config.dataDir, 'token-secret'), { recursive: true })
   await t.rejects(build(config, { logger: false }), { code: 'EISDIR' })
+  const notAFolder = join(config.dataDir, 'plain-file')
+  await writeFile(notAFolder, '')
+  await t.rejects(loadTokenSecret(undefined, notAFolder, { strict: false }), { code: 'ENOTDIR' }, 'a data folder that is a file')
 })
 
-t.test('a secret file that cannot be opened stops the start instead of being replaced', async (t) => {
+t.test('a secret file that is a symbolic link stops the start instead of being followed or replaced', async (t) => {
   const config = await exampleConfig(t)
   const file = join(config.dataDir, 'token-secret')
-  await symlink(file, file)
+  const elsewhere = join(config.dataDir, 'planted')
+  await writeFile(elsewhere, 'Kq3v9XrT1mWb7YzN4pLd8HfJ2sGc6EuA0oRi5VtQnBw\n', { mode: 0o600 })
+  await symlink(elsewhere, file)
+  await t.rejects(build(config, { logger: false }), { name: 'ConfigError', message: `the token secret file ${file} is a symbolic link: keep the secret in a regular file, or set TOKEN_SECRET` })
+})
+
+t.test('a secret file that cannot be read stops the start instead of being replaced', async (t) => {
+  const config = await exampleConfig(t)
+  await mkdir(join(config.dataDir, 'token-secret'))
+  await t.rejects(build(config, { logger: false }), { code: 'EISDIR' })
+  const notAFolder = join(config.dataDir, 'plain-file')
+  await writeFile(notAFolder, '')
+  await t.rejects(loadTokenSecret(undefined, notAFolder, { strict: false }), { code: 'ENOTDIR' }, 'a data folder that is a file')
+})
+
+t.test('a secret file owned by another user is refused', async (t) => {
+  const config = await exampleConfig(t)
+  const file = join(config.dataDir, 'token-secret')
+  await writeFile(file, 'Kq3v9XrT1mWb7YzN4pLd8HfJ2sGc6EuA0oRi5VtQnBw\n', { mode: 0o600 })
+  const mine = (await stat(file)).uid
+  // As if the app ran as another user: the file's owner is then someone else.
+  await t.rejects(loadTokenSecret(undefined, config.dataDir, { strict: false, owner: mine + 1 }), { name: 'ConfigError', message: `the token secret file ${file} belongs to another user (uid ${mine}): chown it to the app's user, or set TOKEN_SECRET` })
+  t.equal((await loadTokenSecret(undefined, config.dataDir, { strict: false })).origin, 'data folder', 'the process\'s own file is used')
+})
+
+t.test('a database path that is a symbolic link is refused, not followed', async (t) => {
+  const config = await exampleConfig(t)
+  await symlink(join(config.dataDir, 'elsewhere.sqlite'), join(config.dataDir, 'auth.sqlite'))
   await t.rejects(build(config, { logger: false }), { code: 'ELOOP' })
 })
 

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs'
 import { mkdir, open } from 'node:fs/promises'
 
 // The data folder holds the signing secret and the user table: only the app's own
@@ -9,8 +10,12 @@ export async function createPrivateFolder (folder: string): Promise<void> {
   await mkdir(folder, { recursive: true, mode: 0o700 })
 }
 
+// A link planted at the path (in a data folder others could write to) is refused, not followed.
+const { O_WRONLY, O_RDONLY, O_CREAT, O_APPEND, O_NOFOLLOW } = constants
+export const OPEN_FOR_READING = O_RDONLY | O_NOFOLLOW
+
 /** Creates `file` empty as 0600 unless it exists; an existing file is neither truncated nor changed. */
 export async function createPrivateFile (file: string): Promise<void> {
-  const handle = await open(file, 'a', 0o600)
+  const handle = await open(file, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600)
   await handle.close()
 }

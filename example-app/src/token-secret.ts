@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { open, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ConfigError } from './config.js'
-import { createPrivateFolder } from './private-files.js'
+import { createPrivateFolder, OPEN_FOR_READING } from './private-files.js'
 
 export interface SecretSource {
   secret: string
@@ -15,6 +15,8 @@ export interface SecretSource {
 export interface SecretFileOptions {
   /** Refuse a secret file other users can read or write instead of warning about it. */
   strict: boolean
+  /** The user the file must belong to. Default: the process's own user. */
+  owner?: number | undefined
 }
 
 function looseModeMessage (file: string, mode: number): string {
@@ -25,13 +27,17 @@ function looseModeMessage (file: string, mode: number): string {
 async function readKeptSecret (file: string, options: SecretFileOptions): Promise<SecretSource | undefined> {
   let handle
   try {
-    handle = await open(file, 'r')
+    handle = await open(file, OPEN_FOR_READING)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    const { code } = error as NodeJS.ErrnoException
+    if (code === 'ENOENT') return undefined
+    if (code === 'ELOOP') throw new ConfigError(`the token secret file ${file} is a symbolic link: keep the secret in a regular file, or set TOKEN_SECRET`)
     throw error
   }
   try {
-    const { mode } = await handle.stat()
+    const { mode, uid } = await handle.stat()
+    // Another user's file is as good as a secret that user chose: never sign with it.
+    if (uid !== (options.owner ?? process.getuid?.())) throw new ConfigError(`the token secret file ${file} belongs to another user (uid ${uid}): chown it to the app's user, or set TOKEN_SECRET`)
     const loose = (mode & 0o066) !== 0
     if (loose && options.strict) throw new ConfigError(`the token secret file ${looseModeMessage(file, mode)}`)
     const secret = (await handle.readFile('utf8')).trim()
