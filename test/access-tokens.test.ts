@@ -1,27 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import t from 'tap'
-import { systemClock, type Clock } from '../lib/clock.js'
-import { AccessTokens, type AccessTokenOptions } from '../lib/tokens/access-tokens.js'
-import { createKeyRing } from '../lib/tokens/key-ring.js'
-import { SECRET } from './helpers/app.js'
+import type { Clock } from '../lib/clock.js'
+import { accessTokens } from './helpers/access-tokens.js'
 
 // AccessTokens, the engine behind app.tokenAuth.sign and the session service: two signing
 // entry points with one lifetime cap, and time read only from the injected clock.
-
-function accessTokens (overrides: Partial<AccessTokenOptions> = {}): AccessTokens {
-  return new AccessTokens({
-    ring: createKeyRing([{ secret: SECRET }]),
-    issuer: undefined,
-    audience: undefined,
-    ttlSeconds: 600,
-    clockToleranceSeconds: 0,
-    maxTokenLength: 4096,
-    cacheSize: 0,
-    maxTtlSeconds: 3600,
-    clock: systemClock,
-    ...overrides
-  })
-}
 
 /** A clock that only moves when told to. */
 function manualClock (startMs: number): Clock & { advance: (ms: number) => void } {

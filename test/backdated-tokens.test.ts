@@ -1,7 +1,6 @@
 import t from 'tap'
-import { AccessTokens } from '../lib/tokens/access-tokens.js'
-import { createKeyRing } from '../lib/tokens/key-ring.js'
-import { buildApp, SECRET } from './helpers/app.js'
+import { accessTokens } from './helpers/access-tokens.js'
+import { buildApp } from './helpers/app.js'
 import { TestClock } from './helpers/clock.js'
 import { bearer } from './helpers/forge.js'
 
@@ -56,17 +55,7 @@ t.test('issuedAt that is no time is a TypeError, as a bad expiresIn is', async (
 
 t.test('AccessTokens.sign takes issuedAt in seconds from the injected clock\'s epoch; the session entry point cannot', async (t) => {
   const clock = new TestClock(NOW_MS)
-  const tokens = new AccessTokens({
-    ring: createKeyRing([{ secret: SECRET }]),
-    issuer: undefined,
-    audience: undefined,
-    ttlSeconds: 600,
-    clockToleranceSeconds: 0,
-    maxTokenLength: 4096,
-    cacheSize: 0,
-    maxTtlSeconds: 3600,
-    clock
-  })
+  const tokens = accessTokens({ clock })
   const signed = tokens.sign({ sub: 'u1' }, 60, NOW_MS / 1000 - 61.5)
   t.same({ iat: signed.iat, exp: signed.exp }, { iat: NOW_MS / 1000 - 62, exp: NOW_MS / 1000 - 2 })
   t.throws(() => tokens.verify(signed.token), { code: 'FST_TOKEN_AUTH_TOKEN_EXPIRED' })

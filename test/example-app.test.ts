@@ -264,15 +264,6 @@ t.test('a secret file that is a symbolic link stops the start instead of being f
   await t.rejects(build(config, { logger: false }), { name: 'ConfigError', message: `the token secret file ${file} is a symbolic link: keep the secret in a regular file, or set TOKEN_SECRET` })
 })
 
-t.test('a secret file that cannot be read stops the start instead of being replaced', async (t) => {
-  const config = await exampleConfig(t)
-  await mkdir(join(config.dataDir, 'token-secret'))
-  await t.rejects(build(config, { logger: false }), { code: 'EISDIR' })
-  const notAFolder = join(config.dataDir, 'plain-file')
-  await writeFile(notAFolder, '')
-  await t.rejects(loadTokenSecret(undefined, notAFolder, { strict: false }), { code: 'ENOTDIR' }, 'a data folder that is a file')
-})
-
 t.test('a secret file owned by another user is refused', async (t) => {
   const config = await exampleConfig(t)
   const file = join(config.dataDir, 'token-secret')
