@@ -1,4 +1,4 @@
-import { createSecretKey, generateKeyPairSync, randomBytes } from 'node:crypto'
+import { createSecretKey, generateKeyPairSync, randomBytes, verify as cryptoVerify, type KeyPairKeyObjectResult, type RSAPSSKeyPairKeyObjectOptions } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { createKeyRing, createRingKey, KeyRing } from '../lib/tokens/key-ring.js'
 import { isHighS, withOtherS } from './helpers/forge.js'
@@ -35,16 +35,15 @@ t.test('a key binds exactly one algorithm, and the key type must fit it', async 
   const ed = generateKeyPairSync('ed25519')
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' })
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
-  refuses(t, () => createRingKey({ alg: 'none' as 'HS256', secret: randomSecret() }, 'k'), /must be one of HS256, HS384, HS512, EdDSA, ES256/, 'alg none')
-  refuses(t, () => createRingKey({ alg: 'RS256' as 'HS256', secret: randomSecret() }, 'k'), /must be one of/, 'an unsupported alg')
+  refuses(t, () => createRingKey({ alg: 'none' as 'HS256', secret: randomSecret() }, 'k'), /must be one of HS256, HS384, HS512, EdDSA, ES256, ES384, ES512, RS256, RS384, RS512, PS256, PS384, PS512; got "none"/, 'alg none')
+  refuses(t, () => createRingKey({ alg: 'RS1' as 'HS256', secret: randomSecret() }, 'k'), /must be one of/, 'an unsupported alg')
+  refuses(t, () => createRingKey({ alg: 'RS256', secret: randomSecret() }, 'k'), /k.alg is RS256, which needs a privateKey or publicKey/, 'RS256 with a secret')
   refuses(t, () => createRingKey({ secret: randomSecret(), privateKey: ed.privateKey }, 'k'), /both a secret and a private\/public key/, 'secret and key')
   refuses(t, () => createRingKey({}, 'k'), /needs a secret/, 'nothing')
   refuses(t, () => createRingKey({ alg: 'HS256', privateKey: ed.privateKey }, 'k'), /HS256, which needs a secret/, 'HS256 with a private key')
   refuses(t, () => createRingKey({ alg: 'EdDSA', secret: randomSecret() }, 'k'), /both|needs a privateKey/, 'EdDSA with a secret')
-  refuses(t, () => createRingKey({ alg: 'EdDSA', privateKey: ec.privateKey }, 'k'), /is a ec key, which cannot be used for EdDSA/, 'EdDSA with a P-256 key')
-  refuses(t, () => createRingKey({ alg: 'ES256', privateKey: p384.privateKey }, 'k'), /cannot be used for ES256/, 'ES256 with a P-384 key')
-  refuses(t, () => createRingKey({ privateKey: rsa.privateKey }, 'k'), /is a rsa key, which cannot be used for ES256/, 'RSA keys are not supported')
+  refuses(t, () => createRingKey({ alg: 'EdDSA', privateKey: ec.privateKey }, 'k'), /: k is an EC P-256 key, which cannot be used for EdDSA \(EdDSA needs an Ed25519 key\)$/, 'EdDSA with a P-256 key')
+  refuses(t, () => createRingKey({ alg: 'ES256', privateKey: p384.privateKey }, 'k'), /: k is an EC P-384 key, which cannot be used for ES256 \(ES256 needs an EC P-256 key\)$/, 'ES256 with a P-384 key')
   refuses(t, () => createRingKey({ privateKey: ed.publicKey }, 'k'), /privateKey is not a usable private key \(it is a public key\)/, 'a public key as privateKey')
   refuses(t, () => createRingKey({ publicKey: ed.privateKey }, 'k'), /publicKey is not a usable public key/, 'a private KeyObject as publicKey')
   refuses(t, () => createRingKey({ privateKey: 'not a pem' }, 'k'), /not a usable private key/, 'garbage PEM')
@@ -53,6 +52,83 @@ t.test('a key binds exactly one algorithm, and the key type must fit it', async 
   refuses(t, () => createRingKey({ kid: '', secret: randomSecret() }, 'k'), /kid must be a non-empty string/, 'an empty kid')
   refuses(t, () => createRingKey({ kid: 'x'.repeat(129), secret: randomSecret() }, 'k'), /at most 128/, 'a long kid')
   refuses(t, () => createRingKey(null as unknown as object, 'k'), /must be an object/, 'null')
+})
+
+// Made once for the file: RSA key generation is slow.
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 })
+const pss = generateKeyPairSync('rsa-pss', { modulusLength: 2048 })
+// A restricted RSA-PSS key pair. @types/node types saltLength as a string; node:crypto takes a number of bytes.
+const restrictedPss = (hashAlgorithm: string, mgf1HashAlgorithm: string, saltLength?: number): KeyPairKeyObjectResult =>
+  generateKeyPairSync('rsa-pss', { modulusLength: 2048, hashAlgorithm, mgf1HashAlgorithm, saltLength } as unknown as RSAPSSKeyPairKeyObjectOptions)
+const pss384 = restrictedPss('sha384', 'sha384', 48)
+const pss512 = restrictedPss('sha512', 'sha512', 64)
+const curves = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' } as const
+
+t.test('the algorithm is inferred from the key: RS256 for RSA, PS256 (or its restricted hash) for RSA-PSS, ES* by curve', async (t) => {
+  t.equal(createRingKey({ privateKey: rsa.privateKey }, 'k').alg, 'RS256', 'RSA: RS256, the conventional choice')
+  t.equal(createRingKey({ publicKey: rsa.publicKey.export({ format: 'jwk' }) }, 'k').alg, 'RS256', 'an RSA JWK')
+  t.equal(createRingKey({ privateKey: pss.privateKey }, 'k').alg, 'PS256', 'an unrestricted RSA-PSS key: PS256')
+  t.equal(createRingKey({ privateKey: pss384.privateKey }, 'k').alg, 'PS384', 'an RSA-PSS key restricted to SHA-384')
+  t.equal(createRingKey({ publicKey: pss512.publicKey }, 'k').alg, 'PS512', 'an RSA-PSS key restricted to SHA-512')
+  for (const [alg, namedCurve] of Object.entries(curves)) {
+    t.equal(createRingKey({ privateKey: generateKeyPairSync('ec', { namedCurve }).privateKey }, 'k').alg, alg, `${namedCurve}: ${alg}`)
+  }
+  for (const alg of ['RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const) {
+    t.equal(createRingKey({ alg, privateKey: rsa.privateKey }, 'k').alg, alg, `a plain RSA key may be stated as ${alg}`)
+  }
+  t.equal(createRingKey({ alg: 'PS384', privateKey: pss.privateKey }, 'k').alg, 'PS384', 'an unrestricted RSA-PSS key serves any PS hash')
+})
+
+t.test('RSA keys under 2048 bits and keys that do not fit the stated alg are refused, naming the key', async (t) => {
+  const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  refuses(t, () => createRingKey({ privateKey: rsa1024.privateKey }, 'keys[1]'), /: keys\[1\] is an RSA key of 1024 bits; RS256 needs at least 2048 bits/, 'RSA 1024, inferred')
+  refuses(t, () => createRingKey({ alg: 'PS512', publicKey: rsa1024.publicKey }, 'keys[0]'), /: keys\[0\] is an RSA key of 1024 bits; PS512 needs at least 2048 bits/, 'RSA 1024, stated')
+  refuses(t, () => createRingKey({ publicKey: rsa1024.publicKey.export({ format: 'jwk' }) }, 'k'), /1024 bits; RS256 needs at least 2048/, 'RSA 1024 as JWK')
+  refuses(t, () => createRingKey({ alg: 'ES384', privateKey: p256.privateKey }, 'k'), /: k is an EC P-256 key, which cannot be used for ES384 \(ES384 needs an EC P-384 key\)$/, 'ES384 with a P-256 key')
+  refuses(t, () => createRingKey({ alg: 'ES512', publicKey: p256.publicKey }, 'k'), /EC P-256 key, which cannot be used for ES512 \(ES512 needs an EC P-521 key\)/, 'ES512 with a P-256 key')
+  refuses(t, () => createRingKey({ alg: 'RS256', privateKey: p256.privateKey }, 'k'), /: k is an EC P-256 key, which cannot be used for RS256 \(RS256 needs an RSA key of at least 2048 bits\)$/, 'RS256 with an EC key')
+  refuses(t, () => createRingKey({ alg: 'ES256', privateKey: rsa.privateKey }, 'k'), /: k is an RSA key of 2048 bits, which cannot be used for ES256 \(ES256 needs an EC P-256 key\)$/, 'ES256 with an RSA key: the message names the RSA key')
+  refuses(t, () => createRingKey({ alg: 'RS256', privateKey: pss.privateKey }, 'k'), /: k is an RSA-PSS key of 2048 bits, which cannot be used for RS256 \(RS256 needs an RSA key of at least 2048 bits\)$/, 'an RSA-PSS key stated as RS256')
+  refuses(t, () => createRingKey({ alg: 'PS256', privateKey: pss384.privateKey }, 'k'), /: k is an RSA-PSS key of 2048 bits restricted to sha384, which cannot be used for PS256 \(PS256 needs an RSA or RSA-PSS key of at least 2048 bits\)$/, 'an RSA-PSS key restricted to another hash')
+  const longSalt = restrictedPss('sha256', 'sha256', 64)
+  refuses(t, () => createRingKey({ privateKey: longSalt.privateKey }, 'k'), /cannot be used for PS256/, 'an RSA-PSS key demanding a longer salt than JWS uses')
+  const mgfOther = restrictedPss('sha256', 'sha512')
+  refuses(t, () => createRingKey({ privateKey: mgfOther.privateKey }, 'k'), /cannot be used for PS256/, 'an RSA-PSS key with another MGF1 hash')
+  refuses(t, () => createRingKey({ privateKey: generateKeyPairSync('ed448').privateKey }, 'k'), /: k is a ed448 key, which no supported algorithm uses/, 'Ed448')
+  refuses(t, () => createRingKey({ privateKey: generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey }, 'k'), /: k is an EC secp256k1 key, which no supported algorithm uses/, 'secp256k1')
+})
+
+t.test('RSA and RSA-PSS keys sign and verify; a signature of any other length than the modulus is refused', async (t) => {
+  for (const [alg, pair] of [['RS256', rsa], ['PS256', rsa], ['PS256', pss], ['PS384', pss384]] as const) {
+    const signer = createRingKey({ alg, privateKey: pair.privateKey }, 'k')
+    const verifier = createRingKey({ alg, publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }) as string }, 'k')
+    const signature = signer.sign('a.b')
+    t.equal(Buffer.from(signature, 'base64url').length, 256, `${alg}: 256 bytes for a 2048-bit key`)
+    t.ok(verifier.verify('a.b', signature), `${alg}: verifies with the public key as PEM`)
+    t.notOk(verifier.verify('a.c', signature), `${alg}: another input fails`)
+    const padded = Buffer.concat([Buffer.alloc(1), Buffer.from(signature, 'base64url')]).toString('base64url')
+    t.notOk(verifier.verify('a.b', padded), `${alg}: a leading zero byte makes it another signature`)
+  }
+  t.notOk(createRingKey({ alg: 'PS256', privateKey: rsa.privateKey }, 'k').verify('a.b', createRingKey({ privateKey: rsa.privateKey }, 'k').sign('a.b')), 'an RS256 signature is not a PS256 one under the same key')
+})
+
+t.test('the JWKS publishes RSA and EC keys with kty, their public members, alg, kid and use', async (t) => {
+  const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' })
+  const p521 = generateKeyPairSync('ec', { namedCurve: 'P-521' })
+  const ring = createKeyRing([{ privateKey: rsa.privateKey }, { privateKey: pss.privateKey }, { privateKey: p384.privateKey }, { publicKey: p521.publicKey }])
+  const [rs, ps, es384, es512] = ring.jwks().keys
+  const rsaJwk = rsa.publicKey.export({ format: 'jwk' })
+  t.same(rs, { kty: 'RSA', n: rsaJwk.n, e: rsaJwk.e, kid: ring.keys[0].kid, alg: 'RS256', use: 'sig' })
+  t.same(Object.keys(ps).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use'], 'an RSA-PSS key is published as the RSA key it is')
+  t.match(ps, { kty: 'RSA', alg: 'PS256', use: 'sig', e: 'AQAB' })
+  t.same(Object.keys(es384).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y'])
+  t.match(es384, { kty: 'EC', crv: 'P-384', alg: 'ES384', use: 'sig' })
+  t.match(es512, { kty: 'EC', crv: 'P-521', alg: 'ES512', use: 'sig' })
+  const fromJwk = createRingKey({ alg: 'PS256', publicKey: ps }, 'k')
+  t.equal(fromJwk.kid, ring.keys[1].kid, 'the published RSA-PSS key has the kid of the key it came from')
+  t.ok(fromJwk.verify('a.b', ring.keys[1].sign('a.b')), 'and verifies its signatures')
+  for (const key of ring.keys) t.match(key.kid, /^[A-Za-z0-9_-]{16}$/, `${key.alg}: the default kid is a thumbprint prefix`)
 })
 
 t.test('asymmetric keys come as KeyObjects, PEM or JWK, private or public only', async (t) => {
@@ -109,22 +185,27 @@ t.test('a signing input with a character outside ASCII never passes for the ASCI
   }
 })
 
-t.test('ES256 signatures we write are always low-S (s at most n/2), whatever node:crypto picked', async (t) => {
-  const key = createRingKey({ privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey }, 'es256')
-  // node:crypto gives a high s half the time: 64 low ones in a row would be chance 2^-64.
-  const highS = Array.from({ length: 64 }, (_, i) => key.sign(`a.${i}`)).filter(isHighS)
-  t.same(highS, [], 'no high-S signature')
-})
+for (const [alg, namedCurve] of Object.entries(curves)) {
+  t.test(`${alg} signatures we write are always low-S (s at most n/2), whatever node:crypto picked`, async (t) => {
+    const key = createRingKey({ privateKey: generateKeyPairSync('ec', { namedCurve }).privateKey }, 'k')
+    // node:crypto gives a high s half the time: 64 low ones in a row would be chance 2^-64.
+    const highS = Array.from({ length: 64 }, (_, i) => key.sign(`a.${i}`)).filter(isHighS)
+    t.same(highS, [], 'no high-S signature')
+  })
 
-t.test('an ES256 signature with s replaced by n - s is refused: one spelling per token', async (t) => {
-  const key = createRingKey({ privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey }, 'es256')
-  for (let i = 0; i < 8; i++) {
-    const token = `a.${i}.${key.sign(`a.${i}`)}`
-    const twin = withOtherS(token)
-    t.ok(key.verify(`a.${i}`, token.split('.')[2]), 'the signature we wrote verifies')
-    t.notOk(key.verify(`a.${i}`, twin.split('.')[2]), 'its high-S twin does not')
-  }
-})
+  t.test(`an ${alg} signature with s replaced by n - s is refused: one spelling per token`, async (t) => {
+    const pair = generateKeyPairSync('ec', { namedCurve })
+    const key = createRingKey({ privateKey: pair.privateKey }, 'k')
+    for (let i = 0; i < 8; i++) {
+      const token = `a.${i}.${key.sign(`a.${i}`)}`
+      const twin = withOtherS(token)
+      t.ok(key.verify(`a.${i}`, token.split('.')[2]), 'the signature we wrote verifies')
+      // The twin is a valid signature to ECDSA itself (so the group order is right); only the low-S rule refuses it.
+      t.ok(cryptoVerify(`sha${alg.slice(2)}`, Buffer.from(`a.${i}`), { key: pair.publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(twin.split('.')[2], 'base64url')), 'the twin is mathematically valid')
+      t.notOk(key.verify(`a.${i}`, twin.split('.')[2]), 'its high-S twin does not verify here')
+    }
+  })
+}
 
 t.test('the default kid of an HMAC key is its algorithm name, nothing derived from the secret', async (t) => {
   const secret = randomSecret(64)

@@ -65,7 +65,7 @@ export function hmacSecretKey (secret: unknown, alg: Algorithm, name: string, po
   }
   const text = bytes.toString('utf8')
   if (PEM_MARKER.test(text) || looksLikeJwk(text)) {
-    throw new InvalidOptionError(`${name} looks like PEM or JWK key material; an HMAC secret must be random bytes (use privateKey/publicKey for EdDSA or ES256)`)
+    throw new InvalidOptionError(`${name} looks like PEM or JWK key material; an HMAC secret must be random bytes (use privateKey/publicKey for EdDSA, ECDSA and RSA keys)`)
   }
   const minBytes = ALGORITHM_SPECS[alg].minSecretBytes
   if (bytes.length < minBytes) {

@@ -1,20 +1,26 @@
-import { createHash, createHmac, createPublicKey, sign as signBytes, verify as verifyBytes, type KeyObject } from 'node:crypto'
+import { constants, createHmac, createPublicKey, sign as signBytes, verify as verifyBytes, type KeyObject, type SignKeyObjectInput, type VerifyKeyObjectInput } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
-import { ALGORITHM_SPECS, isAlgorithm, keyMatchesAlgorithm, type Algorithm } from './algorithms.js'
+import { ALGORITHM_SPECS, ALGORITHMS, isAlgorithm, type Algorithm, type AlgorithmSpec } from './algorithms.js'
 import { utf8Bytes, isBase64urlSegment } from './base64url.js'
 import { isLowS, lowSLimit, toLowS } from './ecdsa-low-s.js'
+import { algorithmForKey } from './key-algorithm.js'
 import { hmacSecretKey, privateKeyFrom, publicKeyFrom, type Jwk, type KeyMaterial } from './key-material.js'
+import { publicJwkOf, thumbprintKid } from './public-jwk.js'
 import { STRICT_SECRET_POLICY, type WeakSecretPolicy } from './weak-secret-policy.js'
 import { shownValue } from '../shown-value.js'
 
-/** One key as configured. Give `secret` for HMAC, or `privateKey` and/or `publicKey` for EdDSA and ES256. */
+/** One key as configured. Give `secret` for HMAC, or `privateKey` and/or `publicKey` for EdDSA, ECDSA and RSA. */
 export interface KeyDefinition {
   /**
    * Key id, sent in the token header. Default: for HMAC the algorithm name ('HS256'…), never
-   * anything derived from the secret; for EdDSA and ES256 the start of the public key's RFC 7638 thumbprint.
+   * anything derived from the secret; for a public key the start of its RFC 7638 thumbprint.
    */
   kid?: string | undefined
-  /** Default: HS256 for a secret, EdDSA for an Ed25519 key, ES256 for a P-256 key. */
+  /**
+   * Default: HS256 for a secret, EdDSA for an Ed25519 key, ES256/ES384/ES512 for a P-256/P-384/P-521
+   * key, RS256 for an RSA key, PS256 for an RSA-PSS key (PS384/PS512 when the key is restricted to
+   * that hash). When stated, the key must fit it.
+   */
   alg?: Algorithm | undefined
   secret?: string | Buffer | KeyObject | undefined
   privateKey?: KeyMaterial | undefined
@@ -37,16 +43,6 @@ export interface RingKey {
 export interface JsonWebKeySet { keys: Jwk[] }
 
 const MAX_KID_LENGTH = 128
-
-// Default key ids of public keys are the first 16 characters (96 bits) of the RFC 7638
-// thumbprint: public data, unique in practice, and every token header stays short.
-const DEFAULT_KID_LENGTH = 16
-
-function defaultPublicKid (jwk: Jwk): string {
-  // RFC 7638: the required members only, in lexicographic order, no whitespace.
-  const members = jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x }
-  return createHash('sha256').update(JSON.stringify(members)).digest('base64url').slice(0, DEFAULT_KID_LENGTH)
-}
 
 /**
  * Compares two strings of equal length in time that does not depend on where they
@@ -77,15 +73,24 @@ function hmacKey (kid: string | undefined, alg: Algorithm, secret: KeyObject): R
   }
 }
 
+// The node:crypto options each family signs and verifies with: JWS ECDSA signatures are raw
+// r||s (RFC 7518 §3.4), not DER; PSS salts are as long as the hash (RFC 7518 §3.5).
+function cryptoOptions (spec: AlgorithmSpec, key: KeyObject): SignKeyObjectInput & VerifyKeyObjectInput {
+  if (spec.family === 'ecdsa') return { key, dsaEncoding: 'ieee-p1363' }
+  if (spec.family === 'rsa-pss') return { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
+  return { key }
+}
+
 function asymmetricKey (kid: string | undefined, alg: Algorithm, privateKey: KeyObject | undefined, publicKey: KeyObject): RingKey {
   const spec = ALGORITHM_SPECS[alg]
-  // JWS ES256 signatures are raw r||s (RFC 7518 §3.4), not DER.
-  const signOptions = privateKey === undefined ? undefined : { key: privateKey, dsaEncoding: 'ieee-p1363' as const }
-  const verifyOptions = { key: publicKey, dsaEncoding: 'ieee-p1363' as const }
+  const signOptions = privateKey === undefined ? undefined : cryptoOptions(spec, privateKey)
+  const verifyOptions = cryptoOptions(spec, publicKey)
+  // An RSA signature is exactly as long as the modulus: any other length is refused unread.
+  const signatureBytes = spec.signatureBytes === 0 ? Math.ceil((publicKey.asymmetricKeyDetails?.modulusLength as number) / 8) : spec.signatureBytes
   const order = spec.ecdsaGroupOrder
-  const sLimit = order === null ? undefined : lowSLimit(order, spec.signatureBytes / 2)
-  const jwk: Jwk = publicKey.export({ format: 'jwk' })
-  const resolvedKid = kid ?? defaultPublicKid(jwk)
+  const sLimit = order === null ? undefined : lowSLimit(order, signatureBytes / 2)
+  const jwk = publicJwkOf(publicKey)
+  const resolvedKid = kid ?? thumbprintKid(jwk)
   return {
     kid: resolvedKid,
     alg,
@@ -99,16 +104,11 @@ function asymmetricKey (kid: string | undefined, alg: Algorithm, privateKey: Key
     verify (input, signature) {
       if (!isBase64urlSegment(signature)) return false
       const bytes = Buffer.from(signature, 'base64url')
-      return bytes.length === spec.signatureBytes && (sLimit === undefined || isLowS(bytes, sLimit)) &&
+      return bytes.length === signatureBytes && (sLimit === undefined || isLowS(bytes, sLimit)) &&
         verifyBytes(spec.hash, utf8Bytes(input), verifyOptions, bytes)
     },
     publicJwk: { ...jwk, kid: resolvedKid, alg, use: 'sig' }
   }
-}
-
-function inferAlgorithm (definition: KeyDefinition, key: KeyObject | undefined): Algorithm {
-  if (definition.secret !== undefined || key === undefined) return 'HS256'
-  return key.asymmetricKeyType === 'ed25519' ? 'EdDSA' : 'ES256'
 }
 
 /** How a key definition is checked and named in messages. */
@@ -127,27 +127,27 @@ export function createRingKey (definition: KeyDefinition, name: string, context:
     throw new InvalidOptionError(`${name}.kid must be a non-empty string of at most ${MAX_KID_LENGTH} characters`)
   }
   if (alg !== undefined && !isAlgorithm(alg)) {
-    throw new InvalidOptionError(`${name}.alg must be one of HS256, HS384, HS512, EdDSA, ES256; got ${shownValue(alg)}`)
+    throw new InvalidOptionError(`${name}.alg must be one of ${ALGORITHMS.join(', ')}; got ${shownValue(alg)}`)
   }
   const hasAsymmetric = definition.privateKey !== undefined || definition.publicKey !== undefined
   if (secret !== undefined && hasAsymmetric) {
     throw new InvalidOptionError(`${name} has both a secret and a private/public key; one key, one algorithm`)
   }
   if (secret === undefined && !hasAsymmetric) {
-    throw new InvalidOptionError(`${name} needs a secret (HMAC) or a privateKey/publicKey (EdDSA, ES256)`)
+    throw new InvalidOptionError(`${name} needs a secret (HMAC) or a privateKey/publicKey (EdDSA, ECDSA, RSA)`)
   }
   const privateKey = definition.privateKey === undefined ? undefined : privateKeyFrom(definition.privateKey, `${name}.privateKey`)
   const derivedPublicKey = privateKey === undefined ? undefined : createPublicKey(privateKey)
   const publicKey = definition.publicKey === undefined ? derivedPublicKey : publicKeyFrom(definition.publicKey, `${name}.publicKey`)
-  const resolvedAlg = alg ?? inferAlgorithm(definition, publicKey)
-  if (ALGORITHM_SPECS[resolvedAlg].family === 'hmac') {
-    if (secret === undefined) throw new InvalidOptionError(`${name}.alg is ${resolvedAlg}, which needs a secret`)
-    return hmacKey(kid, resolvedAlg, hmacSecretKey(secret, resolvedAlg, context.secretName ?? `${name}.secret`, context.policy ?? STRICT_SECRET_POLICY))
+  if (publicKey === undefined) {
+    const hmacAlg = alg ?? 'HS256'
+    if (ALGORITHM_SPECS[hmacAlg].family !== 'hmac') throw new InvalidOptionError(`${name}.alg is ${hmacAlg}, which needs a privateKey or publicKey`)
+    return hmacKey(kid, hmacAlg, hmacSecretKey(secret, hmacAlg, context.secretName ?? `${name}.secret`, context.policy ?? STRICT_SECRET_POLICY))
   }
-  if (publicKey === undefined) throw new InvalidOptionError(`${name}.alg is ${resolvedAlg}, which needs a privateKey or publicKey`)
-  if (!keyMatchesAlgorithm(publicKey, resolvedAlg)) {
-    throw new InvalidOptionError(`${name} is a ${String(publicKey.asymmetricKeyType)} key, which cannot be used for ${resolvedAlg} (EdDSA needs Ed25519, ES256 needs P-256)`)
+  if (alg !== undefined && ALGORITHM_SPECS[alg].family === 'hmac') {
+    throw new InvalidOptionError(`${name}.alg is ${alg}, which needs a secret`)
   }
+  const resolvedAlg = algorithmForKey(publicKey, alg, name)
   if (derivedPublicKey !== undefined && !derivedPublicKey.equals(publicKey)) {
     throw new InvalidOptionError(`${name}.publicKey does not belong to ${name}.privateKey`)
   }

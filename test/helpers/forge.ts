@@ -31,22 +31,28 @@ export function claims (overrides: Record<string, unknown> = {}): Record<string,
 
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` })
 
-/** Order n of the P-256 group (SEC 2 §2.4.2). */
-export const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n
+/** Orders n of the P-256, P-384 and P-521 groups (SEC 2), by raw r||s signature length. */
+const ORDERS: Record<number, bigint> = {
+  64: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+  96: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+  132: 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n
+}
 
 function sOf (signature: Buffer): bigint {
-  return BigInt(`0x${signature.subarray(32).toString('hex')}`)
+  return BigInt(`0x${signature.subarray(signature.length / 2).toString('hex')}`)
 }
 
-/** True when an ES256 signature (base64url r||s) has s > n/2. */
+/** True when an ES256/ES384/ES512 signature (base64url r||s) has s > n/2. */
 export function isHighS (signature: string): boolean {
-  return sOf(Buffer.from(signature, 'base64url')) > P256_ORDER >> 1n
+  const bytes = Buffer.from(signature, 'base64url')
+  return sOf(bytes) > ORDERS[bytes.length] >> 1n
 }
 
-/** The same ES256 token with s replaced by n - s: the other spelling ECDSA math accepts. */
+/** The same ECDSA token with s replaced by n - s: the other spelling ECDSA math accepts. */
 export function withOtherS (token: string): string {
   const dot = token.lastIndexOf('.')
   const signature = Buffer.from(token.slice(dot + 1), 'base64url')
-  const otherS = Buffer.from((P256_ORDER - sOf(signature)).toString(16).padStart(64, '0'), 'hex')
-  return `${token.slice(0, dot)}.${Buffer.concat([signature.subarray(0, 32), otherS]).toString('base64url')}`
+  const half = signature.length / 2
+  const otherS = Buffer.from((ORDERS[signature.length] - sOf(signature)).toString(16).padStart(half * 2, '0'), 'hex')
+  return `${token.slice(0, dot)}.${Buffer.concat([signature.subarray(0, half), otherS]).toString('base64url')}`
 }
