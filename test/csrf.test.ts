@@ -266,6 +266,21 @@ t.test('key rotation keeps CSRF tokens valid: a session from before still passes
   assertCsrfRefused(t, await removed.inject({ method: 'POST', url: '/me', headers: { ...HTTPS, cookie: asCookieHeader(next), 'x-csrf-token': session.csrfToken } }), 'a removed key\'s CSRF tokens stop passing')
 })
 
+t.test('RSA, RSA-PSS and EC P-384 signing keys derive the CSRF key as the others do: the session token passes, another key\'s does not', async (t) => {
+  const store = createMemoryStore()
+  await createUser(store, { username: 'alice', password: PASSWORD })
+  const rsaPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
+  const privateKeys = [rsaPem, generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).privateKey, generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey]
+  const apps = await Promise.all(privateKeys.map(async (privateKey) => await rotationApp(t, store, [{ kid: 'k', privateKey }])))
+  for (const [index, app] of apps.entries()) {
+    const session = await login(app)
+    t.equal((await app.inject({ method: 'POST', url: '/me', headers: browserHeaders(session, { 'x-csrf-token': session.csrfToken }) })).statusCode, 200, `key ${index}: the session's CSRF token passes`)
+    const other = apps[(index + 1) % apps.length].tokenAuth.csrfTokenFor('s1')
+    t.not(app.tokenAuth.csrfTokenFor('s1'), other, `key ${index}: another private key derives another CSRF key`)
+    assertCsrfRefused(t, await app.inject({ method: 'POST', url: '/me', headers: browserHeaders(session) }), `key ${index}: no CSRF token, refused`)
+  }
+})
+
 t.test('a verify-only key ring with the cookie transport needs csrf.secret or transport.cookie: false', async (t) => {
   const { publicKey } = generateKeyPairSync('ed25519')
   await t.rejects(buildApp(t, { auth: { keys: [{ publicKey }] } }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /csrf\.secret .*transport\.cookie: false/ })

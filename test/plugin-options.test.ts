@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 import Fastify from 'fastify'
 import t, { type Test } from 'tap'
 import tokenAuth, { createMemoryStore, loginRoutes, type TokenAuthOptions } from 'fastify-token-auth'
@@ -17,6 +18,11 @@ async function bootError (t: Test, options: unknown, routes?: unknown): Promise<
   }
   throw new Error('expected the registration to fail')
 }
+
+// Keys for the algorithm cases, made once: RSA key generation is slow.
+const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 })
+const rsaPss = generateKeyPairSync('rsa-pss', { modulusLength: 2048 })
+const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' })
 
 const bad: Array<[string, unknown, RegExp]> = [
   ['no secret and no keys', {}, /a signing secret is required/],
@@ -47,7 +53,11 @@ const bad: Array<[string, unknown, RegExp]> = [
   ['a CSRF header name with spaces', { secret: SECRET, csrf: { headerName: 'x csrf' } }, /csrf.headerName must be a header name/],
   ['allowed origins that are not URLs', { secret: SECRET, csrf: { allowedOrigins: ['example.com'] } }, /csrf.allowedOrigins must be an array of origins/],
   ['a reuse grace over 10 s', { secret: SECRET, session: { reuseGrace: '30s' } }, /session.reuseGrace must be at least 0 and at most 10/],
-  ['a sync interval not shorter than the staleness bound', { secret: SECRET, revocation: { syncInterval: '2s', maxStaleness: '1s' } }, /syncInterval must be shorter/]
+  ['a sync interval not shorter than the staleness bound', { secret: SECRET, revocation: { syncInterval: '2s', maxStaleness: '1s' } }, /syncInterval must be shorter/],
+  ['an RSA key of 1024 bits', { keys: [{ kid: 'new', secret: SECRET }, { publicKey: rsa1024.publicKey }] }, /keys\[1\] is an RSA key of 1024 bits; RS256 needs at least 2048 bits/],
+  ['ES384 stated for a P-256 key', { keys: [{ alg: 'ES384', privateKey: p256.privateKey }] }, /keys\[0\] is an EC P-256 key, which cannot be used for ES384 \(ES384 needs an EC P-384 key\)/],
+  ['RS256 stated for an EC key', { keys: [{ alg: 'RS256', publicKey: p256.publicKey }] }, /keys\[0\] is an EC P-256 key, which cannot be used for RS256 \(RS256 needs an RSA key of at least 2048 bits\)/],
+  ['RS256 stated for an RSA-PSS key', { keys: [{ alg: 'RS256', privateKey: rsaPss.privateKey }] }, /keys\[0\] is an RSA-PSS key of 2048 bits, which cannot be used for RS256/]
 ]
 
 for (const [name, options, message] of bad) {

@@ -1,6 +1,6 @@
-import { generateKeyPairSync } from 'node:crypto'
+import { constants, generateKeyPairSync, sign as cryptoSign } from 'node:crypto'
 import t from 'tap'
-import { buildApp } from './helpers/app.js'
+import { buildApp, SECRET } from './helpers/app.js'
 import { ACCESS_HEADER, bearer, claims, forge, isHighS, segment, signInput, withOtherS } from './helpers/forge.js'
 
 // Every way a token can be wrong, sent as a Bearer token to a protected route: each
@@ -126,4 +126,93 @@ t.test('an ES256 token whose signature s is replaced by n - s is rejected with 4
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, INVALID)
   t.match(res.headers['www-authenticate'], /^Bearer realm="api", error="invalid_token", error_description="[^"]+: bad signature"$/)
+})
+
+// Asymmetric keys: the key decides the algorithm, whatever the token's header says.
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+const rsaPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string
+
+/** A token signed by node:crypto alone, with any header: what an attacker or another issuer sends. */
+function signedWith (header: Record<string, unknown>, hash: string, options: Parameters<typeof cryptoSign>[2]): string {
+  const signingInput = `${segment({ typ: 'at+jwt', ...header })}.${segment(claims())}`
+  return `${signingInput}.${cryptoSign(hash, Buffer.from(signingInput), options).toString('base64url')}`
+}
+
+const asymmetricCases: Array<{ name: string, because: string, keys: () => unknown[], token: () => string }> = [
+  {
+    name: 'an RS256 token sent to an HS256 app is rejected',
+    because: 'algorithm does not match the key',
+    keys: () => [{ secret: SECRET }],
+    token: () => signedWith({ alg: 'RS256' }, 'sha256', rsa.privateKey)
+  },
+  {
+    name: 'an HS256 token forged with the RSA public key PEM as the HMAC secret is rejected (algorithm confusion)',
+    because: 'algorithm does not match the key',
+    keys: () => [{ publicKey: rsaPem }],
+    token: () => forge(ACCESS_HEADER, claims(), { secret: rsaPem })
+  },
+  {
+    name: 'a PS256 token for a key configured as RS256 is rejected, although signed by the same RSA key',
+    because: 'algorithm does not match the key',
+    keys: () => [{ alg: 'RS256', publicKey: rsa.publicKey }],
+    token: () => signedWith({ alg: 'PS256' }, 'sha256', { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 })
+  },
+  {
+    name: 'an RS256 token for a key configured as PS256 is rejected, although signed by the same RSA key',
+    because: 'algorithm does not match the key',
+    keys: () => [{ alg: 'PS256', publicKey: rsa.publicKey }],
+    token: () => signedWith({ alg: 'RS256' }, 'sha256', rsa.privateKey)
+  },
+  {
+    name: 'an alg none token to an RS256 app is rejected',
+    because: 'unsigned tokens are never accepted',
+    keys: () => [{ publicKey: rsa.publicKey }],
+    token: () => `${segment({ alg: 'none', typ: 'at+jwt' })}.${segment(claims())}.AAAA`
+  },
+  {
+    name: 'an RS256 token whose signature is one byte short of the modulus is rejected',
+    because: 'bad signature',
+    keys: () => [{ publicKey: rsa.publicKey }],
+    token: () => { const token = signedWith({ alg: 'RS256' }, 'sha256', rsa.privateKey); const [h, p, sig] = token.split('.'); return `${h}.${p}.${Buffer.from(sig, 'base64url').subarray(1).toString('base64url')}` }
+  }
+]
+
+for (const testCase of asymmetricCases) {
+  t.test(testCase.name, async (t) => {
+    // A verify-only service: public keys, Bearer tokens only (no secret to bind CSRF tokens to).
+    const app = await buildApp(t, { auth: { keys: testCase.keys() as never, transport: { cookie: false } } })
+    const res = await app.inject({ url: '/me', headers: bearer(testCase.token()) })
+    t.equal(res.statusCode, 401)
+    t.equal(res.json().code, INVALID)
+    t.match(res.headers['www-authenticate'], /^Bearer realm="api", error="invalid_token", error_description="[^"]+"$/)
+    t.match(res.headers['www-authenticate'], `: ${testCase.because}"`)
+  })
+}
+
+t.test('an ES384 token with its high-S twin signature is rejected with 401, and the low-S original accepted', async (t) => {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' })
+  const app = await buildApp(t, { auth: { keys: [{ privateKey }] } })
+  const token = await app.tokenAuth.sign({ sub: 'user-1' })
+  t.equal(Buffer.from(token.split('.')[2], 'base64url').length, 96, 'raw r||s of 48 bytes each')
+  t.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200)
+  const res = await app.inject({ url: '/me', headers: bearer(withOtherS(token)) })
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, INVALID)
+  t.match(res.headers['www-authenticate'], /^Bearer realm="api", error="invalid_token", error_description="[^"]+: bad signature"$/)
+})
+
+t.test('an ES512 token whose signature is not 132 bytes (DER, or trimmed) is rejected with 401', async (t) => {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-521' })
+  const app = await buildApp(t, { auth: { keys: [{ privateKey }] } })
+  const token = await app.tokenAuth.sign({ sub: 'user-1' })
+  t.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200, 'the token as signed is accepted')
+  const [header, payload] = token.split('.')
+  const der = cryptoSign('sha512', Buffer.from(`${header}.${payload}`), privateKey).toString('base64url')
+  const trimmed = Buffer.from(token.split('.')[2], 'base64url').subarray(0, 131).toString('base64url')
+  for (const signature of [der, trimmed]) {
+    const res = await app.inject({ url: '/me', headers: bearer(`${header}.${payload}.${signature}`) })
+    t.equal(res.statusCode, 401)
+    t.equal(res.json().code, INVALID)
+    t.match(res.headers['www-authenticate'], /^Bearer realm="api", error="invalid_token", error_description="[^"]+: bad signature"$/)
+  }
 })
