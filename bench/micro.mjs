@@ -1,6 +1,6 @@
 // Micro-benchmarks: sign and verify per algorithm, against fast-jwt, jsonwebtoken, jose
 // and the bare node:crypto floor, on the same key, claims and token.
-import { createHmac, createSecretKey, generateKeyPairSync, randomBytes, randomUUID, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto'
+import { constants, createHmac, createSecretKey, generateKeyPairSync, randomBytes, randomUUID, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto'
 import { createSigner, createVerifier } from 'fast-jwt'
 import * as jose from 'jose'
 import jsonwebtoken from 'jsonwebtoken'
@@ -70,11 +70,24 @@ async function joseVerifyRate (token, key, ms) {
   return done / ((performance.now() - start) / 1000)
 }
 
+// The key pair and the node:crypto options of each algorithm, as its RFC 7518 section prescribes.
+const ASYMMETRIC = {
+  EdDSA: { pair: () => generateKeyPairSync('ed25519'), hash: null, options: {} },
+  ES256: { pair: () => generateKeyPairSync('ec', { namedCurve: 'P-256' }), hash: 'sha256', options: { dsaEncoding: 'ieee-p1363' } },
+  ES384: { pair: () => generateKeyPairSync('ec', { namedCurve: 'P-384' }), hash: 'sha384', options: { dsaEncoding: 'ieee-p1363' } },
+  ES512: { pair: () => generateKeyPairSync('ec', { namedCurve: 'P-521' }), hash: 'sha512', options: { dsaEncoding: 'ieee-p1363' } },
+  RS256: { pair: () => generateKeyPairSync('rsa', { modulusLength: 2048 }), hash: 'sha256', options: {} },
+  PS256: { pair: () => generateKeyPairSync('rsa', { modulusLength: 2048 }), hash: 'sha256', options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST } }
+}
+
+/** The asymmetric algorithms measured; each is a group named by its lower-case name. */
+export const ASYMMETRIC_ALGORITHMS = Object.keys(ASYMMETRIC)
+
 function asymmetric (alg, rounds, ms) {
-  const pair = alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  const hash = alg === 'EdDSA' ? null : 'sha256'
-  const options = { key: pair.privateKey, dsaEncoding: 'ieee-p1363' }
-  const publicOptions = { key: pair.publicKey, dsaEncoding: 'ieee-p1363' }
+  const { pair: makePair, hash, options: algorithmOptions } = ASYMMETRIC[alg]
+  const pair = makePair()
+  const options = { key: pair.privateKey, ...algorithmOptions }
+  const publicOptions = { key: pair.publicKey, ...algorithmOptions }
   const ring = createKeyRing([{ alg, privateKey: pair.privateKey }])
   const key = ring.keys[0]
   const ours = accessTokens({ alg, privateKey: pair.privateKey }, 0)
@@ -101,8 +114,7 @@ function asymmetric (alg, rounds, ms) {
 
 const GROUPS = {
   hs256,
-  eddsa: (rounds, ms) => asymmetric('EdDSA', rounds, ms),
-  es256: (rounds, ms) => asymmetric('ES256', rounds, ms)
+  ...Object.fromEntries(ASYMMETRIC_ALGORITHMS.map((alg) => [alg.toLowerCase(), (rounds, ms) => asymmetric(alg, rounds, ms)]))
 }
 
 /**

@@ -1,5 +1,7 @@
 // Renders benchmark results as a plain-text table (console) and as Markdown (RESULTS.md).
 
+import { ASYMMETRIC_ALGORITHMS } from './micro.mjs'
+
 const rate = (value) => Math.round(value).toLocaleString('en')
 const fixed = (value, digits = 2) => Number(value).toFixed(digits)
 
@@ -14,7 +16,7 @@ function rows (results) {
   for (const [name, value] of Object.entries(micro.hs256.cached)) row(name, rate(value))
   section('HS256 sign')
   for (const [name, value] of Object.entries(micro.hs256.sign)) row(name, rate(value))
-  for (const [alg, key] of [['EdDSA', 'eddsa'], ['ES256', 'es256']]) {
+  for (const [alg, key] of ASYMMETRIC_ALGORITHMS.map((name) => [name, name.toLowerCase()])) {
     section(`${alg} sign / verify`)
     for (const op of ['sign', 'verify']) for (const [name, value] of Object.entries(micro[key][op])) row(`${op}: ${name}`, rate(value))
   }

@@ -109,6 +109,7 @@ t.test('RSA and RSA-PSS keys sign and verify; a signature of any other length th
     t.notOk(verifier.verify('a.c', signature), `${alg}: another input fails`)
     const padded = Buffer.concat([Buffer.alloc(1), Buffer.from(signature, 'base64url')]).toString('base64url')
     t.notOk(verifier.verify('a.b', padded), `${alg}: a leading zero byte makes it another signature`)
+    t.notOk(verifier.verify('a.b', 'A'.repeat(4096)), `${alg}: 3 KB of zeros are refused, not read into the shared buffer`)
   }
   t.notOk(createRingKey({ alg: 'PS256', privateKey: rsa.privateKey }, 'k').verify('a.b', createRingKey({ privateKey: rsa.privateKey }, 'k').sign('a.b')), 'an RS256 signature is not a PS256 one under the same key')
 })

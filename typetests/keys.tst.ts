@@ -18,3 +18,13 @@ test('allowWeakSecret is a boolean', () => {
   expect(Fastify().register).type.toBeCallableWith(tokenAuth, { secret: 'x', allowWeakSecret: true })
   expect(Fastify().register).type.not.toBeCallableWith(tokenAuth, { secret: 'x', allowWeakSecret: 'yes' })
 })
+
+test('alg names every supported algorithm and nothing else', () => {
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  for (const alg of ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const) {
+    expect(Fastify().register).type.toBeCallableWith(tokenAuth, { keys: [{ alg, publicKey }], transport: { cookie: false } })
+  }
+  expect(Fastify().register).type.toBeCallableWith(tokenAuth, { keys: [{ alg: 'ES512', publicKey }], transport: { cookie: false } })
+  expect(Fastify().register).type.not.toBeCallableWith(tokenAuth, { keys: [{ alg: 'none', publicKey }], transport: { cookie: false } })
+  expect(Fastify().register).type.not.toBeCallableWith(tokenAuth, { keys: [{ alg: 'RS1', publicKey }], transport: { cookie: false } })
+})

@@ -57,3 +57,16 @@ export function decodeSegmentText (segment: string): string | undefined {
   // Invalid UTF-8 decodes to U+FFFD; only then is the strict (slower) check needed.
   return text.includes('\uFFFD') && !isUtf8(buffer.subarray(0, length)) ? undefined : text
 }
+
+// Signatures get a scratch buffer of their own: verification holds one while utf8Bytes
+// fills the other with the signing input. 1024 bytes fit an 8192-bit RSA signature.
+const signatureScratch = Buffer.allocUnsafe(1024)
+
+/**
+ * The bytes of a (valid) base64url signature in a shared buffer: a view, valid only
+ * until the next call, so the caller must use it at once. Spares an allocation per token.
+ */
+export function decodeSignature (segment: string): Buffer {
+  const buffer = segment.length * 3 / 4 <= signatureScratch.length ? signatureScratch : Buffer.allocUnsafe(Math.ceil(segment.length * 3 / 4))
+  return buffer.subarray(0, buffer.write(segment, 0, 'base64url'))
+}

@@ -1,7 +1,7 @@
 import { constants, createHmac, createPublicKey, sign as signBytes, verify as verifyBytes, type KeyObject, type SignKeyObjectInput, type VerifyKeyObjectInput } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
 import { ALGORITHM_SPECS, ALGORITHMS, isAlgorithm, type Algorithm, type AlgorithmSpec } from './algorithms.js'
-import { utf8Bytes, isBase64urlSegment } from './base64url.js'
+import { decodeSignature, isBase64urlSegment, utf8Bytes } from './base64url.js'
 import { isLowS, lowSLimit, toLowS } from './ecdsa-low-s.js'
 import { algorithmForKey } from './key-algorithm.js'
 import { hmacSecretKey, privateKeyFrom, publicKeyFrom, type Jwk, type KeyMaterial } from './key-material.js'
@@ -103,7 +103,7 @@ function asymmetricKey (kid: string | undefined, alg: Algorithm, privateKey: Key
     },
     verify (input, signature) {
       if (!isBase64urlSegment(signature)) return false
-      const bytes = Buffer.from(signature, 'base64url')
+      const bytes = decodeSignature(signature)
       return bytes.length === signatureBytes && (sLimit === undefined || isLowS(bytes, sLimit)) &&
         verifyBytes(spec.hash, utf8Bytes(input), verifyOptions, bytes)
     },
