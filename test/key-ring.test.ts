@@ -43,6 +43,7 @@ t.test('a key binds exactly one algorithm, and the key type must fit it', async 
   refuses(t, () => createRingKey({ alg: 'HS256', privateKey: ed.privateKey }, 'k'), /HS256, which needs a secret/, 'HS256 with a private key')
   refuses(t, () => createRingKey({ alg: 'EdDSA', secret: randomSecret() }, 'k'), /both|needs a privateKey/, 'EdDSA with a secret')
   refuses(t, () => createRingKey({ alg: 'EdDSA', privateKey: ec.privateKey }, 'k'), /: k is an EC P-256 key, which cannot be used for EdDSA \(EdDSA needs an Ed25519 key\)$/, 'EdDSA with a P-256 key')
+  refuses(t, () => createRingKey({ alg: 'ES256', privateKey: ed.privateKey }, 'k'), /: k is an Ed25519 key, which cannot be used for ES256 \(ES256 needs an EC P-256 key\)$/, 'ES256 with an Ed25519 key')
   refuses(t, () => createRingKey({ alg: 'ES256', privateKey: p384.privateKey }, 'k'), /: k is an EC P-384 key, which cannot be used for ES256 \(ES256 needs an EC P-256 key\)$/, 'ES256 with a P-384 key')
   refuses(t, () => createRingKey({ privateKey: ed.publicKey }, 'k'), /privateKey is not a usable private key \(it is a public key\)/, 'a public key as privateKey')
   refuses(t, () => createRingKey({ publicKey: ed.privateKey }, 'k'), /publicKey is not a usable public key/, 'a private KeyObject as publicKey')
