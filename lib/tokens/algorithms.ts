@@ -29,6 +29,17 @@ export interface AlgorithmSpec {
 /** RSA keys below this size are refused for every RSA algorithm (RFC 7518 §3.3 and §3.5). */
 export const MIN_RSA_BITS = 2048
 
+/** OpenSSL's largest RSA modulus (OPENSSL_RSA_MAX_MODULUS_BITS): it refuses to verify with a larger one. */
+export const MAX_RSA_BITS = 16384
+
+/**
+ * RSA public exponents accepted: odd, at least 65537 (FIPS 186-5 §A.1.1), and at most 64 bits
+ * (OpenSSL's limit for moduli over 3072 bits). With e = 1 a signature is its own padded
+ * digest, so anyone could forge one; a small or even e is a broken or hostile key.
+ */
+export const MIN_RSA_EXPONENT = 65537n
+export const MAX_RSA_EXPONENT = (1n << 64n) - 1n
+
 // SEC 2 §2.4.2, §2.5.1 and §2.6.1: the group orders of P-256, P-384 and P-521.
 const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n
 const P384_ORDER = 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n

@@ -1,6 +1,6 @@
 import type { AsymmetricKeyDetails, KeyObject } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
-import { ALGORITHM_SPECS, MIN_RSA_BITS, type Algorithm } from './algorithms.js'
+import { ALGORITHM_SPECS, MAX_RSA_BITS, MAX_RSA_EXPONENT, MIN_RSA_BITS, MIN_RSA_EXPONENT, type Algorithm } from './algorithms.js'
 
 // Which algorithm an asymmetric key serves. The key decides: a stated `alg` must agree
 // with it, and an unstated one is read from it.
@@ -43,10 +43,21 @@ export function algorithmForKey (key: KeyObject, alg: Algorithm | undefined, nam
     throw new InvalidOptionError(`${name} is ${describeKey(key)}, which cannot be used for ${resolved} (${resolved} needs ${ALGORITHM_SPECS[resolved].needs})`)
   }
   const bits = key.asymmetricKeyDetails?.modulusLength
-  if (bits !== undefined && bits < MIN_RSA_BITS) {
-    throw new InvalidOptionError(`${name} is ${describeKey(key)}; ${resolved} needs at least ${MIN_RSA_BITS} bits (generate a 2048- or 3072-bit key)`)
-  }
+  if (bits !== undefined) checkRsaKey(key, bits, resolved, name)
   return resolved
+}
+
+function checkRsaKey (key: KeyObject, bits: number, alg: Algorithm, name: string): void {
+  if (bits < MIN_RSA_BITS) {
+    throw new InvalidOptionError(`${name} is ${describeKey(key)}; ${alg} needs at least ${MIN_RSA_BITS} bits (generate a 2048- or 3072-bit key)`)
+  }
+  if (bits > MAX_RSA_BITS) {
+    throw new InvalidOptionError(`${name} is ${describeKey(key)}; node:crypto verifies with RSA keys of at most ${MAX_RSA_BITS} bits (generate a 2048- or 3072-bit key)`)
+  }
+  const exponent = key.asymmetricKeyDetails?.publicExponent as bigint
+  if (exponent % 2n === 0n || exponent < MIN_RSA_EXPONENT || exponent > MAX_RSA_EXPONENT) {
+    throw new InvalidOptionError(`${name} is ${describeKey(key)} with public exponent ${exponent}; the exponent must be odd, at least ${MIN_RSA_EXPONENT} and at most 64 bits (keys generated today use 65537)`)
+  }
 }
 
 function inferredAlgorithm (key: KeyObject, name: string): Algorithm {

@@ -48,6 +48,28 @@ function looksLikeJwk (text: string): boolean {
   }
 }
 
+// The DER forms a key file holds; the bytes of a .der file read into a Buffer are no secret either.
+const DER_KEY_FORMS = [
+  (der: Buffer) => createPublicKey({ key: der, format: 'der', type: 'spki' }),
+  (der: Buffer) => createPublicKey({ key: der, format: 'der', type: 'pkcs1' }),
+  (der: Buffer) => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }),
+  (der: Buffer) => createPrivateKey({ key: der, format: 'der', type: 'pkcs1' }),
+  (der: Buffer) => createPrivateKey({ key: der, format: 'der', type: 'sec1' })
+]
+
+function isDerKey (bytes: Buffer): boolean {
+  // Every DER key is a SEQUENCE; random bytes rarely start with its tag and never parse as a key.
+  if (bytes[0] !== 0x30) return false
+  return DER_KEY_FORMS.some((parse) => {
+    try {
+      parse(bytes)
+      return true
+    } catch {
+      return false
+    }
+  })
+}
+
 /**
  * Builds the HMAC key for `alg`, refusing secrets an attacker could guess (unless the
  * policy allows them, in tests) and key material that belongs to another algorithm (a
@@ -64,8 +86,8 @@ export function hmacSecretKey (secret: unknown, alg: Algorithm, name: string, po
     throw new InvalidOptionError(`${name} must be a string, a Buffer or a secret KeyObject`)
   }
   const text = bytes.toString('utf8')
-  if (PEM_MARKER.test(text) || looksLikeJwk(text)) {
-    throw new InvalidOptionError(`${name} looks like PEM or JWK key material; an HMAC secret must be random bytes (use privateKey/publicKey for EdDSA, ECDSA and RSA keys)`)
+  if (PEM_MARKER.test(text) || looksLikeJwk(text) || isDerKey(bytes)) {
+    throw new InvalidOptionError(`${name} looks like PEM, DER or JWK key material; an HMAC secret must be random bytes (use privateKey/publicKey for EdDSA, ECDSA and RSA keys)`)
   }
   const minBytes = ALGORITHM_SPECS[alg].minSecretBytes
   if (bytes.length < minBytes) {
