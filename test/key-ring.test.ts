@@ -23,9 +23,9 @@ t.test('HMAC secrets shorter than the hash, empty, or not random are refused', a
 t.test('PEM and JWK key material is refused as an HMAC secret (algorithm confusion)', async (t) => {
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const pem = publicKey.export({ type: 'spki', format: 'pem' }) as string
-  refuses(t, () => createRingKey({ secret: pem }, 'secret'), /looks like PEM or JWK/, 'a PEM public key')
-  refuses(t, () => createRingKey({ secret: Buffer.from(pem) }, 'secret'), /looks like PEM or JWK/, 'a PEM public key in a Buffer')
-  refuses(t, () => createRingKey({ secret: JSON.stringify(publicKey.export({ format: 'jwk' })) }, 'secret'), /looks like PEM or JWK/, 'a JWK as JSON text')
+  refuses(t, () => createRingKey({ secret: pem }, 'secret'), /looks like PEM, DER or JWK/, 'a PEM public key')
+  refuses(t, () => createRingKey({ secret: Buffer.from(pem) }, 'secret'), /looks like PEM, DER or JWK/, 'a PEM public key in a Buffer')
+  refuses(t, () => createRingKey({ secret: JSON.stringify(publicKey.export({ format: 'jwk' })) }, 'secret'), /looks like PEM, DER or JWK/, 'a JWK as JSON text')
   refuses(t, () => createRingKey({ secret: publicKey as unknown as string }, 'secret'), /must be a secret key, not a public key/, 'a public KeyObject')
   t.ok(createRingKey({ secret: `{${randomSecret(40).toString('hex')}` }, 's'), 'text that merely starts with a brace is fine')
   t.ok(createRingKey({ secret: createSecretKey(randomSecret()) }, 's'), 'a secret KeyObject is fine')
@@ -223,4 +223,56 @@ t.test('two HMAC keys of one algorithm without kids are refused, asking for expl
   const ring = createKeyRing([{ kid: 'new', secret: randomSecret() }, { secret: randomSecret() }])
   t.same(ring.keys.map((key) => key.kid), ['new', 'HS256'], 'a new key with a kid before the old default one is fine')
   t.same(createKeyRing([{ secret: randomSecret(48), alg: 'HS384' }, { secret: randomSecret() }]).keys.map((key) => key.kid), ['HS384', 'HS256'], 'other algorithms, other kids')
+})
+
+t.test('DER key material is refused as an HMAC secret, whatever its form', async (t) => {
+  const rsaPair = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const forms: Record<string, Buffer> = {
+    'RSA spki': rsaPair.publicKey.export({ type: 'spki', format: 'der' }),
+    'RSA pkcs1 public': rsaPair.publicKey.export({ type: 'pkcs1', format: 'der' }),
+    'RSA pkcs1 private': rsaPair.privateKey.export({ type: 'pkcs1', format: 'der' }),
+    'EC pkcs8': p256.privateKey.export({ type: 'pkcs8', format: 'der' }),
+    'EC sec1': p256.privateKey.export({ type: 'sec1', format: 'der' })
+  }
+  for (const [name, der] of Object.entries(forms)) {
+    refuses(t, () => createRingKey({ secret: der, alg: 'HS512' }, 'keys[0]'), /keys\[0\]\.secret looks like PEM, DER or JWK key material/, name)
+  }
+  t.ok(createRingKey({ secret: Buffer.concat([Buffer.from([0x30]), randomSecret(40)]) }, 's'), 'random bytes that start like a DER SEQUENCE are fine')
+})
+
+t.test('RSA keys with an unsafe public exponent or over 16384 bits are refused, naming the key', async (t) => {
+  const n = rsa.publicKey.export({ format: 'jwk' }).n as string
+  const withE = (e: Buffer): Record<string, string> => ({ kty: 'RSA', n, e: e.toString('base64url') })
+  refuses(t, () => createRingKey({ publicKey: withE(Buffer.from([1])) }, 'keys[0]'), /: keys\[0\] is an RSA key of 2048 bits with public exponent 1; the exponent must be odd, at least 65537 and at most 64 bits/, 'e = 1')
+  refuses(t, () => createRingKey({ publicKey: withE(Buffer.from([3])) }, 'k'), /public exponent 3;/, 'e = 3')
+  refuses(t, () => createRingKey({ alg: 'PS256', publicKey: withE(Buffer.from([1, 0, 0])) }, 'k'), /public exponent 65536;/, 'an even exponent')
+  refuses(t, () => createRingKey({ publicKey: withE(Buffer.from('010000000000000001', 'hex')) }, 'k'), /public exponent 18446744073709551617;/, 'an exponent over 64 bits')
+  t.ok(createRingKey({ publicKey: withE(Buffer.from('ffffffffffffffff', 'hex')) }, 'k'), 'the largest 64-bit odd exponent is fine')
+  const huge = Buffer.alloc(16384 / 8 + 1, 0xff)
+  refuses(t, () => createRingKey({ publicKey: { kty: 'RSA', n: huge.toString('base64url'), e: 'AQAB' } }, 'k'), /: k is an RSA key of 16392 bits; node:crypto verifies with RSA keys of at most 16384 bits/, '16392 bits')
+  t.ok(createRingKey({ publicKey: { kty: 'RSA', n: huge.subarray(1).toString('base64url'), e: 'AQAB' } }, 'k'), '16384 bits is the largest accepted')
+})
+
+t.test('private key material given as publicKey never reaches the JWKS: no d, p, q, dp, dq, qi or k', async (t) => {
+  const pairs = [
+    generateKeyPairSync('rsa', { modulusLength: 2048 }),
+    generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+    generateKeyPairSync('ec', { namedCurve: 'P-384' }),
+    generateKeyPairSync('ec', { namedCurve: 'P-521' }),
+    generateKeyPairSync('ed25519')
+  ]
+  const definitions = pairs.flatMap(({ privateKey }) => [
+    { publicKey: privateKey.export({ format: 'jwk' }) },
+    { publicKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string },
+    { privateKey }
+  ]).map((definition, index) => ({ ...definition, kid: `k${index}` }))
+  const pss = generateKeyPairSync('rsa-pss', { modulusLength: 2048 })
+  const ring = createKeyRing([...definitions, { kid: 'pss', privateKey: pss.privateKey }, { secret: randomSecret() }])
+  const published = ring.jwks().keys
+  t.equal(published.length, definitions.length + 1, 'every asymmetric key, and no HMAC key')
+  for (const jwk of published) {
+    for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth']) t.notOk(member in jwk, `${jwk.kid as string} has no ${member}`)
+  }
+  t.notOk(ring.keys[0].canSign, 'a private JWK given as publicKey does not make a signing key')
 })
