@@ -44,6 +44,9 @@ export const RefreshTokenInvalidError = createError<'FST_TOKEN_AUTH_INVALID_REFR
 export const RevocationsUnavailableError = createError(
   'FST_TOKEN_AUTH_REVOCATIONS_UNAVAILABLE', 'Token revocations cannot be checked right now', 503, Error, NO_STACK)
 
+export const SigningKeysUnavailableError = createError(
+  'FST_TOKEN_AUTH_KEYS_UNAVAILABLE', 'The token issuer\'s signing keys cannot be fetched right now', 503, Error, NO_STACK)
+
 export const StoreUnavailableError = createError(
   'FST_TOKEN_AUTH_STORE_UNAVAILABLE', 'The user store is unavailable', 503)
 
