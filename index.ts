@@ -10,6 +10,8 @@ export type {} from './plugins/fastify-types.js'
 
 export { createAuthCore, AuthCore, type CoreEnvironment, type CoreLogger } from './lib/core/auth-core.js'
 export type { AuthCoreOptions } from './lib/core/core-options.js'
+export type { IssuerOptions, IssuerJwksOptions, IssuerRevocationsOptions } from './lib/issuers/issuer-options.js'
+export type { TokenProfileOptions, ClaimSource } from './lib/issuers/token-profile.js'
 export { systemClock, type Clock } from './lib/clock.js'
 export { createMemoryStore, type MemoryStoreOptions } from './lib/store/memory-store.js'
 export { storeContractCases, type StoreContractCase } from './lib/store/contract/index.js'
