@@ -2,6 +2,7 @@
 // types an application needs. Everything else is internal.
 export { tokenAuth, tokenAuth as default } from './plugins/token-auth.js'
 export { loginRoutes, type LoginRoutesOptions } from './plugins/login-routes.js'
+export { revocationFeed, type RevocationFeedOptions } from './plugins/revocation-feed.js'
 export type { TokenAuthOptions, CookieNames } from './plugins/token-auth-options.js'
 export type { TokenAuthApi, SignOptions } from './plugins/token-auth-api.js'
 export type { TokenAuthClaims, AccessTokenClaims, SignableClaims } from './plugins/claims-types.js'
