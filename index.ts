@@ -2,6 +2,7 @@
 // types an application needs. Everything else is internal.
 export { tokenAuth, tokenAuth as default } from './plugins/token-auth.js'
 export { loginRoutes, type LoginRoutesOptions } from './plugins/login-routes.js'
+export { revocationFeed, type RevocationFeedOptions } from './plugins/revocation-feed.js'
 export type { TokenAuthOptions, CookieNames } from './plugins/token-auth-options.js'
 export type { TokenAuthApi, SignOptions } from './plugins/token-auth-api.js'
 export type { TokenAuthClaims, AccessTokenClaims, SignableClaims } from './plugins/claims-types.js'
@@ -10,6 +11,8 @@ export type {} from './plugins/fastify-types.js'
 
 export { createAuthCore, AuthCore, type CoreEnvironment, type CoreLogger } from './lib/core/auth-core.js'
 export type { AuthCoreOptions } from './lib/core/core-options.js'
+export type { IssuerOptions, IssuerJwksOptions, IssuerRevocationsOptions } from './lib/issuers/issuer-options.js'
+export type { TokenProfileOptions, ClaimSource } from './lib/issuers/token-profile.js'
 export { systemClock, type Clock } from './lib/clock.js'
 export { createMemoryStore, type MemoryStoreOptions } from './lib/store/memory-store.js'
 export { storeContractCases, type StoreContractCase } from './lib/store/contract/index.js'

@@ -1,12 +1,12 @@
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import { InsufficientScopeError, InvalidOptionError, TokenMissingError } from '../lib/errors.js'
-import type { AccessTokens } from '../lib/tokens/access-tokens.js'
+import type { TokenVerifier } from '../lib/issuers/token-verifier.js'
 import type { AccessTokenClaims } from './claims-types.js'
 import { sessionIdOf } from './csrf-check.js'
 import type { PresentedToken } from './request-credentials.js'
 
 export interface AuthenticatorParts {
-  tokens: AccessTokens<AccessTokenClaims>
+  verifier: TokenVerifier<AccessTokenClaims>
   readToken: (request: FastifyRequest) => PresentedToken | undefined
   /** The CSRF check of a cookie-authenticated request, against the verified token's session. */
   checkCsrf: (request: FastifyRequest, sessionId: string) => void
@@ -24,8 +24,11 @@ function checkedNames (names: string[], what: string): string[] {
 }
 
 export interface Authenticator {
-  /** Finds and verifies the request's access token, stores and returns its claims. */
-  verifyRequest: (request: FastifyRequest) => AccessTokenClaims
+  /**
+   * Finds and verifies the request's access token, stores and returns its claims; a promise
+   * only when an issuer's keys had to be fetched again (an unknown `kid`).
+   */
+  verifyRequest: (request: FastifyRequest) => AccessTokenClaims | Promise<AccessTokenClaims>
   /** The claims a hook verified on this request: what `request.user` (or its configured name) holds. */
   claimsOf: (request: FastifyRequest) => AccessTokenClaims
   authenticate: onRequestHookHandler
@@ -38,25 +41,35 @@ export interface Authenticator {
  * session when it came by cookie, set `request.user` (or the name configured in
  * `decorators.user`). Hooks use the callback style: no promise per request.
  */
-export function createAuthenticator ({ tokens, readToken, checkCsrf, userName }: AuthenticatorParts): Authenticator {
+export function createAuthenticator ({ verifier, readToken, checkCsrf, userName }: AuthenticatorParts): Authenticator {
   // The request decorator is named at registration, so the request is reached by that name.
   const holderOf = (request: FastifyRequest): Record<string, AccessTokenClaims> => request as unknown as Record<string, AccessTokenClaims>
   const claimsOf = (request: FastifyRequest): AccessTokenClaims => holderOf(request)[userName]
 
-  function verifyRequest (request: FastifyRequest): AccessTokenClaims {
-    const presented = readToken(request)
-    if (presented === undefined) throw new TokenMissingError()
-    const claims = tokens.verify(presented.token)
+  function accept (request: FastifyRequest, presented: PresentedToken, claims: AccessTokenClaims): AccessTokenClaims {
     if (presented.source === 'cookie') checkCsrf(request, sessionIdOf(claims))
     holderOf(request)[userName] = claims
     return claims
+  }
+
+  function verifyRequest (request: FastifyRequest): AccessTokenClaims | Promise<AccessTokenClaims> {
+    const presented = readToken(request)
+    if (presented === undefined) throw new TokenMissingError()
+    const verified = verifier.verify(presented.token)
+    if (verified instanceof Promise) return verified.then((claims) => accept(request, presented, claims))
+    return accept(request, presented, verified)
   }
 
   function guard (check: ClaimsCheck): onRequestHookHandler {
     return function (request, _reply, done) {
       try {
         // The claims are null until a hook verified the token; then there is no need to again.
-        check(claimsOf(request) ?? verifyRequest(request))
+        const verified = claimsOf(request) ?? verifyRequest(request)
+        if (verified instanceof Promise) {
+          verified.then(check).then(() => { done() }, done)
+          return
+        }
+        check(verified)
         done()
       } catch (error) {
         done(error as Error)

@@ -108,7 +108,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     const token = readCookie(request, cookieNames.accessToken)
     if (token === undefined) return undefined
     try {
-      return sessionIdOf(handle.core.tokens.verify(token))
+      return sessionIdOf(stateful.tokens.verify(token))
     } catch {
       return undefined
     }
@@ -170,7 +170,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     let access: AccessTokenClaims | undefined
     let accessError: unknown = new TokenMissingError()
     try {
-      access = authenticator.verifyRequest(request)
+      access = await authenticator.verifyRequest(request)
     } catch (error) {
       // An expired or revoked access token does not stop a logout by refresh token; anything else does.
       if ((error as { statusCode?: number }).statusCode !== 401) throw error

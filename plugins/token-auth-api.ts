@@ -78,17 +78,19 @@ export class TokenAuthDecorator {
   async sign (claims: SignableClaims, options: SignOptions = {}): Promise<string> {
     asTypeError(() => { refuseUnknownKeys(options, SIGN_OPTION_NAMES, { owner: 'sign()' }) })
     const ttl = options.expiresIn === undefined ? undefined : asTypeError(() => toSeconds(options.expiresIn as Duration, 'expiresIn'))
-    return this.#core.tokens.sign(claims, ttl, issuedAtSeconds(options.issuedAt)).token
+    const tokens = this.#core.tokens
+    if (tokens === undefined) throw new TypeError('this service has no signing key of its own (it only verifies its issuers\' tokens): set `secret` or `keys` to sign')
+    return tokens.sign(claims, ttl, issuedAtSeconds(options.issuedAt)).token
   }
 
-  /** Verifies an access token outside a request (WebSocket handshakes, jobs, …). */
+  /** Verifies an access token outside a request (WebSocket handshakes, jobs, …): this service's own or an issuer's. */
   async verify (token: string): Promise<AccessTokenClaims> {
-    return this.#core.tokens.verify(token)
+    return await this.#core.verifier.verify(token)
   }
 
-  /** The JWKS document of the public keys, for other services to verify with. */
+  /** The JWKS document of this service's public keys, for other services to verify with (empty without keys of its own). */
   jwks (): JsonWebKeySet {
-    return this.#core.options.ring.jwks()
+    return this.#core.options.ring?.jwks() ?? { keys: [] }
   }
 
   /** Account operations (create, look up, change password, disable, delete), written once over the store. */

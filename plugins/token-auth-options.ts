@@ -169,7 +169,7 @@ export function resolveTokenAuthOptions (options: TokenAuthOptions): ResolvedTok
   const policy = weakSecretPolicy(options.allowWeakSecret, (name) => { weakSecrets.push(name) })
   const csrfKeys = deriveCsrfKeys({ csrfSecret: csrf.secret, definitions: keyDefinitionsOf(options), policy })
   if (csrfKeys === undefined && resolvedTransport.cookie) {
-    throw new InvalidOptionError('every key is a public key, so there is no secret to bind CSRF tokens to sessions: set csrf.secret (32+ random bytes) or transport.cookie: false')
+    throw new InvalidOptionError('no key of this service has secret material (every key is public, or tokens come only from `issuers`), so there is nothing to bind CSRF tokens to sessions: set csrf.secret (32+ random bytes) or transport.cookie: false')
   }
   return {
     realm,

@@ -24,7 +24,7 @@ const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => 
 
   const csrf = createCsrfProtection(options)
   const cookies = new SessionCookies(options.cookie, core.clock, csrf.csrfTokenFor)
-  const authenticator = createAuthenticator({ tokens: core.tokens, readToken: createTokenReader(options), checkCsrf: csrf.checkCsrf, userName: names.user })
+  const authenticator = createAuthenticator({ verifier: core.verifier, readToken: createTokenReader(options), checkCsrf: csrf.checkCsrf, userName: names.user })
 
   app.decorate(kCoreHandle, { core, options, cookies, csrf, authenticator })
   app.decorate(names.tokenAuth, new TokenAuthDecorator(core, cookies, options, csrf.csrfTokenFor))

@@ -22,7 +22,7 @@ function run (env: NodeJS.ProcessEnv): { child: ChildProcess, output: string[], 
 }
 
 async function start (t: Test, env: NodeJS.ProcessEnv = {}, readyLine = 'example app listening on'): Promise<Started> {
-  const running = run({ NODE_ENV: 'production', TOKEN_SECRET: 'VjwD2x2t8YIcdQfgEtj1FzOCNDX80KICCJMf376zscO4', DEMO_PASSWORD, HOST: '127.0.0.1', PORT: '0', DATA_DIR: await dataFolder(t), ...env })
+  const running = run({ NODE_ENV: 'production', TOKEN_SECRET: 'VjwD2x2t8YIcdQfgEtj1FzOCNDX80KICCJMf376zscO4', DEMO_PASSWORD, HOST: '127.0.0.1', PORT: '0', REPORTS_PORT: '0', DATA_DIR: await dataFolder(t), ...env })
   t.teardown(() => { running.child.kill('SIGKILL') })
   for (let i = 0; i < 200; i++) {
     const line = running.output.find((entry) => entry.includes(readyLine))
@@ -88,4 +88,24 @@ t.test('a database that cannot be opened stops the start with exit code 1', asyn
   const bad = run({ DATABASE_URL: `sqlite:${join(EXAMPLE_ROOT, 'public', 'index.html', 'x.sqlite')}`, DATA_DIR: await dataFolder(t), LOG_LEVEL: 'silent' })
   t.equal(await bad.exit, 1)
   t.match(bad.output.join('\n'), /Cannot start: /)
+})
+
+t.test('the start script runs the reports service beside the app: it verifies the app\'s tokens by JWKS and refuses them after logout', async (t) => {
+  const server = await start(t, {}, 'reports service listening on')
+  const reportsOrigin = server.origin
+  const appOrigin = /http:\/\/[^/\s"]+/.exec(server.output.find((line) => line.includes('example app listening on')) as string)?.[0] as string
+  t.not(reportsOrigin, appOrigin)
+  const login = await fetch(`${appOrigin}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'demo', password: DEMO_PASSWORD }) })
+  const token = (await login.json()).access_token as string
+  const reports = await fetch(`${reportsOrigin}/reports`, { headers: { authorization: `Bearer ${token}` } })
+  t.equal(reports.status, 200)
+  t.equal((await fetch(`${appOrigin}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status, 204)
+  let status = 200
+  for (let attempt = 0; attempt < 50 && status === 200; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    status = (await fetch(`${reportsOrigin}/reports`, { headers: { authorization: `Bearer ${token}` } })).status
+  }
+  t.equal(status, 401, 'the logged-out token is refused by the second service')
+  server.child.kill('SIGTERM')
+  t.equal(await server.exit, 0)
 })

@@ -1,12 +1,14 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Knex } from 'knex'
-import tokenAuth, { loginRoutes, redactPaths, UsernameTakenError } from 'fastify-token-auth'
+import tokenAuth, { loginRoutes, redactPaths, revocationFeed, UsernameTakenError } from 'fastify-token-auth'
 import { createKnexStore } from 'fastify-token-auth/knex'
 import { api } from './api.js'
 import type { AppConfig } from './config.js'
 import { openDatabase } from './database.js'
 import { health } from './health.js'
 import { pages } from './pages.js'
+import { REPORTS_AUDIENCE } from './reports-service.js'
+import { signingKeyFrom } from './signing-key.js'
 import { loadTokenSecret } from './token-secret.js'
 
 declare module 'fastify' {
@@ -16,6 +18,9 @@ declare module 'fastify' {
   }
 }
 
+/** The `iss` of the example's access tokens. */
+export const ISSUER = 'fastify-token-auth-example'
+
 // One name for the header the plugin checks and the page sends.
 const CSRF_HEADER = 'x-csrf-token'
 
@@ -24,7 +29,7 @@ export const DEMO_USERS = [
   { username: 'viewer', roles: [], email: 'viewer@example.com' }
 ]
 
-function loggerOptions (config: AppConfig): NonNullable<FastifyServerOptions['logger']> {
+export function loggerOptions (config: AppConfig): NonNullable<FastifyServerOptions['logger']> {
   const options = { level: config.logLevel, redact: [...redactPaths] }
   return config.prettyLogs ? { ...options, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } } : options
 }
@@ -42,6 +47,8 @@ async function ensureDemoUsers (app: FastifyInstance, password: string): Promise
 export interface BuildOptions {
   /** Replaces the configured logger (tests pass false or a stream). */
   logger?: NonNullable<FastifyServerOptions['logger']> | undefined
+  /** The service credential of the revocation feed; without one (and no REVOCATION_FEED_CREDENTIAL) there is no feed. */
+  feedCredential?: string | undefined
 }
 
 /**
@@ -61,10 +68,12 @@ export async function build (config: AppConfig, options: BuildOptions = {}): Pro
     if (origin !== 'environment') app.log.warn(`TOKEN_SECRET is not set: using a secret ${origin === 'generated' ? 'generated now and saved' : 'kept'} in ${config.dataDir}; set TOKEN_SECRET to share one between instances`)
 
     await app.register(tokenAuth, {
-      secret,
+      // Ed25519, so that other services verify with the public key alone (published below).
+      keys: [{ privateKey: signingKeyFrom(secret) }],
       store,
-      issuer: 'fastify-token-auth-example',
-      audience: 'fastify-token-auth-example',
+      issuer: ISSUER,
+      // The app itself and the reports service: the tokens name both.
+      audience: [ISSUER, REPORTS_AUDIENCE],
       accessTokenTtl: config.accessTokenTtl,
       cookie: { secure: config.secureCookies },
       csrf: { headerName: CSRF_HEADER }
@@ -74,6 +83,10 @@ export async function build (config: AppConfig, options: BuildOptions = {}): Pro
       onLoginSuccess: ({ request, user }) => { request.log.info({ userId: user.id }, 'login succeeded') },
       onLoginFailure: ({ request, reason }) => { request.log.warn({ reason }, 'login failed') }
     })
+    const feedCredential = options.feedCredential ?? config.revocationFeedCredential
+    if (feedCredential !== undefined) await app.register(revocationFeed, { prefix: '/auth', credentials: [feedCredential] })
+    // Public keys for the services that verify this app's tokens.
+    app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(app.tokenAuth.jwks()))
     await app.register(api, { prefix: '/api' })
     await app.register(pages, { csrfCookie: app.tokenAuth.cookieNames.csrf, csrfHeader: CSRF_HEADER })
     await app.register(health)

@@ -24,6 +24,10 @@ export interface AppConfig {
   demoPassword: string | undefined
   /** How long a graceful shutdown may take before the process exits anyway. */
   shutdownTimeoutMs: number
+  /** Where the reports service (the second service, verifying by JWKS) listens; undefined: not started. */
+  reportsPort: number | undefined
+  /** The revocation feed's service credential; undefined: one generated per start and shared in-process. */
+  revocationFeedCredential: string | undefined
 }
 
 /** A configuration problem, reported as one clear line at startup. */
@@ -40,10 +44,16 @@ function shutdownTimeout (value: string | undefined): number {
   return seconds * 1000
 }
 
-function port (value: string | undefined): number {
-  const parsed = Number(value ?? '3000')
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new ConfigError(`PORT must be a port number (0-65535); got ${JSON.stringify(value)}`)
+function port (name: string, value: string | undefined, fallback: string): number {
+  const parsed = Number(value ?? fallback)
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new ConfigError(`${name} must be a port number (0-65535); got ${JSON.stringify(value)}`)
   return parsed
+}
+
+function feedCredential (value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined
+  if (value.length < 32 || /[^\x21-\x7e]/.test(value)) throw new ConfigError('REVOCATION_FEED_CREDENTIAL must be at least 32 random printable characters without spaces')
+  return value
 }
 
 function flag (name: string, value: string | undefined, fallback: boolean): boolean {
@@ -72,7 +82,7 @@ export function loadConfig (env: NodeJS.ProcessEnv, appRoot: string): AppConfig 
   return {
     production,
     host: env.HOST ?? 'localhost',
-    port: port(env.PORT),
+    port: port('PORT', env.PORT, '3000'),
     dataDir,
     databaseUrl: databaseUrl(env.DATABASE_URL, dataDir),
     tablePrefix: env.TABLE_PREFIX ?? 'auth_',
@@ -83,6 +93,9 @@ export function loadConfig (env: NodeJS.ProcessEnv, appRoot: string): AppConfig 
     secureCookies: flag('COOKIE_SECURE', env.COOKIE_SECURE, true),
     // An empty DEMO_PASSWORD turns the demo users off; production has none unless asked.
     demoPassword: env.DEMO_PASSWORD === '' ? undefined : env.DEMO_PASSWORD ?? (production ? undefined : DEFAULT_DEMO_PASSWORD),
-    shutdownTimeoutMs: shutdownTimeout(env.SHUTDOWN_TIMEOUT)
+    shutdownTimeoutMs: shutdownTimeout(env.SHUTDOWN_TIMEOUT),
+    // REPORTS_PORT=off runs the auth service alone.
+    reportsPort: env.REPORTS_PORT === 'off' ? undefined : port('REPORTS_PORT', env.REPORTS_PORT, '3001'),
+    revocationFeedCredential: feedCredential(env.REVOCATION_FEED_CREDENTIAL)
   }
 }

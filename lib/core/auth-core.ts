@@ -1,4 +1,6 @@
 import { Accounts } from '../accounts/accounts.js'
+import { RemoteIssuer } from '../issuers/remote-issuer.js'
+import { TokenVerifier } from '../issuers/token-verifier.js'
 import { type Clock, systemClock } from '../clock.js'
 import { resolveCoreOptions, type AuthCoreOptions, type ResolvedCoreOptions } from './core-options.js'
 import { PasswordLogin } from '../login/password-login.js'
@@ -38,6 +40,8 @@ const REVOCATION_GAP_TIMEOUT_MS = 30_000
 /** The stateful half, present when the core has a store. */
 export interface StatefulParts<Claims extends AccessTokenClaimsBase> {
   store: AuthStore
+  /** This service's own access tokens: a store needs keys to sign its sessions. */
+  tokens: AccessTokens<Claims>
   accounts: Accounts
   login: PasswordLogin
   sessions: SessionService<Claims>
@@ -53,7 +57,11 @@ export interface StatefulParts<Claims extends AccessTokenClaimsBase> {
 export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBase> {
   readonly options: ResolvedCoreOptions
   readonly clock: Clock
-  readonly tokens: AccessTokens<Claims>
+  /** This service's own access tokens; undefined when it only verifies its issuers' tokens. */
+  readonly tokens: AccessTokens<Claims> | undefined
+  /** Every token a request may carry: this service's own and its issuers'. */
+  readonly verifier: TokenVerifier<Claims>
+  readonly issuers: readonly RemoteIssuer[]
   readonly stateful: StatefulParts<Claims> | undefined
   readonly #sync: RevocationSync | undefined
   readonly #housekeeping: Housekeeping | undefined
@@ -65,19 +73,35 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
     if (resolved.weakSecrets.length > 0) log.warn({ options: resolved.weakSecrets }, weakSecretWarning(resolved.weakSecrets))
     this.options = resolved
     this.clock = clock
-    this.tokens = new AccessTokens<Claims>({
-      ring: resolved.ring,
-      issuer: resolved.issuer,
-      audience: resolved.audience,
-      ttlSeconds: resolved.accessTokenTtlSeconds,
-      maxTtlSeconds: resolved.maxTokenTtlSeconds,
-      clockToleranceSeconds: resolved.clockToleranceSeconds,
+    const tokens = resolved.ring === undefined
+      ? undefined
+      : new AccessTokens<Claims>({
+        ring: resolved.ring,
+        issuer: resolved.issuer,
+        audience: resolved.audience,
+        ttlSeconds: resolved.accessTokenTtlSeconds,
+        maxTtlSeconds: resolved.maxTokenTtlSeconds,
+        clockToleranceSeconds: resolved.clockToleranceSeconds,
+        maxTokenLength: resolved.maxTokenLength,
+        cacheSize: resolved.cacheSize,
+        clock
+      })
+    this.tokens = tokens
+    this.issuers = resolved.issuers.map((issuer) => {
+      if (issuer.relaxations.length > 0) log.info(`tokens of ${issuer.issuer} are accepted with: ${issuer.relaxations.join('; ')}`)
+      return new RemoteIssuer(issuer, { clock, log, gapTimeoutMs: REVOCATION_GAP_TIMEOUT_MS, clockToleranceSeconds: resolved.clockToleranceSeconds })
+    })
+    this.verifier = new TokenVerifier<Claims>({
+      local: tokens,
+      issuers: this.issuers,
+      clock,
       maxTokenLength: resolved.maxTokenLength,
-      cacheSize: resolved.cacheSize,
-      clock
+      clockToleranceSeconds: resolved.clockToleranceSeconds,
+      cacheSize: resolved.cacheSize
     })
     const store = resolved.store
-    if (store === undefined) return
+    // A store comes only with keys of this service's own (the options refuse one without).
+    if (store === undefined || tokens === undefined) return
     const revocations = new RevocationList()
     const onRevocation = (revocation: Revocation): void => { revocations.add(revocation) }
     this.#sync = new RevocationSync({
@@ -92,7 +116,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
         else log.error({ err: error }, 'cannot read token revocations; authenticated requests answer 503 until the store is back')
       }
     })
-    this.tokens.useRevocationCheck(createRevocationCheck(revocations, this.#sync))
+    tokens.useRevocationCheck(createRevocationCheck(revocations, this.#sync))
     this.#housekeeping = new Housekeeping({
       store,
       clock,
@@ -103,6 +127,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
     const perMinute = (limit: number): RateLimit => new RateLimit({ limit, windowSeconds: 60, maxKeys: 100_000 }, clock)
     this.stateful = {
       store,
+      tokens,
       revocations,
       accounts: new Accounts({
         users: store.users,
@@ -127,7 +152,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
         families: store.families,
         revocations: store.revocations,
         rateLimits: { perSession: perMinute(resolved.session.perSessionPerMinute), perAddress: perMinute(resolved.session.perAddressPerMinute) },
-        tokens: this.tokens,
+        tokens,
         claimsFor: resolved.claims,
         clock,
         onRevocation,
@@ -157,15 +182,18 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
     return this.stateful
   }
 
-  /** The first revocation sync (so no revoked token passes from the first request on), then the timers. */
+  /**
+   * The first revocation sync (so no revoked token passes from the first request on) and each
+   * issuer's first JWKS fetch and feed sync, then the timers.
+   */
   async start (): Promise<void> {
-    await this.#sync?.start()
+    await Promise.all([this.#sync?.start(), ...this.issuers.map(async (issuer) => { await issuer.start() })])
     this.#housekeeping?.start()
   }
 
   /** Stops the timers; never waits longer than one sync's timeout. */
   async stop (): Promise<void> {
-    await Promise.all([this.#sync?.stop(), this.#housekeeping?.stop()])
+    await Promise.all([this.#sync?.stop(), this.#housekeeping?.stop(), ...this.issuers.map(async (issuer) => { await issuer.stop() })])
   }
 }
 

@@ -9,6 +9,7 @@ const CORE_OPTIONS: KnownKeys<AuthCoreOptions> = {
   secret: true,
   allowWeakSecret: true,
   keys: true,
+  issuers: true,
   issuer: true,
   audience: true,
   accessTokenTtl: true,

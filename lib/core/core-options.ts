@@ -4,6 +4,7 @@ import { BcryptPasswordHasher, checkBcryptCost, DEFAULT_BCRYPT_COST, type Passwo
 import type { PasswordLoginOptions } from '../login/login-options.js'
 import type { ThrottleOptions } from '../login/throttle-policy.js'
 import type { AuthStore, UserRecord } from '../store/ports.js'
+import { resolveIssuers, type IssuerOptions, type ResolvedIssuer } from '../issuers/issuer-options.js'
 import { createKeyRing, createRingKey, KeyRing, type KeyDefinition } from '../tokens/key-ring.js'
 import { weakSecretPolicy, type WeakSecretPolicy } from '../tokens/weak-secret-policy.js'
 import { refuseUnknownCoreOptions } from './core-option-keys.js'
@@ -24,6 +25,12 @@ export interface AuthCoreOptions {
    * Under NODE_ENV=production a guessable secret is always refused, and true is an error.
    */
   allowWeakSecret?: boolean | undefined
+  /**
+   * Other services whose tokens this one accepts (an auth service of this package, or any
+   * standard IdP): each by its `iss`, verified with the keys of its JWKS URL only. A service
+   * with issuers needs no `secret` or `keys` of its own.
+   */
+  issuers?: IssuerOptions[] | undefined
   /** `iss` written into tokens and required on verify. */
   issuer?: string | undefined
   /** `aud` written into tokens; a verified token must name one of these. */
@@ -86,7 +93,9 @@ export interface AuthCoreOptions {
 }
 
 export interface ResolvedCoreOptions {
-  ring: KeyRing
+  /** Undefined for a service that only verifies its issuers' tokens. */
+  ring: KeyRing | undefined
+  issuers: ResolvedIssuer[]
   /** Options whose guessable secret was accepted (tests only), for one warning at startup. */
   weakSecrets: string[]
   issuer: string | undefined
@@ -126,15 +135,19 @@ function seconds (value: Duration | undefined, fallback: Duration, name: string,
   return toSeconds(value ?? fallback, name, min, max)
 }
 
-function keyRingFrom (options: AuthCoreOptions, policy: WeakSecretPolicy): KeyRing {
+function keyRingFrom (options: AuthCoreOptions, policy: WeakSecretPolicy): KeyRing | undefined {
   if (options.secret !== undefined && options.keys !== undefined) throw new InvalidOptionError('give `secret` or `keys`, not both')
   if (options.keys !== undefined) return createKeyRing(options.keys, policy)
-  if (options.secret === undefined) throw new InvalidOptionError('a signing secret is required: set `secret` (32+ random bytes) or `keys`')
+  if (options.secret === undefined) {
+    if (options.issuers !== undefined && options.issuers.length > 0) return undefined
+    throw new InvalidOptionError('a signing secret is required: set `secret` (32+ random bytes) or `keys`; a service that only verifies other services\' tokens sets `issuers`')
+  }
   return new KeyRing([createRingKey({ secret: options.secret }, 'secret', { policy, secretName: 'secret' })])
 }
 
-function checkStore (store: unknown): AuthStore | undefined {
+function checkStore (store: unknown, ring: KeyRing | undefined): AuthStore | undefined {
   if (store === undefined) return undefined
+  if (ring === undefined) throw new InvalidOptionError('a store holds sessions, and sessions are signed with this service\'s own keys: set `secret` or `keys` too')
   const ports = ['users', 'families', 'revocations', 'attempts'] as const
   if (typeof store !== 'object' || store === null || !ports.every((port) => typeof (store as Record<string, unknown>)[port] === 'object')) {
     throw new InvalidOptionError('store must implement the store contract (users, families, revocations, attempts): createMemoryStore() or createKnexStore({ knex })')
@@ -166,17 +179,20 @@ export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptio
   const maxStalenessMs = seconds(revocation.maxStaleness, '1s', 'revocation.maxStaleness', 0.05, 3600) * 1000
   const syncIntervalMs = seconds(revocation.syncInterval, '250ms', 'revocation.syncInterval', 0.01, 3600) * 1000
   if (syncIntervalMs >= maxStalenessMs) throw new InvalidOptionError('revocation.syncInterval must be shorter than revocation.maxStaleness')
+  const ring = keyRingFrom(options, policy)
+  const issuer = optionalString(options.issuer, 'issuer')
   return {
-    ring: keyRingFrom(options, policy),
+    ring,
+    issuers: resolveIssuers(options.issuers, issuer),
     weakSecrets,
-    issuer: optionalString(options.issuer, 'issuer'),
+    issuer,
     audience: audience as string[] | undefined,
     accessTokenTtlSeconds,
     maxTokenTtlSeconds,
     clockToleranceSeconds: seconds(options.clockTolerance, 5, 'clockTolerance', 0, 60),
     maxTokenLength: integerInRange(options.maxTokenLength, 'maxTokenLength', 4096, 256, 16384),
     cacheSize: integerInRange(options.verifiedTokenCacheSize, 'verifiedTokenCacheSize', 10000, 0, 10_000_000),
-    store: checkStore(options.store),
+    store: checkStore(options.store, ring),
     claims: options.claims ?? defaultClaims,
     ...passwordOptions(options.passwords),
     throttle: options.throttle,

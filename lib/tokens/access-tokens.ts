@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js'
 import { InvalidOptionError } from '../errors.js'
 import type { RegisteredClaims } from './claims.js'
+import { deepFreeze } from './deep-freeze.js'
 import { ACCESS_TOKEN_TYP } from './jws-header.js'
 import { JwtSigner, type ClaimsInput, type SignedToken } from './jwt-signer.js'
 import { JwtVerifier } from './jwt-verifier.js'
@@ -45,15 +46,6 @@ export type SessionClaimsInput = ClaimsInput & { sid: string, ver: number }
 
 /** Decides, after a token verified, whether it is still honoured; throws when not. */
 export type RevocationCheck = (claims: AccessTokenClaimsBase, nowMs: number) => void
-
-function deepFreeze<T> (value: T): T {
-  Object.freeze(value)
-  for (const key in value) {
-    const child = value[key]
-    if (typeof child === 'object' && child !== null) deepFreeze(child)
-  }
-  return value
-}
 
 /**
  * Access tokens: `typ: at+jwt`, with `sub`, `jti`, `iat` and `exp` always present.

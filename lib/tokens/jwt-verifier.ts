@@ -33,6 +33,46 @@ export function decodeJsonObject (segment: string, part: string): Record<string,
   return value as Record<string, unknown>
 }
 
+/** The alg and kid of a header that passed the checks every token's header must pass. */
+export interface CheckedHeader {
+  alg: string
+  kid: string | undefined
+}
+
+/**
+ * The checks on a decoded header that do not depend on the key: an algorithm named and not
+ * `none`, no critical extensions, no parameter that would let the token name its own key,
+ * and a `typ` the caller accepts (given as it stands, undefined when absent).
+ */
+export function checkProtectedHeader (header: Record<string, unknown>, acceptsTyp: (typ: unknown) => boolean): CheckedHeader {
+  const { alg, kid } = header
+  if (typeof alg !== 'string') throw new TokenInvalidError('header has no alg')
+  if (alg.toLowerCase() === 'none') throw new TokenInvalidError('unsigned tokens are never accepted')
+  if (Object.hasOwn(header, 'crit')) throw new TokenInvalidError('header has critical extensions this service does not support')
+  for (const name of REFUSED_HEADER_PARAMETERS) {
+    if (Object.hasOwn(header, name)) throw new TokenInvalidError(`header parameter ${name} is not accepted`)
+  }
+  if (!acceptsTyp(header.typ)) throw new TokenInvalidError('wrong token type')
+  if (kid !== undefined && typeof kid !== 'string') throw new TokenInvalidError('kid is not a string')
+  return { alg, kid }
+}
+
+/**
+ * Where the dots of a compact JWS are: three non-empty segments. Their alphabet is checked
+ * where each is read: the header by exact match or decoding, the signature by the key, the
+ * payload by decoding.
+ */
+export function locateSegments (token: unknown, maxTokenLength: number): { token: string, firstDot: number, secondDot: number } {
+  if (typeof token !== 'string') throw new TokenInvalidError('not a string')
+  if (token.length > maxTokenLength) throw new TokenInvalidError('token is too long')
+  const firstDot = token.indexOf('.')
+  const secondDot = token.indexOf('.', firstDot + 1)
+  if (firstDot < 1 || secondDot < firstDot + 2 || secondDot === token.length - 1 || token.includes('.', secondDot + 1)) {
+    throw new TokenInvalidError('not a compact JWS')
+  }
+  return { token, firstDot, secondDot }
+}
+
 /** A verified JWS whose payload has not been interpreted yet. */
 export interface VerifiedSignature {
   key: RingKey
@@ -61,18 +101,8 @@ export class JwtVerifier {
   }
 
   #keyForHeader (headerSegment: string): RingKey {
-    const header = decodeJsonObject(headerSegment, 'header')
-    const { alg, kid } = header
-    if (typeof alg !== 'string') throw new TokenInvalidError('header has no alg')
-    if (alg.toLowerCase() === 'none') throw new TokenInvalidError('unsigned tokens are never accepted')
-    if (Object.hasOwn(header, 'crit')) throw new TokenInvalidError('header has critical extensions this service does not support')
-    for (const name of REFUSED_HEADER_PARAMETERS) {
-      if (Object.hasOwn(header, name)) throw new TokenInvalidError(`header parameter ${name} is not accepted`)
-    }
-    if (this.#policy.typ !== undefined && !typMatches(header.typ, this.#policy.typ)) {
-      throw new TokenInvalidError('wrong token type')
-    }
-    if (kid !== undefined && typeof kid !== 'string') throw new TokenInvalidError('kid is not a string')
+    const typ = this.#policy.typ
+    const { alg, kid } = checkProtectedHeader(decodeJsonObject(headerSegment, 'header'), (value) => typ === undefined || typMatches(value, typ))
     const key = this.#ring.find(kid)
     if (key === undefined) throw new TokenInvalidError('unknown signing key')
     if (alg !== key.alg) throw new TokenInvalidError('algorithm does not match the key')
@@ -87,16 +117,8 @@ export class JwtVerifier {
   }
 
   /** Checks shape, header and signature; the payload is only located, not read. */
-  verifySignature (token: unknown): VerifiedSignature {
-    if (typeof token !== 'string') throw new TokenInvalidError('not a string')
-    if (token.length > this.#policy.maxTokenLength) throw new TokenInvalidError('token is too long')
-    // Three non-empty segments. Their alphabet is checked where each is read: the header
-    // by exact match or decoding, the signature by the key, the payload by decoding.
-    const firstDot = token.indexOf('.')
-    const secondDot = token.indexOf('.', firstDot + 1)
-    if (firstDot < 1 || secondDot < firstDot + 2 || secondDot === token.length - 1 || token.includes('.', secondDot + 1)) {
-      throw new TokenInvalidError('not a compact JWS')
-    }
+  verifySignature (input: unknown): VerifiedSignature {
+    const { token, firstDot, secondDot } = locateSegments(input, this.#policy.maxTokenLength)
     const key = this.#knownKeyFor(token, firstDot) ?? this.#keyForHeader(token.slice(0, firstDot))
     if (!key.verify(token.slice(0, secondDot), token.slice(secondDot + 1))) {
       throw new TokenInvalidError('bad signature')
