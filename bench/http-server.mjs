@@ -1,16 +1,18 @@
-// One benchmark server per process: `node bench/http-server.mjs <variant> <secret>`.
+// One benchmark server per process: `node bench/http-server.mjs <variant> <secret> <issuer origin>`.
 // Every variant serves GET /me the same way; they differ only in what protects it.
-// Prints `listening <port>` once ready.
+// The -jwks variants are resource servers: they verify the RS256 tokens of the local
+// issuer (bench/jwks-issuer.mjs) with the keys of its JWKS. Prints `listening <port>` once ready.
 import fastifyCookie from '@fastify/cookie'
 import fastifyJwt from '@fastify/jwt'
 import Fastify from 'fastify'
 import tokenAuth, { createMemoryStore } from 'fastify-token-auth'
+import buildGetJwks from 'get-jwks'
 
 export const ISSUER = 'bench-issuer'
 export const AUDIENCE = 'bench-api'
 export const COOKIE = '__Host-access-token'
 
-const [variant, secret] = process.argv.slice(2)
+const [variant, secret, jwksIssuer] = process.argv.slice(2)
 const app = Fastify({ logger: false })
 
 if (variant === 'hello') {
@@ -25,6 +27,25 @@ if (variant === 'hello') {
     secret,
     verify: { allowedIss: ISSUER, allowedAud: AUDIENCE },
     cookie: variant === 'jwt-cookie' ? { cookieName: COOKIE, signed: false } : undefined
+  })
+  app.get('/me', { onRequest: async (request) => { await request.jwtVerify() } }, async (request) => ({ sub: request.user.sub }))
+} else if (variant === 'ours-jwks') {
+  await app.register(tokenAuth, {
+    issuers: [{ issuer: jwksIssuer, audience: AUDIENCE, jwks: { url: `${jwksIssuer}/.well-known/jwks.json` }, allowInsecureLocalhost: true }],
+    transport: { cookie: false }
+  })
+  app.get('/me', { onRequest: app.authenticate }, async (request) => ({ sub: request.user.sub }))
+} else if (variant === 'jwt-jwks') {
+  // The recipe of the @fastify/jwt README ("Verifying with JWKS"), with the get-jwks
+  // issuer allow-list so that only the configured issuer's keys are ever fetched.
+  const getJwks = buildGetJwks({ issuersWhitelist: [jwksIssuer] })
+  await app.register(fastifyJwt, {
+    decode: { complete: true },
+    secret: (request, token) => {
+      const { header: { kid, alg }, payload: { iss } } = token
+      return getJwks.getPublicKey({ kid, domain: iss, alg })
+    },
+    verify: { allowedIss: jwksIssuer, allowedAud: AUDIENCE }
   })
   app.get('/me', { onRequest: async (request) => { await request.jwtVerify() } }, async (request) => ({ sub: request.user.sub }))
 } else {

@@ -22,6 +22,8 @@ function rows (results) {
   }
   section('HTTP GET /me, autocannon -c 50 (req/s, server CPU per request)')
   for (const [variant, value] of Object.entries(http)) row(variant, `${rate(value.rps)} req/s, ${fixed(value.cpuMicrosPerRequest, 1)} µs CPU`, '')
+  section('Resource servers (-jwks rows above): JWKS fetches during the whole HTTP run')
+  for (const [variant, value] of Object.entries(http)) if (value.jwksFetches !== undefined) row(variant, value.jwksFetches, 'fetches')
   section(`Login, bcrypt cost ${login.cost}, ${login.concurrency} in flight`)
   row('bare @node-rs/bcrypt verify', fixed(login.bareVerifiesPerSecond), 'verifies/s')
   row('POST /auth/login (SQLite store)', fixed(login.loginsPerSecond), 'logins/s')
@@ -34,7 +36,7 @@ function rows (results) {
 }
 
 function targetLine (target) {
-  const bound = target.min !== undefined ? `>= ${fixed(target.min)}` : `<= ${fixed(target.max)}`
+  const bound = target.min === target.max ? `= ${fixed(target.min)}` : target.min !== undefined ? `>= ${fixed(target.min)}` : `<= ${fixed(target.max)}`
   return { name: target.name, value: fixed(target.value), bound, verdict: target.pass ? 'pass' : 'MISSED' }
 }
 

@@ -51,7 +51,7 @@ const environment = {
   cpu: `${cpus().length} × ${cpus()[0].model}`,
   memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
   node: process.version,
-  peers: Object.fromEntries(['fastify', 'fast-jwt', '@fastify/jwt', 'jsonwebtoken', 'jose', '@node-rs/bcrypt', 'autocannon'].map((name) => [name, version(name)])),
+  peers: Object.fromEntries(['fastify', 'fast-jwt', '@fastify/jwt', 'get-jwks', 'jsonwebtoken', 'jose', '@node-rs/bcrypt', 'autocannon'].map((name) => [name, version(name)])),
   settings,
   seconds: Math.round((Date.now() - started) / 1000)
 }

@@ -26,6 +26,9 @@ export function evaluate (results) {
       { name: 'protected route req/s vs @fastify/jwt, cookie', value: ratio(http['ours-cookie'].rps, http['jwt-cookie'].rps), min: 1.4 },
       { name: 'server CPU added per request vs @fastify/jwt, header (at most 1/3)', value: ratio(added('ours-header'), added('jwt-header')), max: 1 / 3 },
       { name: 'server CPU added per request vs @fastify/jwt, cookie (at most 1/3)', value: ratio(added('ours-cookie'), added('jwt-cookie')), max: 1 / 3 },
+      { name: 'protected route req/s vs @fastify/jwt + get-jwks, JWKS RS256', value: ratio(http['ours-jwks'].rps, http['jwt-jwks'].rps), min: 1.4 },
+      { name: 'server CPU added per request vs @fastify/jwt + get-jwks (at most 1/3)', value: ratio(added('ours-jwks'), added('jwt-jwks')), max: 1 / 3 },
+      { name: 'JWKS fetches by our resource server during the run (exactly 1: key known)', value: http['ours-jwks'].jwksFetches, min: 1, max: 1 },
       { name: 'HTTP errors and non-2xx answers (must be 0)', value: Object.values(http).reduce((sum, v) => sum + v.errors + v.non2xx, 0), max: 0 }
     )
   }
