@@ -103,9 +103,10 @@ export class RemoteKeySet {
   /** Clears timers and abandons a fetch under way. */
   async stop (): Promise<void> {
     this.#stopped = true
-    clearTimeout(this.#timer)
     this.#abort.abort()
     await this.#inFlight
+    // After the fetch ends: one that succeeded just as we stopped has scheduled its refresh.
+    clearTimeout(this.#timer)
   }
 
   #usableKeys (now: number): Map<string, RingKey> | undefined {
@@ -139,8 +140,8 @@ export class RemoteKeySet {
   }
 
   #schedule (delayMs: number): void {
-    if (this.#stopped) return
-    this.#timer = setTimeout(() => { if (this.#inFlight === undefined) this.#fetch() }, Math.min(MAX_TIMER_MS, Math.max(0, delayMs)))
+    // Every fetch clears this timer first, so when it fires none is under way.
+    this.#timer = setTimeout(() => { this.#fetch() }, Math.min(MAX_TIMER_MS, Math.max(0, delayMs)))
     // A key set waiting to refresh must not keep the process alive.
     this.#timer.unref()
   }
