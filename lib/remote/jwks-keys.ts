@@ -41,16 +41,23 @@ function inferredAlgorithm (jwk: Record<string, unknown>, algorithms: readonly A
   return alg !== undefined && algorithms.includes(alg) ? alg : undefined
 }
 
-/** Why an entry cannot be used before its key is even built, or its algorithm. */
-function algorithmOrReason (entry: Record<string, unknown>, algorithms: readonly Algorithm[]): Algorithm | string {
-  if (entry.kty === 'oct') return 'a symmetric (oct) key is never taken from a network document'
-  if (entry.use !== undefined && entry.use !== 'sig') return `use is ${shownValue(entry.use)}, not "sig"`
-  if (entry.key_ops !== undefined && !(Array.isArray(entry.key_ops) && entry.key_ops.includes('verify'))) return 'key_ops does not include "verify"'
-  if (typeof entry.kid !== 'string') return 'kid is missing or not a string'
+type Verdict = { alg: Algorithm } | { reason: string }
+
+/** The algorithm an entry serves, or why it cannot be used, before its key is even built. */
+function algorithmOf (entry: Record<string, unknown>, algorithms: readonly Algorithm[]): Verdict {
+  if (entry.kty === 'oct') return { reason: 'a symmetric (oct) key is never taken from a network document' }
+  if (entry.use !== undefined && entry.use !== 'sig') return { reason: `use is ${shownValue(entry.use)}, not "sig"` }
+  if (entry.key_ops !== undefined && !(Array.isArray(entry.key_ops) && entry.key_ops.includes('verify'))) return { reason: 'key_ops does not include "verify"' }
+  if (typeof entry.kid !== 'string') return { reason: 'kid is missing or not a string' }
   if (entry.alg !== undefined) {
-    return (algorithms as readonly unknown[]).includes(entry.alg) ? entry.alg as Algorithm : `alg ${shownValue(entry.alg)} is not accepted from this issuer (accepted: ${algorithms.join(', ')})`
+    return (algorithms as readonly unknown[]).includes(entry.alg)
+      ? { alg: entry.alg as Algorithm }
+      : { reason: `alg ${shownValue(entry.alg)} is not accepted from this issuer (accepted: ${algorithms.join(', ')})` }
   }
-  return inferredAlgorithm(entry, algorithms) ?? `no alg stated, and none of ${algorithms.join(', ')} fits a ${shownValue(entry.kty)} key${typeof entry.crv === 'string' ? ` on ${shownValue(entry.crv)}` : ''}`
+  const inferred = inferredAlgorithm(entry, algorithms)
+  return inferred !== undefined
+    ? { alg: inferred }
+    : { reason: `no alg stated, and none of ${algorithms.join(', ')} fits a ${shownValue(entry.kty)} key${typeof entry.crv === 'string' ? ` on ${shownValue(entry.crv)}` : ''}` }
 }
 
 function publicJwk (entry: Record<string, unknown>): Jwk {
@@ -62,12 +69,12 @@ function publicJwk (entry: Record<string, unknown>): Jwk {
 function ringKeyOrReason (entry: unknown, options: JwksKeyOptions): RingKey | string {
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return 'the entry is not a JSON object'
   const fields = entry as Record<string, unknown>
-  const alg = algorithmOrReason(fields, options.algorithms)
-  if (!(options.algorithms as readonly string[]).includes(alg)) return alg
+  const verdict = algorithmOf(fields, options.algorithms)
+  if ('reason' in verdict) return verdict.reason
   const kid = fields.kid as string
   try {
     // Other signers write either ECDSA s; both spellings verify, as with every JWT library.
-    return createRingKey({ kid, alg: alg as Algorithm, publicKey: publicJwk(fields) }, `key "${shownKid(kid)}"`, { ecdsaAnyS: true })
+    return createRingKey({ kid, alg: verdict.alg, publicKey: publicJwk(fields) }, `key "${shownKid(kid)}"`, { ecdsaAnyS: true })
   } catch (error) {
     return (error as Error).message.replace(/^fastify-token-auth: /, '')
   }
