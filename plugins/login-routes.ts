@@ -45,7 +45,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
   const handle = coreHandleOf(app)
   const stateful = handle.core.stateful
   if (stateful === undefined) throw new InvalidOptionError('loginRoutes needs a `store` in the tokenAuth options')
-  const { sessions, login } = stateful
+  const { sessions, login, tokens } = stateful
   const { cookies, csrf, authenticator } = handle
   const cookieTransport = handle.options.transport.cookie
   const cookieNames = handle.options.cookie.names
@@ -108,7 +108,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     const token = readCookie(request, cookieNames.accessToken)
     if (token === undefined) return undefined
     try {
-      return sessionIdOf(stateful.tokens.verify(token))
+      return sessionIdOf(tokens.verify(token))
     } catch {
       return undefined
     }

@@ -59,10 +59,10 @@ t.test('an issuer may not be the service\'s own, and a store needs keys of its o
   await refused(t, [base], /a store holds sessions, .*set `secret` or `keys` too/, { store: createMemoryStore() })
   const app = Fastify({ logger: false })
   t.teardown(async () => { await app.close() })
-  await t.rejects(app.register(tokenAuth, { issuers: [] }).ready(), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /a signing secret is required: .*sets `issuers`/ })
+  await t.rejects(async () => { await app.register(tokenAuth, { issuers: [] }).ready() }, { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /a signing secret is required: .*sets `issuers`/ })
   const cookies = Fastify({ logger: false })
   t.teardown(async () => { await cookies.close() })
-  await t.rejects(cookies.register(tokenAuth, { issuers: [base] }).ready(), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /tokens come only from `issuers`.*transport\.cookie: false/ })
+  await t.rejects(async () => { await cookies.register(tokenAuth, { issuers: [base] }).ready() }, { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /tokens come only from `issuers`.*transport\.cookie: false/ })
 })
 
 t.test('a service without keys of its own publishes an empty JWKS and cannot sign', async (t) => {

@@ -20,7 +20,7 @@ async function authService (t: Test): Promise<{ app: FastifyInstance, origin: st
   const { app } = await buildSessionApp(t, {
     auth: { keys: [{ privateKey }], csrf: { secret: CREDENTIAL.split('').reverse().join('') }, issuer: ISSUER, audience: API_AUDIENCE },
     setup (app) {
-      void app.register(revocationFeed, { prefix: '/auth', credentials: [CREDENTIAL] })
+      app.register(revocationFeed, { prefix: '/auth', credentials: [CREDENTIAL] }).after(() => {})
       app.get('/.well-known/jwks.json', async () => app.tokenAuth.jwks())
     }
   })

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomUUID, sign, type KeyObject } from 'node:crypto'
 import { SignJWT } from 'jose'
 import t from 'tap'
 import { TestClock } from './helpers/clock.js'
@@ -9,6 +9,12 @@ import { accessToken, API_AUDIENCE, assertRefused, buildResourceServer, issuerOp
 // A service that only verifies: configured with an issuer's JWKS URL, against a real
 // issuer on 127.0.0.1 that rotates keys, floods, goes down and publishes hostile keys.
 // Every refusal is checked as a client sees it: status, code and WWW-Authenticate.
+
+/** An RS256 signature over any header and claims, by node:crypto. */
+function rsaSigned (header: object, claims: object, privateKey: KeyObject): string {
+  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
+  return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`
+}
 
 const settle = async (): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, 50)) }
 
@@ -113,9 +119,9 @@ t.test('hostile JWKS entries are not taken: an RSA key under an EdDSA alg, RSA 1
   issuer.addEntry({ kty: 'oct', kid: 'hmac', alg: 'HS256', k: Buffer.from('x'.repeat(32)).toString('base64url') })
   const app = await buildResourceServer(t, [issuerOptions(issuer)])
   for (const key of [rsaAsEdDSA, weak, encryption]) {
-    for (const alg of ['RS256', 'EdDSA']) {
-      if (alg === 'EdDSA' && key !== rsaAsEdDSA) continue
-      const token = await accessToken(issuer, {}, { kid: key.kid, alg: 'RS256' })
+    for (const alg of key === rsaAsEdDSA ? ['RS256', 'EdDSA'] : ['RS256']) {
+      // Signed with node:crypto: jose itself refuses to sign with an RSA key under 2048 bits.
+      const token = rsaSigned({ alg, typ: 'at+jwt', kid: key.kid }, { iss: issuer.issuer, sub: 'x', aud: API_AUDIENCE, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 }, key.privateKey)
       assertRefused(t, await app.inject({ url: '/me', headers: bearer(token) }), { status: 401, code: 'FST_TOKEN_AUTH_INVALID_TOKEN', description: /unknown signing key/ })
     }
   }

@@ -88,7 +88,8 @@ export class RemoteIssuer {
 
   /** Runs on every use of the claims, cached or not: a revocation is never outlived. */
   checkRevocation (claims: Record<string, unknown>, nowMs: number): void {
-    this.#revocationCheck?.(claims as Parameters<RevocationCheck>[0], nowMs)
+    // Only the claims revocation looks at (jti, sid, sub, ver) are read, each checked for its type.
+    this.#revocationCheck?.(claims as unknown as Parameters<RevocationCheck>[0], nowMs)
   }
 
   /**

@@ -56,8 +56,11 @@ export async function fetchJson (url: URL, options: FetchJsonOptions): Promise<F
   try {
     response = await fetch(url, { headers: { accept: 'application/json', ...options.headers }, redirect: 'error', signal })
   } catch (error) {
-    throw new RemoteFetchError(timeout.aborted ? `no answer within ${options.timeoutMs} ms` : `the request failed: ${(error as Error).cause === undefined ? (error as Error).message : String(((error as Error).cause as Error).message ?? (error as Error).cause)}`)
+    // undici says only "fetch failed"; the cause says why (refused, reset, a redirect).
+    const cause = (error as Error).cause
+    throw new RemoteFetchError(timeout.aborted ? `no answer within ${options.timeoutMs} ms` : `the request failed: ${cause instanceof Error ? cause.message : (error as Error).message}`)
   }
+  let fetched: FetchedJson
   try {
     if (response.status !== 200) throw new RemoteFetchError(`the answer was HTTP ${response.status}, not 200`)
     const bytes = await readLimited(response, options.maxBytes)
@@ -67,7 +70,7 @@ export async function fetchJson (url: URL, options: FetchJsonOptions): Promise<F
     } catch {
       throw new RemoteFetchError('the response is not UTF-8 JSON')
     }
-    return { body, headers: response.headers, receivedAt: options.clock.now() }
+    fetched = { body, headers: response.headers, receivedAt: options.clock.now() }
   } catch (error) {
     if (error instanceof RemoteFetchError) throw error
     throw new RemoteFetchError(timeout.aborted ? `the body did not arrive within ${options.timeoutMs} ms` : `reading the response failed: ${(error as Error).message}`)
@@ -75,4 +78,5 @@ export async function fetchJson (url: URL, options: FetchJsonOptions): Promise<F
     // Nothing left half-read: the connection goes back to the pool or is closed.
     if (response.body !== null && !response.bodyUsed) await response.body.cancel().catch(() => {})
   }
+  return fetched
 }

@@ -81,7 +81,7 @@ function cryptoOptions (spec: AlgorithmSpec, key: KeyObject): SignKeyObjectInput
   return { key }
 }
 
-function asymmetricKey (kid: string | undefined, alg: Algorithm, privateKey: KeyObject | undefined, publicKey: KeyObject): RingKey {
+function asymmetricKey (kid: string | undefined, alg: Algorithm, privateKey: KeyObject | undefined, publicKey: KeyObject, anyS: boolean): RingKey {
   const spec = ALGORITHM_SPECS[alg]
   const signOptions = privateKey === undefined ? undefined : cryptoOptions(spec, privateKey)
   const verifyOptions = cryptoOptions(spec, publicKey)
@@ -89,6 +89,7 @@ function asymmetricKey (kid: string | undefined, alg: Algorithm, privateKey: Key
   const signatureBytes = spec.signatureBytes === 0 ? Math.ceil((publicKey.asymmetricKeyDetails?.modulusLength as number) / 8) : spec.signatureBytes
   const order = spec.ecdsaGroupOrder
   const sLimit = order === null ? undefined : lowSLimit(order, signatureBytes / 2)
+  const checkedSLimit = anyS ? undefined : sLimit
   const jwk = publicJwkOf(publicKey)
   const resolvedKid = kid ?? thumbprintKid(jwk)
   return {
@@ -104,7 +105,7 @@ function asymmetricKey (kid: string | undefined, alg: Algorithm, privateKey: Key
     verify (input, signature) {
       if (!isBase64urlSegment(signature)) return false
       const bytes = decodeSignature(signature)
-      return bytes.length === signatureBytes && (sLimit === undefined || isLowS(bytes, sLimit)) &&
+      return bytes.length === signatureBytes && (checkedSLimit === undefined || isLowS(bytes, checkedSLimit)) &&
         verifyBytes(spec.hash, utf8Bytes(input), verifyOptions, bytes)
     },
     publicJwk: { ...jwk, kid: resolvedKid, alg, use: 'sig' }
@@ -117,6 +118,12 @@ export interface RingKeyContext {
   policy?: WeakSecretPolicy | undefined
   /** The option the secret came from as the user wrote it. Default: `${name}.secret`. */
   secretName?: string | undefined
+  /**
+   * Accept ECDSA signatures with either s (s and n - s). Only for another issuer's keys:
+   * other signers (jose, cloud KMS) pick either, so insisting on low S would refuse about
+   * half their tokens. Our own keys always write and accept the low-S spelling only.
+   */
+  ecdsaAnyS?: boolean | undefined
 }
 
 /** Turns one user-supplied key definition into a RingKey, with a clear error for every mistake. */
@@ -151,7 +158,7 @@ export function createRingKey (definition: KeyDefinition, name: string, context:
   if (derivedPublicKey !== undefined && !derivedPublicKey.equals(publicKey)) {
     throw new InvalidOptionError(`${name}.publicKey does not belong to ${name}.privateKey`)
   }
-  return asymmetricKey(kid, resolvedAlg, privateKey, publicKey)
+  return asymmetricKey(kid, resolvedAlg, privateKey, publicKey, context.ecdsaAnyS === true)
 }
 
 /**
