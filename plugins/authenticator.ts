@@ -62,17 +62,20 @@ export function createAuthenticator ({ verifier, readToken, checkCsrf, userName 
 
   function guard (check: ClaimsCheck): onRequestHookHandler {
     return function (request, _reply, done) {
+      // done(undefined) is success to Fastify: a falsy or non-Error thrown by an application's
+      // claim function must fail the request (500), never let it through unauthenticated.
+      const fail = (error: unknown): void => { done(error instanceof Error ? error : new Error(`token verification failed with a non-Error: ${String(error)}`)) }
       try {
         // The claims are null until a hook verified the token; then there is no need to again.
         const verified = claimsOf(request) ?? verifyRequest(request)
         if (verified instanceof Promise) {
-          verified.then(check).then(() => { done() }, done)
+          verified.then(check).then(() => { done() }, fail)
           return
         }
         check(verified)
         done()
       } catch (error) {
-        done(error as Error)
+        fail(error)
       }
     }
   }

@@ -117,7 +117,15 @@ export class RemoteIssuer {
 
   /** Whether a cached verification may still be served: the issuer still publishes its key. */
   stillPublishes (verification: RemoteVerification): boolean {
-    return this.keys.lookup(verification.kid) === verification.key
+    const found = this.keys.lookup(verification.kid)
+    if (found instanceof Promise) {
+      // The kid is gone and a fetch may bring it back. Nobody awaits this promise (the full
+      // verification that follows waits on the same fetch), so a rejection (the keys aged
+      // out meanwhile) must be handled here: an unhandled one ends the process.
+      found.catch(() => {})
+      return false
+    }
+    return found === verification.key
   }
 
   /** The first JWKS fetch and revocation sync (neither fails startup: the issuer may start later), then their timers. */
