@@ -75,6 +75,8 @@ export function createCsrfProtection (options: ResolvedTokenAuthOptions): CsrfPr
     checkCsrf (request, sessionId) {
       if (SAFE_METHODS.has(request.method)) return
       checkRequestOrigin(request)
+      // Another issuer's token may name neither a session nor itself: nothing to bind a CSRF token to.
+      if (typeof sessionId !== 'string' || sessionId.length === 0) throw new CsrfRejectedError('the access token names no session to bind a CSRF token to')
       refuseDuplicateCookie(request, cookieName)
       const echoed = request.headers[headerName]
       if (typeof echoed !== 'string' || !keys.accepted.some((key) => sameToken(tokenOf(key, sessionId), echoed))) {

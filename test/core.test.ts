@@ -13,7 +13,6 @@ function recordingLogger (): { log: CoreLogger, lines: string[] } {
   return { log: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') }, lines }
 }
 
-
 /** The core's own access tokens: every core in this file has a secret. */
 function ownTokens<C extends AuthCore> (core: C): NonNullable<C['tokens']> {
   if (core.tokens === undefined) throw new Error('this core has no keys')

@@ -167,8 +167,8 @@ t.test('TOKEN_SECRET from the environment is used, and a short or guessable one 
   const other = await buildExample(t, await exampleConfig(t, { TOKEN_SECRET: secret }))
   t.equal((await other.inject({ url: '/api/me', headers: bearer(await loginAs(app, 'demo')) })).statusCode, 401, 'other database, same secret: the user is unknown there')
   t.equal((await other.inject({ url: '/healthz' })).statusCode, 200)
-  await t.rejects(build(await exampleConfig(t, { TOKEN_SECRET: 'too-short' }), { logger: false }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /at least 32 bytes/ })
-  await t.rejects(build(await exampleConfig(t, { TOKEN_SECRET: 'example-environment-secret-0123456789abcdefghij' }), { logger: false }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /: secret looks like words or a pattern/ })
+  await t.rejects(build(await exampleConfig(t, { TOKEN_SECRET: 'too-short' }), { logger: false }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /csrf\.secret must be .*at least 32 random bytes/ })
+  await t.rejects(build(await exampleConfig(t, { TOKEN_SECRET: 'example-environment-secret-0123456789abcdefghij' }), { logger: false }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /csrf\.secret looks like words or a pattern/ })
 })
 
 t.test('cookies: secure by default, and COOKIE_SECURE=false drops the prefixes for plain-HTTP hosts', async (t) => {

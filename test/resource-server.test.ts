@@ -186,3 +186,15 @@ t.test('a service with keys of its own and issuers accepts both, each with its o
   t.equal((await app.inject({ url: '/me', headers: bearer(await app.tokenAuth.sign({ sub: 'me' })) })).statusCode, 200, 'its own token')
   t.equal((await app.tokenAuth.verify(await accessToken(issuer, { sub: 'via-verify' }))).sub, 'via-verify', 'app.tokenAuth.verify takes both')
 })
+
+t.test('by cookie, a POST with another issuer\'s token that names no session is refused by the CSRF check', async (t) => {
+  const issuer = await startLocalIssuer(t)
+  const csrfSecret = 'Hc4Rt8Wq1Zm6Xv0Nb3Lk7Jp2Gs5Df9Ua1Oe4Iy8Tm2Qw'
+  const app = await buildResourceServer(t, [issuerOptions(issuer, { profile: { requiredClaims: ['sub'] } })], { auth: { transport: { cookie: true }, csrf: { secret: csrfSecret } } })
+  const token = await issuer.sign({ sub: 'x', aud: API_AUDIENCE }, { typ: 'at+jwt' })
+  const cookie = `__Host-access-token=${token}`
+  t.equal((await app.inject({ url: '/me', headers: { cookie } })).statusCode, 200, 'a safe request by cookie passes')
+  const forged = app.tokenAuth.csrfTokenFor('undefined')
+  const post = await app.inject({ method: 'POST', url: '/me', headers: { cookie, 'x-csrf-token': forged } })
+  assertRefused(t, post, { status: 403, code: 'FST_TOKEN_AUTH_CSRF', description: /names no session/ })
+})

@@ -70,13 +70,14 @@ export async function build (config: AppConfig, options: BuildOptions = {}): Pro
     await app.register(tokenAuth, {
       // Ed25519, so that other services verify with the public key alone (published below).
       keys: [{ privateKey: signingKeyFrom(secret) }],
+      // CSRF tokens bound to the secret itself, which the plugin checks like any secret (length, guessability).
+      csrf: { headerName: CSRF_HEADER, secret },
       store,
       issuer: ISSUER,
       // The app itself and the reports service: the tokens name both.
       audience: [ISSUER, REPORTS_AUDIENCE],
       accessTokenTtl: config.accessTokenTtl,
-      cookie: { secure: config.secureCookies },
-      csrf: { headerName: CSRF_HEADER }
+      cookie: { secure: config.secureCookies }
     })
     await app.register(loginRoutes, {
       prefix: '/auth',

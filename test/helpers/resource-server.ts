@@ -13,14 +13,15 @@ export function issuerOptions (issuer: LocalIssuer, overrides: Partial<IssuerOpt
 }
 
 /**
- * A resource server (fresh per test, closed in teardown) trusting `issuers`, with /me
- * (authenticate), /admin (role admin) and /scoped (scopes read:reports and write:reports).
+ * A resource server (fresh per test, closed in teardown) trusting `issuers`, with GET and
+ * POST /me (authenticate), /admin (role admin) and /scoped (scopes read:reports and write:reports).
  */
 export async function buildResourceServer (t: Test, issuers: IssuerOptions[], options: { clock?: TestClock | undefined, auth?: Partial<TokenAuthOptions> | undefined } = {}): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
   t.teardown(async () => { await app.close() })
   await app.register(tokenAuth, { issuers, transport: { cookie: false }, clock: options.clock, ...options.auth } as TokenAuthOptions)
   app.get('/me', { onRequest: app.authenticate }, async (request) => request.user)
+  app.post('/me', { onRequest: app.authenticate }, async (request) => request.user)
   app.get('/admin', { onRequest: app.requireRole('admin') }, async () => ({ admin: true }))
   app.get('/scoped', { onRequest: app.requireScope('read:reports', 'write:reports') }, async () => ({ scoped: true }))
   await app.ready()
