@@ -97,3 +97,13 @@ t.test('the revocation feed refuses a reports service holding the wrong credenti
   t.equal(res.json().code, 'FST_TOKEN_AUTH_INVALID_TOKEN')
   t.match(res.headers['www-authenticate'], /error="invalid_token"/)
 })
+
+t.test('the reports service fetches keys over https only: plain http off localhost stops its start; https it tries, answering 503 until it has keys', async (t) => {
+  await t.rejects(buildReportsService({ authOrigin: 'http://auth.example.com', issuer: ISSUER, feedCredential: FEED_CREDENTIAL, logger: false }), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /must be an https:\/\/ URL/ })
+  // Nothing listens on port 1: the fetches fail at once, as from an auth service that is down.
+  const reports = await buildReportsService({ authOrigin: 'https://127.0.0.1:1', issuer: ISSUER, feedCredential: FEED_CREDENTIAL, logger: { level: 'silent' } })
+  t.teardown(async () => { await reports.close() })
+  const res = await reports.inject({ url: '/whoami', headers: bearer('a.b.c') })
+  t.equal(res.statusCode, 401, 'a token that names no issuer it trusts is refused without any fetch')
+  t.equal((await reports.inject({ url: '/healthz' })).statusCode, 200)
+})

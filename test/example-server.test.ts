@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { connect } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import t, { type Test } from 'tap'
 import { dataFolder, DEMO_PASSWORD, EXAMPLE_ROOT } from './helpers/example-app.js'
@@ -106,6 +106,19 @@ t.test('the start script runs the reports service beside the app: it verifies th
     status = (await fetch(`${reportsOrigin}/reports`, { headers: { authorization: `Bearer ${token}` } })).status
   }
   t.equal(status, 401, 'the logged-out token is refused by the second service')
+  server.child.kill('SIGTERM')
+  t.equal(await server.exit, 0)
+})
+
+t.test('a reports service that cannot start (its port taken) is reported in one line, and the app runs on without it', async (t) => {
+  const blocker = createServer()
+  await new Promise<void>((resolve) => { blocker.listen(0, '127.0.0.1', resolve) })
+  t.teardown(() => { blocker.close() })
+  const taken = String((blocker.address() as { port: number }).port)
+  const server = await start(t, { REPORTS_PORT: taken, LOG_LEVEL: 'info' })
+  for (let i = 0; i < 100 && !server.output.some((line) => line.includes('the reports service did not start')); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  t.ok(server.output.some((line) => /the reports service did not start: .*EADDRINUSE.*; the app runs without it/.test(line)))
+  t.equal((await fetch(`${server.origin}/healthz`)).status, 200, 'the app still serves')
   server.child.kill('SIGTERM')
   t.equal(await server.exit, 0)
 })

@@ -198,3 +198,35 @@ t.test('by cookie, a POST with another issuer\'s token that names no session is 
   const post = await app.inject({ method: 'POST', url: '/me', headers: { cookie, 'x-csrf-token': forged } })
   assertRefused(t, post, { status: 403, code: 'FST_TOKEN_AUTH_CSRF', description: /names no session/ })
 })
+
+t.test('algorithms narrows what an issuer\'s JWKS may offer: an ES256 key is not taken when only RS256 is allowed', async (t) => {
+  const issuer = await startLocalIssuer(t, { keys: [generateIssuerKey('RS256'), generateIssuerKey('ES256')] })
+  const app = await buildResourceServer(t, [issuerOptions(issuer, { algorithms: ['RS256'] })])
+  t.equal((await app.inject({ url: '/me', headers: bearer(await accessToken(issuer, {}, { kid: issuer.keys[0].kid })) })).statusCode, 200)
+  assertRefused(t, await app.inject({ url: '/me', headers: bearer(await accessToken(issuer, {}, { kid: issuer.keys[1].kid })) }), { status: 401, code: 'FST_TOKEN_AUTH_INVALID_TOKEN', description: /unknown signing key/ })
+})
+
+t.test('with the verified-token cache off, every request is verified in full, and revoked or withdrawn keys still apply', async (t) => {
+  const clock = new TestClock()
+  const issuer = await startLocalIssuer(t)
+  const app = await buildResourceServer(t, [issuerOptions(issuer)], { clock, auth: { verifiedTokenCacheSize: 0 } })
+  const token = await accessToken(issuer)
+  for (let i = 0; i < 3; i++) t.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200)
+  const { added } = issuer.rotate()
+  clock.advance(31_000)
+  t.equal((await app.inject({ url: '/me', headers: bearer(await accessToken(issuer, {}, { kid: added.kid })) })).statusCode, 200, 'the new key, fetched')
+  assertRefused(t, await app.inject({ url: '/me', headers: bearer(token) }), { status: 401, code: 'FST_TOKEN_AUTH_INVALID_TOKEN', description: /unknown signing key/ })
+  await t.rejects(app.tokenAuth.verify(42 as unknown as string), { code: 'FST_TOKEN_AUTH_INVALID_TOKEN', message: /not a string/ })
+})
+
+t.test('beside issuers, a token whose iss is not a string goes to the service\'s own keys, which refuse it', async (t) => {
+  const issuer = await startLocalIssuer(t)
+  const secret = 'Wm0uI6Q7aPq3vZb9Yt2Xr8Ln5Kc1Ds4Fg7Hj0Se3Ua6O'
+  const app = await buildResourceServer(t, [issuerOptions(issuer)], { auth: { secret, audience: API_AUDIENCE } })
+  const own = await app.tokenAuth.sign({ sub: 'me' })
+  t.equal((await app.inject({ url: '/me', headers: bearer(own) })).statusCode, 200, 'no iss at all: its own')
+  const key = issuer.keys[0]
+  const odd = await new SignJWT({ iss: [issuer.issuer] as unknown as string, sub: 'x', aud: API_AUDIENCE, jti: 'j', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 })
+    .setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.kid }).sign(key.privateKey)
+  assertRefused(t, await app.inject({ url: '/me', headers: bearer(odd) }), { status: 401, code: 'FST_TOKEN_AUTH_INVALID_TOKEN' })
+})

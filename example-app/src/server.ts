@@ -27,6 +27,29 @@ const app = await build(config, { feedCredential }).catch((error: Error) => {
 })
 let reports: FastifyInstance | undefined
 
+/**
+ * The second service, which verifies this app's tokens by its JWKS and revocation feed over
+ * HTTP like any other service. If it cannot start (its port taken, or the app on an address
+ * it may not fetch keys from over plain http), the app runs on without it.
+ */
+async function startReportsService (port: number, appAddress: string): Promise<FastifyInstance | undefined> {
+  // A wildcard or `localhost` listener answers on 127.0.0.1; any other address is used as it is.
+  const wildcard = ['0.0.0.0', '::', 'localhost'].includes(config.host)
+  const authOrigin = wildcard ? `http://127.0.0.1:${new URL(appAddress).port}` : new URL(appAddress).origin
+  let service: FastifyInstance | undefined
+  try {
+    service = await buildReportsService({ authOrigin, issuer: ISSUER, feedCredential, logger: loggerOptions(config) })
+    const reportsUrl = new URL(await service.listen({ host: config.host, port }))
+    if (config.host === 'localhost') reportsUrl.hostname = 'localhost'
+    service.log.info(`reports service listening on ${reportsUrl.origin}`)
+    return service
+  } catch (error) {
+    app.log.error(`the reports service did not start: ${(error as Error).message}; the app runs without it`)
+    await service?.close()
+    return undefined
+  }
+}
+
 let closing = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -44,16 +67,7 @@ const address = await app.listen({ host: config.host, port: config.port })
 const url = new URL(address)
 if (config.host === 'localhost') url.hostname = 'localhost'
 app.log.info(`example app listening on ${url.origin}`)
-if (config.reportsPort !== undefined) {
-  // The second service verifies this app's tokens by its JWKS and revocation feed, over HTTP like any other service.
-  reports = await buildReportsService({ authOrigin: url.origin, issuer: ISSUER, feedCredential, logger: loggerOptions(config) }).catch((error: Error) => {
-    console.error(`Cannot start the reports service: ${error.message}`)
-    process.exit(1)
-  })
-  const reportsUrl = new URL(await reports.listen({ host: config.host, port: config.reportsPort }))
-  if (config.host === 'localhost') reportsUrl.hostname = 'localhost'
-  reports.log.info(`reports service listening on ${reportsUrl.origin}`)
-}
+if (config.reportsPort !== undefined) reports = await startReportsService(config.reportsPort, address)
 if (config.demoPassword !== undefined) {
   // A banner for the person who typed `npm start`, not a log record: passwords stay out of logs.
   const password = process.env.DEMO_PASSWORD === undefined ? config.demoPassword : 'the DEMO_PASSWORD you set'

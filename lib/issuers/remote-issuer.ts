@@ -81,11 +81,6 @@ export class RemoteIssuer {
     this.#revocationCheck = createRevocationCheck(list, this.#sync)
   }
 
-  /** Everything this issuer's profile relaxes, for one line at startup. */
-  get relaxations (): readonly string[] {
-    return this.#options.relaxations
-  }
-
   /** Runs on every use of the claims, cached or not: a revocation is never outlived. */
   checkRevocation (claims: Record<string, unknown>, nowMs: number): void {
     // Only the claims revocation looks at (jti, sid, sub, ver) are read, each checked for its type.

@@ -77,8 +77,8 @@ main().catch((error: unknown) => { console.error(error); process.exit(1) })
 `
 
 /**
- * A resource server: verifies tokens signed elsewhere with an Ed25519 public key, with no
- * store and no database driver installed.
+ * A resource server: verifies tokens signed elsewhere with an Ed25519 public key, then by
+ * the issuer's JWKS URL alone, with no store and no database driver installed.
  */
 export const RESOURCE_SERVER_PROGRAM = `import { generateKeyPairSync } from 'node:crypto'
 import Fastify from 'fastify'
@@ -91,15 +91,23 @@ async function main (): Promise<void> {
   const api = Fastify()
   await api.register(tokenAuth, { keys: [{ kid: 'k1', alg: 'EdDSA', publicKey }], issuer: 'auth', audience: 'api', transport: { cookie: false } })
   api.get('/me', { onRequest: api.authenticate }, async (request) => ({ sub: request.user.sub }))
+  const byJwks = Fastify()
   try {
     const token = await issuer.tokenAuth.sign({ sub: '42' })
     const ok = await api.inject({ url: '/me', headers: { authorization: 'Bearer ' + token } })
     if (ok.statusCode !== 200 || ok.json<{ sub: string }>().sub !== '42') throw new Error('verify: ' + ok.body)
     const forged = await api.inject({ url: '/me', headers: { authorization: 'Bearer ' + token.slice(0, -2) + 'AA' } })
     if (forged.statusCode !== 401) throw new Error('a forged token was not refused: ' + forged.body)
+    issuer.get('/.well-known/jwks.json', async () => issuer.tokenAuth.jwks())
+    const origin = await issuer.listen({ host: '127.0.0.1', port: 0 })
+    await byJwks.register(tokenAuth, { issuers: [{ issuer: 'auth', audience: 'api', jwks: { url: origin + '/.well-known/jwks.json' }, allowInsecureLocalhost: true }], transport: { cookie: false } })
+    byJwks.get('/me', { onRequest: byJwks.authenticate }, async (request) => ({ sub: request.user.sub }))
+    const remote = await byJwks.inject({ url: '/me', headers: { authorization: 'Bearer ' + token } })
+    if (remote.statusCode !== 200 || remote.json<{ sub: string }>().sub !== '42') throw new Error('verify by JWKS: ' + remote.body)
   } finally {
     await issuer.close()
     await api.close()
+    await byJwks.close()
   }
   console.log('resource server: ok')
 }
