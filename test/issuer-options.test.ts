@@ -88,3 +88,9 @@ t.test('the startup log names every relaxation of an issuer\'s profile, once, an
   t.equal(named.length, 1)
   t.match(named[0].msg, /^tokens of https:\/\/idp\.example\.com are accepted with: any audience accepted; .*JWT.*; .*without typ.*; jti not required; iat not required$/)
 })
+
+t.test('a revocation feed with its own poll timeout is accepted', async (t) => {
+  // Nothing listens on port 1: the first poll fails at once, and the service starts anyway.
+  const app = await buildResourceServer(t, [{ ...base, revocations: { url: 'https://127.0.0.1:1/auth/revocations', credential: CREDENTIAL, timeout: '2s' } }])
+  t.ok(app.hasDecorator('tokenAuth'))
+})

@@ -1,11 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
+import { Writable } from 'node:stream'
+import Fastify, { type FastifyInstance } from 'fastify'
+import tokenAuth from 'fastify-token-auth'
 import t, { type Test } from 'tap'
 import { revocationFeed } from 'fastify-token-auth'
 import { buildSessionApp } from './helpers/app.js'
 import { TestClock } from './helpers/clock.js'
 import { bearer } from './helpers/forge.js'
-import { API_AUDIENCE, assertRefused, buildResourceServer } from './helpers/resource-server.js'
+import { startLocalIssuer } from './helpers/local-issuer.js'
+import { API_AUDIENCE, assertRefused, buildResourceServer, issuerOptions } from './helpers/resource-server.js'
 import { login } from './helpers/session.js'
 
 // A logout at the auth service reaches a resource server that shares no database with it,
@@ -88,4 +91,22 @@ t.test('a resource server holding a wrong feed credential fails closed: 503, nev
   const session = await login(auth.app)
   clock.advance(1100)
   assertRefused(t, await rs.inject({ url: '/me', headers: bearer(session.accessToken) }), { status: 503, code: 'FST_TOKEN_AUTH_REVOCATIONS_UNAVAILABLE' })
+})
+
+t.test('a feed that fails and then answers is reported once as down and once as back in sync', async (t) => {
+  let healthy = false
+  const feed = Fastify()
+  feed.get('/revocations', async (_request, reply) => healthy ? { revocations: [] } : await reply.code(500).send({ error: 'down' }))
+  t.teardown(async () => { await feed.close() })
+  const origin = await feed.listen({ host: '127.0.0.1', port: 0 })
+  const issuer = await startLocalIssuer(t)
+  const lines: string[] = []
+  const app = Fastify({ logger: { level: 'info', stream: new Writable({ write (chunk, _encoding, done) { lines.push(JSON.parse(String(chunk)).msg); done() } }) } })
+  t.teardown(async () => { await app.close() })
+  await app.register(tokenAuth, { issuers: [issuerOptions(issuer, { revocations: { url: `${origin}/revocations`, credential: CREDENTIAL, syncInterval: '20ms' } })], transport: { cookie: false } })
+  await app.ready()
+  t.equal(lines.filter((line) => line.startsWith('cannot read the issuer\'s revocation feed')).length, 1)
+  healthy = true
+  for (let i = 0; i < 100 && !lines.some((line) => line.includes('are in sync again')); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(lines.filter((line) => line === `revocations from ${issuer.issuer} are in sync again`).length, 1)
 })
