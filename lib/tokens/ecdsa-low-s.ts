@@ -16,10 +16,25 @@ export function isLowS (signature: Buffer, limit: Buffer): boolean {
   return Buffer.compare(signature.subarray(signature.length - limit.length), limit) <= 0
 }
 
-/** The low-S form of a raw r||s signature: `s` replaced by n - s when it is above n/2. */
-export function toLowS (signature: Buffer, order: bigint, limit: Buffer): Buffer {
+/** The group order as big-endian bytes of the scalar width, for toLowS. */
+export function orderBytes (order: bigint, scalarBytes: number): Buffer {
+  return fixedWidthBytes(order, scalarBytes)
+}
+
+/**
+ * The low-S form of a raw r||s signature: `s` replaced by n - s when it is above n/2.
+ * The subtraction runs on the bytes in place (n > s, so no borrow is left over): no
+ * BigInt or hex round trip on the signing path.
+ */
+export function toLowS (signature: Buffer, order: Buffer, limit: Buffer): Buffer {
   if (isLowS(signature, limit)) return signature
   const scalarBytes = limit.length
-  const s = BigInt(`0x${signature.subarray(scalarBytes).toString('hex')}`)
-  return Buffer.concat([signature.subarray(0, scalarBytes), fixedWidthBytes(order - s, scalarBytes)])
+  const offset = signature.length - scalarBytes
+  let borrow = 0
+  for (let i = scalarBytes - 1; i >= 0; i--) {
+    const difference = order[i] - signature[offset + i] - borrow
+    borrow = difference < 0 ? 1 : 0
+    signature[offset + i] = difference & 0xff
+  }
+  return signature
 }

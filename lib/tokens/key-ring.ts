@@ -2,7 +2,7 @@ import { constants, createHmac, createPublicKey, sign as signBytes, verify as ve
 import { InvalidOptionError } from '../errors.js'
 import { ALGORITHM_SPECS, ALGORITHMS, isAlgorithm, type Algorithm, type AlgorithmSpec } from './algorithms.js'
 import { decodeSignature, isBase64urlSegment, utf8Bytes } from './base64url.js'
-import { isLowS, lowSLimit, toLowS } from './ecdsa-low-s.js'
+import { isLowS, lowSLimit, orderBytes, toLowS } from './ecdsa-low-s.js'
 import { algorithmForKey } from './key-algorithm.js'
 import { hmacSecretKey, privateKeyFrom, publicKeyFrom, type Jwk, type KeyMaterial } from './key-material.js'
 import { publicJwkOf, thumbprintKid } from './public-jwk.js'
@@ -89,6 +89,7 @@ function asymmetricKey (kid: string | undefined, alg: Algorithm, privateKey: Key
   const signatureBytes = spec.signatureBytes === 0 ? Math.ceil((publicKey.asymmetricKeyDetails?.modulusLength as number) / 8) : spec.signatureBytes
   const order = spec.ecdsaGroupOrder
   const sLimit = order === null ? undefined : lowSLimit(order, signatureBytes / 2)
+  const orderScalar = order === null ? undefined : orderBytes(order, signatureBytes / 2)
   const checkedSLimit = anyS ? undefined : sLimit
   const jwk = publicJwkOf(publicKey)
   const resolvedKid = kid ?? thumbprintKid(jwk)
@@ -100,7 +101,7 @@ function asymmetricKey (kid: string | undefined, alg: Algorithm, privateKey: Key
       if (signOptions === undefined) throw new TypeError(`key "${resolvedKid}" has no private key and cannot sign`)
       const signature = signBytes(spec.hash, utf8Bytes(input), signOptions)
       // node:crypto picks either s; the low-S one is the only spelling we write and accept.
-      return (order === null ? signature : toLowS(signature, order, sLimit as Buffer)).toString('base64url')
+      return (orderScalar === undefined ? signature : toLowS(signature, orderScalar, sLimit as Buffer)).toString('base64url')
     },
     verify (input, signature) {
       if (!isBase64urlSegment(signature)) return false
