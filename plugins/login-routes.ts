@@ -45,7 +45,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
   const handle = coreHandleOf(app)
   const stateful = handle.core.stateful
   if (stateful === undefined) throw new InvalidOptionError('loginRoutes needs a `store` in the tokenAuth options')
-  const { sessions, login, tokens } = stateful
+  const { sessions, tokens } = stateful
   const { cookies, csrf, authenticator } = handle
   const cookieTransport = handle.options.transport.cookie
   const cookieNames = handle.options.cookie.names
@@ -141,11 +141,11 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     // Login CSRF: a page elsewhere (a sibling subdomain too) must not sign the browser in.
     if (cookieTransport) csrf.checkRequestOrigin(request)
     const { username, password } = request.body
-    const result = await passwordChecked(request, username, async () => await login.login({ username, password, clientAddress: clientAddress(request), deviceToken: deviceCookie(request) }))
-    const { user } = result
-    await onLoginSuccess?.({ request, user })
-    const body = sendSession(request, reply, await sessions.start(user), request.body.include_refresh_token === true)
-    if (cookieTransport) cookies.setDevice(reply, result.deviceToken, refreshPath)
+    const attempt = { username, password, clientAddress: clientAddress(request), deviceToken: deviceCookie(request) }
+    const beforeSession = onLoginSuccess === undefined ? undefined : async (user: UserRecord) => { await onLoginSuccess({ request, user }) }
+    const { session, deviceToken } = await passwordChecked(request, username, async () => await handle.core.logIn(attempt, beforeSession))
+    const body = sendSession(request, reply, session, request.body.include_refresh_token === true)
+    if (cookieTransport) cookies.setDevice(reply, deviceToken, refreshPath)
     return body
   })
 
@@ -183,16 +183,17 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
   })
 
   app.post('/logout-all', { onRequest: authenticator.authenticate, schema: { response: emptyResponses } }, async (request, reply) => {
-    await stateful.accounts.revokeUserTokens(authenticator.claimsOf(request).sub)
+    const claims = authenticator.claimsOf(request)
+    await stateful.accounts.logOutEverywhere(claims.sub, { sessionId: claims.sid, address: clientAddress(request) })
     if (cookieTransport) cookies.clear(reply, refreshPath)
     reply.header('cache-control', 'no-store').code(204)
   })
 
   app.post<{ Body: PasswordChangeRequest }>('/password', { onRequest: authenticator.authenticate, schema: { body: PasswordChangeBody, response: tokenResponses } }, async (request, reply) => {
     const { current_password: currentPassword, new_password: newPassword } = request.body
-    const userId = authenticator.claimsOf(request).sub
+    const { sub: userId, sid: sessionId } = authenticator.claimsOf(request)
     const session = await passwordChecked(request, userId, async () =>
-      await handle.core.changePassword({ userId, currentPassword, newPassword, clientAddress: clientAddress(request), deviceToken: deviceCookie(request) }))
+      await handle.core.changePassword({ userId, sessionId, currentPassword, newPassword, clientAddress: clientAddress(request), deviceToken: deviceCookie(request) }))
     return sendSession(request, reply, session, request.body.include_refresh_token === true)
   })
 }

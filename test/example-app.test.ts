@@ -305,7 +305,7 @@ t.test('a wrong password at the example app is a 401 and is logged as a failed l
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'FST_TOKEN_AUTH_INVALID_CREDENTIALS')
   t.equal(res.headers['www-authenticate'], 'Bearer realm="api"')
-  t.ok(lines.some((line) => line.includes('"reason":"wrong_password"') && line.includes('login failed')))
+  t.ok(lines.some((line) => line.includes('"reason":"wrong_password"') && line.includes('"type":"login.failed"')))
   t.notOk(lines.some((line) => line.includes('not the demo password')))
 })
 

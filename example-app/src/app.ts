@@ -1,6 +1,6 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Knex } from 'knex'
-import tokenAuth, { loginRoutes, redactPaths, revocationFeed, UsernameTakenError } from 'fastify-token-auth'
+import tokenAuth, { loginRoutes, redactPaths, revocationFeed, UsernameTakenError, type AuthEvent, type AuthEventType } from 'fastify-token-auth'
 import { createKnexStore } from 'fastify-token-auth/knex'
 import { api } from './api.js'
 import type { AppConfig } from './config.js'
@@ -32,6 +32,15 @@ export const DEMO_USERS = [
 export function loggerOptions (config: AppConfig): NonNullable<FastifyServerOptions['logger']> {
   const options = { level: config.logLevel, redact: [...redactPaths] }
   return config.prettyLogs ? { ...options, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } } : options
+}
+
+// What an operator watches for: guessing, lockouts and a stolen refresh token.
+const WARNING_EVENTS: ReadonlySet<AuthEventType> = new Set(['login.failed', 'login.locked_out', 'session.reuse_detected'])
+
+/** One structured line per auth event (no request needed: the event names the user, session and address). */
+export function logAuthEvent (log: FastifyBaseLogger, event: AuthEvent): void {
+  if (WARNING_EVENTS.has(event.type)) log.warn({ event }, 'auth event')
+  else log.info({ event }, 'auth event')
 }
 
 async function ensureDemoUsers (app: FastifyInstance, password: string): Promise<void> {
@@ -77,13 +86,11 @@ export async function build (config: AppConfig, options: BuildOptions = {}): Pro
       // The app itself and the reports service: the tokens name both.
       audience: [ISSUER, REPORTS_AUDIENCE],
       accessTokenTtl: config.accessTokenTtl,
-      cookie: { secure: config.secureCookies }
+      cookie: { secure: config.secureCookies },
+      // Logins, lockouts, refreshes, logouts and account changes, one log line each.
+      onAuthEvent: (event) => { logAuthEvent(app.log, event) }
     })
-    await app.register(loginRoutes, {
-      prefix: '/auth',
-      onLoginSuccess: ({ request, user }) => { request.log.info({ userId: user.id }, 'login succeeded') },
-      onLoginFailure: ({ request, reason }) => { request.log.warn({ reason }, 'login failed') }
-    })
+    await app.register(loginRoutes, { prefix: '/auth' })
     const feedCredential = options.feedCredential ?? config.revocationFeedCredential
     if (feedCredential !== undefined) await app.register(revocationFeed, { prefix: '/auth', credentials: [feedCredential] })
     // Public keys for the services that verify this app's tokens.

@@ -1,3 +1,4 @@
+import { ignoreAuthEvents, type ActionContext, type EmitAuthEvent } from '../audit/auth-events.js'
 import { type Clock, nowSeconds } from '../clock.js'
 import { PasswordRejectedError, UserNotFoundError } from '../errors.js'
 import type { Revocation, UserPort, UserRecord } from '../store/ports.js'
@@ -22,6 +23,8 @@ export interface AccountsParts {
   policy: AccountsPolicy
   /** Told about each user-wide revocation once it is stored, so this instance applies it at once. */
   onRevocation: (revocation: Revocation) => void
+  /** Told of each change to an account once it is stored. */
+  emit?: EmitAuthEvent | undefined
 }
 
 /** What an application may change about a user without ending their sessions. */
@@ -39,9 +42,11 @@ export interface UserProfileUpdate {
  */
 export class Accounts {
   readonly #parts: AccountsParts
+  readonly #emit: EmitAuthEvent
 
   constructor (parts: AccountsParts) {
     this.#parts = parts
+    this.#emit = parts.emit ?? ignoreAuthEvents
   }
 
   async #hashNewPassword (password: unknown): Promise<string> {
@@ -70,6 +75,7 @@ export class Accounts {
     const passwordHash = await this.#hashNewPassword(input.password)
     const user = userRecordFrom(input, passwordHash, this.#parts.policy.profileFields, nowSeconds(this.#parts.clock))
     await this.#parts.users.insert(user)
+    this.#emit({ type: 'user.created', userId: user.id, username: user.username })
     return user
   }
 
@@ -98,33 +104,46 @@ export class Accounts {
     return await this.#update(id, { set })
   }
 
-  /** Sets a new password (same policy as createUser) and ends every session of the user. */
-  async changePassword (id: string, newPassword: string): Promise<UserRecord> {
+  /**
+   * Sets a new password (same policy as createUser) and ends every session of the user.
+   * `context`: the session and address a signed-in user changed it from, for the audit event.
+   */
+  async changePassword (id: string, newPassword: string, context: ActionContext = {}): Promise<UserRecord> {
     const passwordHash = await this.#hashNewPassword(newPassword)
     const window = this.#revocationWindow()
-    return this.#revoked(await this.#update(id, { set: { passwordHash }, revokeTokens: window }), window.expiresAt)
+    const user = this.#revoked(await this.#update(id, { set: { passwordHash }, revokeTokens: window }), window.expiresAt)
+    this.#emit({ type: 'password.changed', userId: user.id, sessionId: context.sessionId, address: context.address })
+    return user
   }
 
-  /** Disabling ends every session; enabling lets the user log in again. */
+  /** Disabling ends every session; enabling lets the user log in again. Either, when already so, changes nothing. */
   async setDisabled (id: string, disabled: boolean): Promise<void> {
-    if (!disabled) {
-      await this.#update(id, { set: { disabled: false } })
-      return
-    }
-    const window = this.#revocationWindow()
-    const user = await this.#parts.users.update(id, { set: { disabled: true }, expect: { disabled: false }, revokeTokens: window })
+    const window = disabled ? this.#revocationWindow() : undefined
+    const user = await this.#parts.users.update(id, { set: { disabled }, expect: { disabled: !disabled }, revokeTokens: window })
     if (user !== undefined) {
-      this.#revoked(user, window.expiresAt)
+      if (window !== undefined) this.#revoked(user, window.expiresAt)
+      this.#emit({ type: disabled ? 'user.disabled' : 'user.enabled', userId: user.id })
       return
     }
-    // Already disabled (and its sessions ended then), or no such user.
+    // Already so (and, when disabled, its sessions ended then), or no such user.
     if (await this.#parts.users.findById(id) === undefined) throw new UserNotFoundError()
   }
 
-  /** Ends every access and refresh token of the user (log out everywhere). */
-  async revokeUserTokens (id: string): Promise<void> {
+  async #revokeAll (id: string): Promise<UserRecord> {
     const window = this.#revocationWindow()
-    this.#revoked(await this.#update(id, { set: {}, revokeTokens: window }), window.expiresAt)
+    return this.#revoked(await this.#update(id, { set: {}, revokeTokens: window }), window.expiresAt)
+  }
+
+  /** Ends every access and refresh token of the user, at the application's behest. */
+  async revokeUserTokens (id: string): Promise<void> {
+    const user = await this.#revokeAll(id)
+    this.#emit({ type: 'user.tokens_revoked', userId: user.id })
+  }
+
+  /** The user logs out everywhere, from the session and address in `context`: every token of theirs ends. */
+  async logOutEverywhere (id: string, context: ActionContext): Promise<void> {
+    const user = await this.#revokeAll(id)
+    this.#emit({ type: 'user.logged_out_everywhere', userId: user.id, sessionId: context.sessionId, address: context.address })
   }
 
   async deleteUser (id: string): Promise<void> {
@@ -132,5 +151,6 @@ export class Accounts {
     const user = await this.#parts.users.findById(id)
     if (user === undefined || !await this.#parts.users.delete(id, window)) throw new UserNotFoundError()
     this.#parts.onRevocation({ kind: 'user', subject: id, version: user.tokenVersion + 1, expiresAt: window.expiresAt })
+    this.#emit({ type: 'user.deleted', userId: id })
   }
 }

@@ -1,9 +1,10 @@
 import { Accounts } from '../accounts/accounts.js'
+import { createAuthEventEmitter, type EmitAuthEvent } from '../audit/auth-events.js'
 import { RemoteIssuer } from '../issuers/remote-issuer.js'
 import { TokenVerifier } from '../issuers/token-verifier.js'
 import { type Clock, systemClock } from '../clock.js'
 import { resolveCoreOptions, type AuthCoreOptions, type ResolvedCoreOptions } from './core-options.js'
-import { PasswordLogin } from '../login/password-login.js'
+import { PasswordLogin, type PasswordAttempt } from '../login/password-login.js'
 import { Housekeeping } from '../sessions/housekeeping.js'
 import { RateLimit } from '../sessions/rate-limit.js'
 import { createRevocationCheck } from '../sessions/revocation-check.js'
@@ -11,7 +12,7 @@ import { RevocationList } from '../sessions/revocation-list.js'
 import { RevocationSync } from '../sessions/revocation-sync.js'
 import { SessionService, type IssuedSession } from '../sessions/session-service.js'
 import { TokenRevokedError } from '../errors.js'
-import type { AuthStore, Revocation } from '../store/ports.js'
+import type { AuthStore, Revocation, UserRecord } from '../store/ports.js'
 import { AccessTokens, type AccessTokenClaimsBase } from '../tokens/access-tokens.js'
 import { deriveKeysFromRing, keyDefinitionsOf } from '../tokens/derived-keys.js'
 import { weakSecretWarning } from '../tokens/weak-secret-policy.js'
@@ -65,6 +66,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
   readonly stateful: StatefulParts<Claims> | undefined
   readonly #sync: RevocationSync | undefined
   readonly #housekeeping: Housekeeping | undefined
+  readonly #emit: EmitAuthEvent
 
   constructor (options: AuthCoreOptions, environment: CoreEnvironment = {}) {
     const resolved = resolveCoreOptions(options)
@@ -73,6 +75,8 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
     if (resolved.weakSecrets.length > 0) log.warn({ options: resolved.weakSecrets }, weakSecretWarning(resolved.weakSecrets))
     this.options = resolved
     this.clock = clock
+    const emit = createAuthEventEmitter(resolved.onAuthEvent, { clock, log })
+    this.#emit = emit
     const tokens = resolved.ring === undefined
       ? undefined
       : new AccessTokens<Claims>({
@@ -138,9 +142,10 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
           profileFields: store.profileFields ?? [],
           userRevocationSeconds: resolved.maxTokenTtlSeconds + resolved.clockToleranceSeconds
         },
-        onRevocation
+        onRevocation,
+        emit
       }),
-      login: new PasswordLogin({ users: store.users, attempts: store.attempts, hasher: resolved.hasher, clock }, {
+      login: new PasswordLogin({ users: store.users, attempts: store.attempts, hasher: resolved.hasher, clock, emit }, {
         // Shared by every instance with the same keys, issued under the first and accepted under each
         // (a key rotation keeps device cookies); a verify-only ring cannot sign sessions anyway.
         deviceTokenKey: deriveKeysFromRing(keyDefinitionsOf(options), 'device-token v1')?.accepted ?? randomBytes(32),
@@ -156,6 +161,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
         claimsFor: resolved.claims,
         clock,
         onRevocation,
+        emit,
         policy: {
           accessTokenTtlSeconds: resolved.accessTokenTtlSeconds,
           clockToleranceSeconds: resolved.clockToleranceSeconds,
@@ -166,15 +172,31 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
   }
 
   /**
+   * A password login: the credentials checked (throttled), `beforeSession` run (it may
+   * still refuse by throwing), then a new session started. The session and the device
+   * token for the browser's cookie.
+   */
+  async logIn (attempt: PasswordAttempt, beforeSession?: (user: UserRecord) => void | Promise<void>): Promise<{ session: IssuedSession, deviceToken: string }> {
+    const { login, sessions } = this.#statefulParts()
+    const { user, deviceToken } = await login.login(attempt)
+    await beforeSession?.(user)
+    const session = await sessions.start(user)
+    this.#emit({ type: 'login.succeeded', userId: user.id, username: user.username, sessionId: session.sessionId, address: attempt.clientAddress })
+    return { session, deviceToken }
+  }
+
+  /**
    * The signed-in user's password change: the current password checked (throttled like a
    * login), the new one set, every earlier session ended, and a new session started.
+   * `sessionId`: the session the user changed it from, for the audit event.
    */
-  async changePassword (change: { userId: string, currentPassword: string, newPassword: string, clientAddress: string, deviceToken?: string | undefined }): Promise<IssuedSession> {
+  async changePassword (change: { userId: string, sessionId?: string | undefined, currentPassword: string, newPassword: string, clientAddress: string, deviceToken?: string | undefined }): Promise<IssuedSession> {
     const { accounts, login, sessions } = this.#statefulParts()
     const user = await accounts.findUserById(change.userId)
     if (user === undefined) throw new TokenRevokedError()
     await login.confirmPassword(user, change.currentPassword, change.clientAddress, change.deviceToken)
-    return await sessions.start(await accounts.changePassword(user.id, change.newPassword))
+    const changed = await accounts.changePassword(user.id, change.newPassword, { sessionId: change.sessionId, address: change.clientAddress })
+    return await sessions.start(changed)
   }
 
   #statefulParts (): StatefulParts<Claims> {

@@ -23,7 +23,8 @@ const CORE_OPTIONS: KnownKeys<AuthCoreOptions> = {
   throttle: true,
   login: true,
   session: true,
-  revocation: true
+  revocation: true,
+  onAuthEvent: true
 }
 
 /** Every name the core takes at the top level of its options. */

@@ -1,3 +1,4 @@
+import type { AuthEventHandler } from '../audit/auth-events.js'
 import { toSeconds, type Duration } from '../duration.js'
 import { InvalidOptionError } from '../errors.js'
 import { BcryptPasswordHasher, checkBcryptCost, DEFAULT_BCRYPT_COST, type PasswordHasher } from '../accounts/password-hasher.js'
@@ -90,6 +91,14 @@ export interface AuthCoreOptions {
     /** How often expired rows are pruned. Default '1m'. */
     pruneInterval?: Duration | undefined
   } | undefined
+  /**
+   * Told of every login, failed login, lockout, refresh, detected refresh-token reuse,
+   * logout and account change, with the user, session, client address and time; never a
+   * password, token or hash (see AuthEvent). Called synchronously once the action is done
+   * or refused; an async handler is not awaited, and whatever a handler throws or rejects
+   * with is logged, never changing the answer to the request.
+   */
+  onAuthEvent?: AuthEventHandler | undefined
 }
 
 export interface ResolvedCoreOptions {
@@ -113,6 +122,7 @@ export interface ResolvedCoreOptions {
   login: AuthCoreOptions['login']
   session: { refreshTokenTtlSeconds: number, sessionMaxAgeSeconds: number, reuseGraceSeconds: number, perSessionPerMinute: number, perAddressPerMinute: number }
   revocation: { syncIntervalMs: number, maxStalenessMs: number, pruneIntervalMs: number }
+  onAuthEvent: AuthEventHandler | undefined
 }
 
 const defaultClaims = (user: UserRecord): Record<string, unknown> => user.roles.length > 0 ? { roles: user.roles } : {}
@@ -169,6 +179,9 @@ export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptio
     throw new InvalidOptionError('audience must be a non-empty string or array of non-empty strings')
   }
   if (options.claims !== undefined && typeof options.claims !== 'function') throw new InvalidOptionError('claims must be a function (user) => object')
+  if (options.onAuthEvent !== undefined && typeof options.onAuthEvent !== 'function') {
+    throw new InvalidOptionError(`onAuthEvent must be a function (event) => void; got ${shownValue(options.onAuthEvent)}`)
+  }
   const accessTokenTtlSeconds = seconds(options.accessTokenTtl, '15m', 'accessTokenTtl', 1, 86400)
   const maxTokenTtlSeconds = seconds(options.maxTokenTtl, '1d', 'maxTokenTtl', 1, 366 * 86400)
   if (maxTokenTtlSeconds < accessTokenTtlSeconds) throw new InvalidOptionError('maxTokenTtl must be at least accessTokenTtl')
@@ -208,6 +221,7 @@ export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptio
       syncIntervalMs,
       maxStalenessMs,
       pruneIntervalMs: seconds(revocation.pruneInterval, '1m', 'revocation.pruneInterval', 1, 86400) * 1000
-    }
+    },
+    onAuthEvent: options.onAuthEvent
   }
 }

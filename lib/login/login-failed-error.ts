@@ -1,7 +1,8 @@
+import type { CredentialFailureReason } from '../audit/auth-events.js'
 import { InvalidCredentialsError } from '../errors.js'
 
-/** Why the credentials failed, for audit hooks only: the client always gets the same answer. */
-export type CredentialFailureReason = 'unknown_user' | 'wrong_password' | 'unusable_password' | 'disabled_user'
+// Defined beside the audit events that report it; the client always gets the same answer.
+export type { CredentialFailureReason }
 
 /** Why a login was refused: the credentials, or a throttle (429) or a full password-check queue (503). */
 export type LoginFailureReason = CredentialFailureReason | 'throttled' | 'busy'

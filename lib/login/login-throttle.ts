@@ -30,15 +30,22 @@ export class LoginThrottle {
     this.#clock = clock
   }
 
-  /** Counts the attempt on both keys, or throws LoginThrottledError (429, Retry-After) and counts nothing. */
-  async reserve ({ account, address }: AttemptKeys): Promise<Reservation> {
+  /**
+   * Counts the attempt on both keys, or throws LoginThrottledError (429, Retry-After) and
+   * counts nothing, after telling `onLocked` the seconds the client is asked to wait.
+   */
+  async reserve ({ account, address }: AttemptKeys, onLocked: (retryAfter: number) => void): Promise<Reservation> {
     const limits = [
       { key: account, limit: this.#policy.maxAccountFailures },
       { key: address, limit: this.#policy.maxAddressFailures }
     ]
     const now = Math.floor(nowSeconds(this.#clock))
     const result = await this.#attempts.update(limits.map(({ key }) => key), reserveAttempt(limits, now, this.#policy))
-    if (!result.reserved) throw withRetryAfter(new LoginThrottledError(), result.retryAfter)
+    if (!result.reserved) {
+      const refused = withRetryAfter(new LoginThrottledError(), result.retryAfter)
+      onLocked(Number(refused.headers['retry-after']))
+      throw refused
+    }
     return result.reservation
   }
 

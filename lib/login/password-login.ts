@@ -1,3 +1,4 @@
+import { ignoreAuthEvents, type EmitAuthEvent } from '../audit/auth-events.js'
 import type { Clock } from '../clock.js'
 import { LoginBusyError, LoginThrottledError, withRetryAfter } from '../errors.js'
 import type { PasswordHasher } from '../accounts/password-hasher.js'
@@ -31,6 +32,16 @@ export interface PasswordLoginDependencies {
   attempts: LoginAttemptPort
   hasher: PasswordHasher
   clock: Clock
+  /** Told of each failed or refused password check. */
+  emit?: EmitAuthEvent | undefined
+}
+
+/** Who a password check is for, as the audit events name them. */
+interface Claimant {
+  /** As the client typed it (a login) or as stored (a password change). */
+  username: string
+  userId: string | undefined
+  address: string
 }
 
 /**
@@ -52,8 +63,9 @@ export class PasswordLogin {
   readonly #devices: DeviceTokens
   readonly #accountSlots: InFlightLimit
   readonly #addressSlots: InFlightLimit
+  readonly #emit: EmitAuthEvent
 
-  constructor ({ users, attempts, hasher, clock }: PasswordLoginDependencies, options: PasswordLoginOptions) {
+  constructor ({ users, attempts, hasher, clock, emit = ignoreAuthEvents }: PasswordLoginDependencies, options: PasswordLoginOptions) {
     const resolved = resolveLoginOptions(options)
     this.#users = users
     this.#hasher = hasher
@@ -61,6 +73,7 @@ export class PasswordLogin {
     this.#devices = new DeviceTokens(options.deviceTokenKey)
     this.#accountSlots = new InFlightLimit(resolved.maxInFlightPerAccount)
     this.#addressSlots = new InFlightLimit(resolved.maxInFlightPerAddress)
+    this.#emit = emit
   }
 
   /** The user and a new device token, or LoginFailedError (401), LoginThrottledError (429), LoginBusyError (503). */
@@ -68,14 +81,15 @@ export class PasswordLogin {
     const normalised = tryNormaliseUsername(username)
     const keys = this.#keys(normalised, username, clientAddress, deviceToken)
     // Never look up a value that cannot be a username: it simply misses, after the same work.
-    const user = await this.#attempt(keys, async () => normalised === undefined ? undefined : await this.#users.findByUsername(normalised), password)
+    const user = await this.#attempt(keys, { username, userId: undefined, address: clientAddress }, async () => normalised === undefined ? undefined : await this.#users.findByUsername(normalised), password)
     return { user, deviceToken: this.#devices.issue(user.username) }
   }
 
   /** Confirms the password of a signed-in user (before a password change), throttled like a login. */
   async confirmPassword (user: UserRecord, password: string, clientAddress: string, deviceToken?: string): Promise<UserRecord> {
     // Checked against the user as stored now: a hash replaced since `user` was read must not pass.
-    return await this.#attempt(this.#keys(user.username, user.username, clientAddress, deviceToken), async () => await this.#users.findById(user.id), password)
+    const claimant = { username: user.username, userId: user.id, address: clientAddress }
+    return await this.#attempt(this.#keys(user.username, user.username, clientAddress, deviceToken), claimant, async () => await this.#users.findById(user.id), password)
   }
 
   #keys (normalised: string | undefined, username: string, clientAddress: string, deviceToken: string | undefined): AttemptKeys {
@@ -83,19 +97,29 @@ export class PasswordLogin {
     return { account: nonce === undefined ? accountKey(username) : deviceKey(nonce), address: addressKey(clientAddress) }
   }
 
-  async #attempt (keys: AttemptKeys, loadUser: () => Promise<UserRecord | undefined>, password: string): Promise<UserRecord> {
-    const leave = this.#enter(keys)
+  async #attempt (keys: AttemptKeys, claimant: Claimant, loadUser: () => Promise<UserRecord | undefined>, password: string): Promise<UserRecord> {
+    const leave = this.#enter(keys, claimant)
     try {
       // Counted as a failure before any lookup or password work: concurrency buys nothing.
-      const reservation = await this.#throttle.reserve(keys)
+      const reservation = await this.#throttle.reserve(keys, (retryAfter) => {
+        this.#emit({ type: 'login.locked_out', ...claimant, cause: 'failures', retryAfter })
+      })
       let user: UserRecord
+      let found: UserRecord | undefined
       try {
-        const result = await checkPassword(this.#hasher, await loadUser(), password)
-        if (!result.ok) throw new LoginFailedError(result.reason)
+        found = await loadUser()
+        const result = await checkPassword(this.#hasher, found, password)
+        if (!result.ok) {
+          this.#emit({ type: 'login.failed', ...claimant, userId: found?.id, reason: result.reason })
+          throw new LoginFailedError(result.reason)
+        }
         user = await this.#rehash(result.user, result.password)
       } catch (error) {
-        // Refused before bcrypt ran: no password was checked, so nothing was guessed.
-        if (error instanceof LoginBusyError) await this.#throttle.release(reservation)
+        if (error instanceof LoginBusyError) {
+          this.#emit({ type: 'login.failed', ...claimant, userId: found?.id, reason: 'busy' })
+          // Refused before bcrypt ran: no password was checked, so nothing was guessed.
+          await this.#throttle.release(reservation)
+        }
         throw error
       }
       await this.#throttle.release(reservation)
@@ -106,11 +130,15 @@ export class PasswordLogin {
   }
 
   /** Takes an in-flight slot for both keys, or throws 429 (Retry-After 1) before any store call. */
-  #enter ({ account, address }: AttemptKeys): () => void {
-    if (!this.#accountSlots.tryAcquire(account)) throw withRetryAfter(new LoginThrottledError(), 1)
+  #enter ({ account, address }: AttemptKeys, claimant: Claimant): () => void {
+    const refuse = (): Error => {
+      this.#emit({ type: 'login.locked_out', ...claimant, cause: 'in_flight', retryAfter: 1 })
+      return withRetryAfter(new LoginThrottledError(), 1)
+    }
+    if (!this.#accountSlots.tryAcquire(account)) throw refuse()
     if (!this.#addressSlots.tryAcquire(address)) {
       this.#accountSlots.release(account)
-      throw withRetryAfter(new LoginThrottledError(), 1)
+      throw refuse()
     }
     return () => {
       this.#accountSlots.release(account)

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { ignoreAuthEvents, type EmitAuthEvent } from '../audit/auth-events.js'
 import { type Clock, nowSeconds } from '../clock.js'
 import { RefreshTokenInvalidError } from '../errors.js'
 import type { FoundRefreshToken, RefreshFamilyPort, Revocation, RevocationPort, UserPort, UserRecord } from '../store/ports.js'
@@ -44,6 +45,8 @@ export interface SessionParts<Claims extends AccessTokenClaimsBase> {
   clock: Clock
   /** Told about each session revocation once it is stored, so this instance applies it at once. */
   onRevocation: (revocation: Revocation) => void
+  /** Told of each refresh, detected reuse and logout. */
+  emit?: EmitAuthEvent | undefined
 }
 
 export interface RefreshOptions {
@@ -75,9 +78,11 @@ export interface LogoutOptions {
  */
 export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBase> {
   readonly #parts: SessionParts<Claims>
+  readonly #emit: EmitAuthEvent
 
   constructor (parts: SessionParts<Claims>) {
     this.#parts = parts
+    this.#emit = parts.emit ?? ignoreAuthEvents
   }
 
   #now (): number {
@@ -121,7 +126,7 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
   }
 
   /** Why a token that did not rotate was refused; revokes the family when it was stolen. */
-  async #refusal (found: FoundRefreshToken, now: number): Promise<Error> {
+  async #refusal (found: FoundRefreshToken, now: number, address: string | undefined): Promise<Error> {
     const { family, token } = found
     if (family.revokedAt !== null) return new RefreshTokenInvalidError('revoked')
     if (token.expiresAt <= now || family.expiresAt <= now) return new RefreshTokenInvalidError('expired')
@@ -131,6 +136,7 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
       Math.floor(now) - Math.floor(family.rotatedAt) <= this.#parts.policy.reuseGraceSeconds
     if (inGrace) return new RefreshTokenInvalidError('already used by a concurrent refresh')
     await this.revoke(family.id)
+    this.#emit({ type: 'session.reuse_detected', userId: family.userId, sessionId: family.id, address })
     return new RefreshTokenInvalidError('already used; the session was revoked')
   }
 
@@ -144,7 +150,7 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
     this.#parts.rateLimits.perSession.hit(family.id)
     const now = this.#now()
     if (family.revokedAt !== null || family.currentTokenHash !== token.hash || token.expiresAt <= now || family.expiresAt <= now) {
-      throw await this.#refusal(found, now)
+      throw await this.#refusal(found, now, options.clientAddress)
     }
     const user = await this.#parts.users.findById(family.userId)
     if (user === undefined || user.disabled || user.tokenVersion !== family.tokenVersion) {
@@ -156,8 +162,9 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
     if (!await this.#parts.families.rotate(family.id, token.hash, { hash: next.hash, expiresAt }, now)) {
       // Something changed it since the read: a concurrent refresh, a logout. Read again to say which.
       const again = await this.#parts.families.findByToken(token.hash)
-      throw again === undefined ? new RefreshTokenInvalidError('unknown token') : await this.#refusal(again, now)
+      throw again === undefined ? new RefreshTokenInvalidError('unknown token') : await this.#refusal(again, now, options.clientAddress)
     }
+    this.#emit({ type: 'session.refreshed', userId: user.id, sessionId: family.id, address: options.clientAddress })
     return this.#issue(user, family.id, next.token, expiresAt)
   }
 
@@ -175,17 +182,22 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
     this.#limitAddress(options.clientAddress)
     const found = await this.find(refreshToken)
     options.beforeEnd?.(found?.family.id)
+    // An event for each session this call ended; one that had already ended writes and tells nothing.
+    const ended = (userId: string, sessionId: string | undefined): void => {
+      this.#emit({ type: 'session.logged_out', userId, sessionId, address: options.clientAddress })
+    }
     if (access !== undefined) {
       this.#parts.rateLimits.perSession.hit(access.sid ?? access.jti)
       if (access.sid !== undefined) {
-        await this.revoke(access.sid)
+        if (await this.revoke(access.sid)) ended(access.sub, access.sid)
       } else {
         const revocation: Revocation = { kind: 'token', subject: access.jti, version: 0, expiresAt: Math.ceil(access.exp + this.#parts.policy.clockToleranceSeconds) }
         await this.#parts.revocations.append(revocation, this.#now())
         this.#parts.onRevocation(revocation)
+        ended(access.sub, undefined)
       }
     }
-    if (found !== undefined && found.family.id !== access?.sid) await this.revoke(found.family.id)
+    if (found !== undefined && found.family.id !== access?.sid && await this.revoke(found.family.id)) ended(found.family.userId, found.family.id)
     return access !== undefined || found !== undefined
   }
 }

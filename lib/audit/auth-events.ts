@@ -1,0 +1,184 @@
+import type { Clock } from '../clock.js'
+
+/** Why the credentials failed: the client always gets the same 401, the operator sees this. */
+export type CredentialFailureReason = 'unknown_user' | 'wrong_password' | 'unusable_password' | 'disabled_user'
+
+/**
+ * What every event carries. `at` is milliseconds since the epoch from the core's clock;
+ * `userId` is undefined when no user is known (a failed login for a name nobody has);
+ * `sessionId` is the session the event is about (or acted from), when there is one;
+ * `address` is the client address the request came from, when the event came from one.
+ * Never a password, a token, a hash or a device token.
+ */
+export interface AuthEventBase {
+  at: number
+  userId: string | undefined
+  sessionId?: string | undefined
+  address?: string | undefined
+}
+
+/** A password login succeeded and started session `sessionId`. */
+export interface LoginSucceededEvent extends AuthEventBase {
+  type: 'login.succeeded'
+  userId: string
+  username: string
+  sessionId: string
+  address: string
+}
+
+/**
+ * A password check failed: a login, or the current password of a password change (it
+ * counts toward the same lockout). `username` as typed: usernames are not secrets, and the
+ * operator needs it to see who is being guessed at. `busy`: the password-check queue was full (503).
+ */
+export interface LoginFailedEvent extends AuthEventBase {
+  type: 'login.failed'
+  username: string
+  reason: CredentialFailureReason | 'busy'
+  address: string
+}
+
+/**
+ * A password check refused with 429 before any password work: `failures` when the
+ * account (or device) or the address is locked after too many failures, `in_flight` when
+ * too many checks for it were already running on this instance.
+ */
+export interface LoginLockedOutEvent extends AuthEventBase {
+  type: 'login.locked_out'
+  username: string
+  cause: 'failures' | 'in_flight'
+  /** Seconds until the client may try again (the Retry-After it was sent). */
+  retryAfter: number
+  address: string
+}
+
+/** A refresh token was rotated: session `sessionId` goes on. */
+export interface SessionRefreshedEvent extends AuthEventBase {
+  type: 'session.refreshed'
+  userId: string
+  sessionId: string
+}
+
+/** A spent refresh token came back after the grace window: session `sessionId` was revoked. */
+export interface RefreshTokenReuseEvent extends AuthEventBase {
+  type: 'session.reuse_detected'
+  userId: string
+  sessionId: string
+}
+
+/** A logout ended session `sessionId` (undefined for an access token without a session, revoked alone). */
+export interface LoggedOutEvent extends AuthEventBase {
+  type: 'session.logged_out'
+  userId: string
+}
+
+/** The user logged out everywhere (from session `sessionId`): every token of theirs is refused. */
+export interface LoggedOutEverywhereEvent extends AuthEventBase {
+  type: 'user.logged_out_everywhere'
+  userId: string
+}
+
+/** The password was set: by the user (from session `sessionId`, at `address`) or by the application. Every session ended. */
+export interface PasswordChangedEvent extends AuthEventBase {
+  type: 'password.changed'
+  userId: string
+}
+
+export interface UserCreatedEvent extends AuthEventBase {
+  type: 'user.created'
+  userId: string
+  username: string
+}
+
+/** The user was disabled (every session ended); disabling a disabled user emits nothing. */
+export interface UserDisabledEvent extends AuthEventBase {
+  type: 'user.disabled'
+  userId: string
+}
+
+/** The user was enabled again; enabling an enabled user emits nothing. */
+export interface UserEnabledEvent extends AuthEventBase {
+  type: 'user.enabled'
+  userId: string
+}
+
+export interface UserDeletedEvent extends AuthEventBase {
+  type: 'user.deleted'
+  userId: string
+}
+
+/** The application ended every token of the user (`app.tokenAuth.logoutEverywhere`). */
+export interface UserTokensRevokedEvent extends AuthEventBase {
+  type: 'user.tokens_revoked'
+  userId: string
+}
+
+/**
+ * One typed stream for the account and session lifecycle, told apart by `type`. A new
+ * feature adds its event as one more member here (an interface extending AuthEventBase
+ * with a new `type` string, `noun.past_tense`) and emits it where it happens; handlers
+ * that switch on `type` keep working, and a `default` branch sees the new member.
+ */
+export type AuthEvent =
+  | LoginSucceededEvent
+  | LoginFailedEvent
+  | LoginLockedOutEvent
+  | SessionRefreshedEvent
+  | RefreshTokenReuseEvent
+  | LoggedOutEvent
+  | LoggedOutEverywhereEvent
+  | PasswordChangedEvent
+  | UserCreatedEvent
+  | UserDisabledEvent
+  | UserEnabledEvent
+  | UserDeletedEvent
+  | UserTokensRevokedEvent
+
+export type AuthEventType = AuthEvent['type']
+
+/** The event of one type: `AuthEventOf<'login.failed'>`. */
+export type AuthEventOf<Type extends AuthEventType> = Extract<AuthEvent, { type: Type }>
+
+// Omit over each member of the union, not over the union as a whole.
+type WithoutTime<Event> = Event extends AuthEvent ? Omit<Event, 'at'> : never
+
+/** How the core's parts report an event: the emitter adds the time. */
+export type EmitAuthEvent = (event: WithoutTime<AuthEvent>) => void
+
+/** Where, in a request, an action came from: the session it acted from and the client address. */
+export interface ActionContext {
+  sessionId?: string | undefined
+  address?: string | undefined
+}
+
+/** What an event handler is: `onAuthEvent` in the options. */
+export type AuthEventHandler = (event: AuthEvent) => void | Promise<void>
+
+interface EmitterEnvironment {
+  clock: Clock
+  log: { error: (details: object, message: string) => void }
+}
+
+/** The emitter of a core without a handler: events cost nothing. */
+export const ignoreAuthEvents: EmitAuthEvent = () => {}
+
+/**
+ * The one `emit` the core's parts share. The handler runs synchronously, after the action
+ * succeeded or its failure was decided; whatever it throws, or an async handler rejects
+ * with, is logged and never changes the outcome of the request, and an async handler is
+ * never awaited.
+ */
+export function createAuthEventEmitter (handler: AuthEventHandler | undefined, { clock, log }: EmitterEnvironment): EmitAuthEvent {
+  if (handler === undefined) return ignoreAuthEvents
+  const failed = (error: unknown, type: AuthEventType): void => { log.error({ err: error, eventType: type }, 'onAuthEvent handler failed') }
+  return (event) => {
+    const stamped = { ...event, at: clock.now() } as AuthEvent
+    try {
+      const result = handler(stamped)
+      // Not awaited: the request goes on; a rejection is caught so it is never unhandled.
+      if (result instanceof Promise) result.catch((error: unknown) => { failed(error, stamped.type) })
+    } catch (error) {
+      failed(error, stamped.type)
+    }
+  }
+}
