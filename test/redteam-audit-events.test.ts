@@ -94,3 +94,23 @@ t.test('a password typed into the username field reaches no event', { todo: 'whe
   await app.inject({ method: 'POST', url: '/auth/login', payload: { username: PASSWORD, password: 'alice' }, remoteAddress: ADDRESS })
   t.notOk(JSON.stringify(events).includes(PASSWORD))
 })
+
+/** What a handler might throw or reject with: an error whose `stack` cannot even be read. */
+function unreadableError (): Error {
+  const error = new Error('audit sink down')
+  Object.defineProperty(error, 'stack', { enumerable: true, get () { throw new Error('no stack for you') } })
+  return error
+}
+
+t.test('a handler throwing an error that cannot be serialised leaves the login and the log intact', async (t) => {
+  const { app, lines } = await recorder(t, { handler: () => { throw unreadableError() } })
+  t.equal((await login(app)).response.statusCode, 200)
+  t.match(lines.map((line) => JSON.parse(line)).find((entry) => entry.msg.startsWith('onAuthEvent handler failed')), { level: 50, eventType: 'login.succeeded' })
+})
+
+t.test('an async handler rejecting with an error that cannot be serialised is logged, never an unhandled rejection', async (t) => {
+  const { app, lines } = await recorder(t, { handler: async () => { throw unreadableError() } })
+  t.equal((await login(app)).response.statusCode, 200)
+  await nextTurn()
+  t.match(lines.map((line) => JSON.parse(line)).find((entry) => entry.msg.startsWith('onAuthEvent handler failed')), { level: 50, eventType: 'login.succeeded' })
+})

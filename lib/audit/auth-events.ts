@@ -183,7 +183,14 @@ export const ignoreAuthEvents: EmitAuthEvent = () => {}
  */
 export function createAuthEventEmitter (handler: AuthEventHandler | undefined, { clock, log }: EmitterEnvironment): EmitAuthEvent {
   if (handler === undefined) return ignoreAuthEvents
-  const failed = (error: unknown, type: AuthEventType): void => { log.error({ err: error, eventType: type }, 'onAuthEvent handler failed') }
+  const failed = (error: unknown, type: AuthEventType): void => {
+    try {
+      log.error({ err: error, eventType: type }, 'onAuthEvent handler failed')
+    } catch {
+      // What it threw could not be serialised (a throwing getter): logging it must not fail the request, or reject unhandled.
+      log.error({ eventType: type }, 'onAuthEvent handler failed (its error could not be logged)')
+    }
+  }
   return (event) => {
     const stamped = { ...event, at: clock.now() } as AuthEvent
     try {
