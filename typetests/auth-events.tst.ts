@@ -5,7 +5,7 @@ import tokenAuth, { type AuthEvent, type AuthEventOf } from 'fastify-token-auth'
 test('an event narrows by its type to the fields of that event', () => {
   const handle = (event: AuthEvent): void => {
     if (event.type === 'login.failed') {
-      expect(event.reason).type.toBe<'unknown_user' | 'wrong_password' | 'unusable_password' | 'disabled_user' | 'busy'>()
+      expect(event.reason).type.toBe<'unknown_user' | 'wrong_password' | 'unusable_password' | 'disabled_user' | 'busy' | 'refused'>()
       expect(event.userId).type.toBe<string | undefined>()
     }
     if (event.type === 'login.succeeded') expect(event.sessionId).type.toBe<string>()

@@ -101,7 +101,11 @@ export class Accounts {
     if (changes.email !== undefined) set.email = checkEmail(changes.email)
     if (changes.roles !== undefined) set.roles = checkRoles(changes.roles)
     if (changes.profile !== undefined) set.profile = checkProfile(changes.profile, this.#parts.policy.profileFields)
-    return await this.#update(id, { set })
+    const user = await this.#update(id, { set })
+    // A changed email or role is what an account takeover or a privilege grant looks like.
+    const fields = (['email', 'roles', 'profile'] as const).filter((field) => field in set)
+    if (fields.length > 0) this.#emit({ type: 'user.updated', userId: user.id, fields })
+    return user
   }
 
   /**

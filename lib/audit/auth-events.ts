@@ -30,11 +30,12 @@ export interface LoginSucceededEvent extends AuthEventBase {
  * A password check failed: a login, or the current password of a password change (it
  * counts toward the same lockout). `username` as typed: usernames are not secrets, and the
  * operator needs it to see who is being guessed at. `busy`: the password-check queue was full (503).
+ * `refused`: the password was right but the application's onLoginSuccess refused the login.
  */
 export interface LoginFailedEvent extends AuthEventBase {
   type: 'login.failed'
   username: string
-  reason: CredentialFailureReason | 'busy'
+  reason: CredentialFailureReason | 'busy' | 'refused'
   address: string
 }
 
@@ -90,6 +91,13 @@ export interface UserCreatedEvent extends AuthEventBase {
   username: string
 }
 
+/** The application changed the user's email, roles or profile (`accounts.updateUser`): `fields` names which, never their values. */
+export interface UserUpdatedEvent extends AuthEventBase {
+  type: 'user.updated'
+  userId: string
+  fields: Array<'email' | 'roles' | 'profile'>
+}
+
 /** The user was disabled (every session ended); disabling a disabled user emits nothing. */
 export interface UserDisabledEvent extends AuthEventBase {
   type: 'user.disabled'
@@ -129,6 +137,7 @@ export type AuthEvent =
   | LoggedOutEverywhereEvent
   | PasswordChangedEvent
   | UserCreatedEvent
+  | UserUpdatedEvent
   | UserDisabledEvent
   | UserEnabledEvent
   | UserDeletedEvent
@@ -159,6 +168,10 @@ interface EmitterEnvironment {
   log: { error: (details: object, message: string) => void }
 }
 
+function isThenable (value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+}
+
 /** The emitter of a core without a handler: events cost nothing. */
 export const ignoreAuthEvents: EmitAuthEvent = () => {}
 
@@ -170,13 +183,21 @@ export const ignoreAuthEvents: EmitAuthEvent = () => {}
  */
 export function createAuthEventEmitter (handler: AuthEventHandler | undefined, { clock, log }: EmitterEnvironment): EmitAuthEvent {
   if (handler === undefined) return ignoreAuthEvents
-  const failed = (error: unknown, type: AuthEventType): void => { log.error({ err: error, eventType: type }, 'onAuthEvent handler failed') }
+  const failed = (error: unknown, type: AuthEventType): void => {
+    try {
+      log.error({ err: error, eventType: type }, 'onAuthEvent handler failed')
+    } catch {
+      // What it threw could not be serialised (a throwing getter): logging it must not fail the request, or reject unhandled.
+      log.error({ eventType: type }, 'onAuthEvent handler failed (its error could not be logged)')
+    }
+  }
   return (event) => {
     const stamped = { ...event, at: clock.now() } as AuthEvent
     try {
       const result = handler(stamped)
       // Not awaited: the request goes on; a rejection is caught so it is never unhandled.
-      if (result instanceof Promise) result.catch((error: unknown) => { failed(error, stamped.type) })
+      // Any thenable, not only this realm's Promise: one from another realm or library would otherwise reject unhandled.
+      if (isThenable(result)) Promise.resolve(result).catch((error: unknown) => { failed(error, stamped.type) })
     } catch (error) {
       failed(error, stamped.type)
     }

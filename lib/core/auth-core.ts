@@ -179,7 +179,13 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
   async logIn (attempt: PasswordAttempt, beforeSession?: (user: UserRecord) => void | Promise<void>): Promise<{ session: IssuedSession, deviceToken: string }> {
     const { login, sessions } = this.#statefulParts()
     const { user, deviceToken } = await login.login(attempt)
-    await beforeSession?.(user)
+    try {
+      await beforeSession?.(user)
+    } catch (error) {
+      // The password was right, yet no session: the operator must see the refusal too.
+      this.#emit({ type: 'login.failed', userId: user.id, username: user.username, reason: 'refused', address: attempt.clientAddress })
+      throw error
+    }
     const session = await sessions.start(user)
     this.#emit({ type: 'login.succeeded', userId: user.id, username: user.username, sessionId: session.sessionId, address: attempt.clientAddress })
     return { session, deviceToken }

@@ -135,8 +135,8 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
     const inGrace = family.previousTokenHash === token.hash && family.rotatedAt !== null &&
       Math.floor(now) - Math.floor(family.rotatedAt) <= this.#parts.policy.reuseGraceSeconds
     if (inGrace) return new RefreshTokenInvalidError('already used by a concurrent refresh')
-    await this.revoke(family.id)
-    this.#emit({ type: 'session.reuse_detected', userId: family.userId, sessionId: family.id, address })
+    // Two requests replaying the same token both get here; only the one whose write ended the session tells.
+    if (await this.revoke(family.id)) this.#emit({ type: 'session.reuse_detected', userId: family.userId, sessionId: family.id, address })
     return new RefreshTokenInvalidError('already used; the session was revoked')
   }
 
