@@ -1,4 +1,4 @@
-import { ignoreAuthEvents, type ActionContext, type EmitAuthEvent } from '../audit/auth-events.js'
+import { type ActionContext, type EmitAuthEvent } from '../audit/auth-events.js'
 import { type Clock, nowSeconds } from '../clock.js'
 import { PasswordRejectedError, UserNotFoundError } from '../errors.js'
 import type { Revocation, UserPort, UserRecord } from '../store/ports.js'
@@ -24,7 +24,7 @@ export interface AccountsParts {
   /** Told about each user-wide revocation once it is stored, so this instance applies it at once. */
   onRevocation: (revocation: Revocation) => void
   /** Told of each change to an account once it is stored. */
-  emit?: EmitAuthEvent | undefined
+  emit: EmitAuthEvent
 }
 
 /** What an application may change about a user without ending their sessions. */
@@ -46,7 +46,7 @@ export class Accounts {
 
   constructor (parts: AccountsParts) {
     this.#parts = parts
-    this.#emit = parts.emit ?? ignoreAuthEvents
+    this.#emit = parts.emit
   }
 
   async #hashNewPassword (password: unknown): Promise<string> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { ignoreAuthEvents, type EmitAuthEvent } from '../audit/auth-events.js'
+import { type EmitAuthEvent } from '../audit/auth-events.js'
 import { type Clock, nowSeconds } from '../clock.js'
 import { RefreshTokenInvalidError } from '../errors.js'
 import type { FoundRefreshToken, RefreshFamilyPort, Revocation, RevocationPort, UserPort, UserRecord } from '../store/ports.js'
@@ -46,7 +46,7 @@ export interface SessionParts<Claims extends AccessTokenClaimsBase> {
   /** Told about each session revocation once it is stored, so this instance applies it at once. */
   onRevocation: (revocation: Revocation) => void
   /** Told of each refresh, detected reuse and logout. */
-  emit?: EmitAuthEvent | undefined
+  emit: EmitAuthEvent
 }
 
 export interface RefreshOptions {
@@ -82,7 +82,7 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
 
   constructor (parts: SessionParts<Claims>) {
     this.#parts = parts
-    this.#emit = parts.emit ?? ignoreAuthEvents
+    this.#emit = parts.emit
   }
 
   #now (): number {
