@@ -31,12 +31,13 @@ const FEED_OPTION_NAMES = optionNames(FEED_OPTIONS, ...REGISTER_OPTION_NAMES)
 const digestOf = (text: string): Buffer => createHash('sha256').update(text).digest()
 
 /** The SHA-256 digests of the credentials, after refusing any a guesser or a header could not take. */
-function credentialDigests (credentials: unknown, onWeak: (name: string) => void): Buffer[] {
+function credentialDigests (credentials: unknown, allowWeakSecret: boolean | undefined, onWeak: (name: string) => void): Buffer[] {
   if (!Array.isArray(credentials) || credentials.length === 0) {
     // Only the kind is shown: a misplaced value may be a credential.
     throw new InvalidOptionError(`revocationFeed credentials must be a non-empty array of strings; got ${Array.isArray(credentials) ? 'an empty array' : typeof credentials}`)
   }
-  const policy = weakSecretPolicy(undefined, onWeak)
+  // tokenAuth's allowWeakSecret applies here too: one rule for every secret of the service.
+  const policy = weakSecretPolicy(allowWeakSecret, onWeak)
   return credentials.map((credential: unknown, index) => {
     const name = `revocationFeed credentials[${index}]`
     // The value itself is never echoed: it is a secret.
@@ -98,7 +99,7 @@ const plugin: FastifyPluginAsync<RevocationFeedOptions> = async (app, options) =
   const stateful = handle?.core.stateful
   if (stateful === undefined) throw new InvalidOptionError('revocationFeed needs tokenAuth registered before it, with a `store`')
   const weak: string[] = []
-  const digests = credentialDigests(options.credentials, (name) => { weak.push(name) })
+  const digests = credentialDigests(options.credentials, handle.core.options.allowWeakSecret, (name) => { weak.push(name) })
   if (weak.length > 0) app.log.warn({ options: weak }, weakSecretWarning(weak))
   const revocations = stateful.store.revocations
 

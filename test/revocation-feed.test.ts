@@ -221,6 +221,18 @@ t.test('a guessable credential is refused outside tests, and accepted with a war
     const response = await app.inject({ url: `${URL_}?after=0`, headers: auth(guessable) })
     t.equal(response.statusCode, 200)
   })
+  t.test('tokenAuth\'s allowWeakSecret decides for the feed too', async (t) => {
+    withNodeEnv(t, 'test')
+    const error = await bootError(t, { credentials: [guessable] }, { secret: SECRET, store: createMemoryStore(), allowWeakSecret: false })
+    t.match(error.message, /revocationFeed credentials\[0\] looks like words or a pattern/)
+    withNodeEnv(t, 'development')
+    const app = Fastify({ logger: false })
+    t.teardown(async () => { await app.close() })
+    await app.register(tokenAuth, { secret: SECRET, store: createMemoryStore(), allowWeakSecret: true })
+    await app.register(revocationFeed, { prefix: '/auth', credentials: [guessable] })
+    await app.ready()
+    t.equal((await app.inject({ url: `${URL_}?after=0`, headers: auth(guessable) })).statusCode, 200)
+  })
 })
 
 t.test('tokenAuth without a store, or no tokenAuth at all, fails registration', async (t) => {

@@ -107,6 +107,8 @@ export interface ResolvedCoreOptions {
   issuers: ResolvedIssuer[]
   /** Options whose guessable secret was accepted (tests only), for one warning at startup. */
   weakSecrets: string[]
+  /** As given (checked): route plugins judge their own secrets by the same rule. */
+  allowWeakSecret: boolean | undefined
   issuer: string | undefined
   audience: string[] | undefined
   accessTokenTtlSeconds: number
@@ -198,6 +200,7 @@ export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptio
     ring,
     issuers: resolveIssuers(options.issuers, issuer),
     weakSecrets,
+    allowWeakSecret: options.allowWeakSecret,
     issuer,
     audience: audience as string[] | undefined,
     accessTokenTtlSeconds,
