@@ -86,15 +86,6 @@ t.test('changing a user\'s email or roles emits user.updated naming the fields, 
   t.same(events, [])
 })
 
-// Open question, not decided here: users paste their password into the username field, and
-// login.failed (unknown_user) and login.locked_out carry the username as typed. AWS CloudTrail
-// hides an unknown name; Keycloak and Django's user_login_failed keep it.
-t.test('a password typed into the username field reaches no event', { todo: 'whether to hide an unknown username is the maintainers\' call' }, async (t) => {
-  const { app, events } = await recorder(t)
-  await app.inject({ method: 'POST', url: '/auth/login', payload: { username: PASSWORD, password: 'alice' }, remoteAddress: ADDRESS })
-  t.notOk(JSON.stringify(events).includes(PASSWORD))
-})
-
 /** What a handler might throw or reject with: an error whose `stack` cannot even be read. */
 function unreadableError (): Error {
   const error = new Error('audit sink down')
