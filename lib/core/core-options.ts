@@ -9,6 +9,7 @@ import { resolveIssuers, type IssuerOptions, type ResolvedIssuer } from '../issu
 import { createKeyRing, createRingKey, KeyRing, type KeyDefinition } from '../tokens/key-ring.js'
 import { weakSecretPolicy, type WeakSecretPolicy } from '../tokens/weak-secret-policy.js'
 import { refuseUnknownCoreOptions } from './core-option-keys.js'
+import { integerInRange, optionalString } from '../options/option-values.js'
 import { shownValue } from '../shown-value.js'
 
 /** What the core takes: keys, token policy, the store and the session rules. */
@@ -128,20 +129,6 @@ export interface ResolvedCoreOptions {
 }
 
 const defaultClaims = (user: UserRecord): Record<string, unknown> => user.roles.length > 0 ? { roles: user.roles } : {}
-
-export function optionalString (value: unknown, name: string): string | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'string' || value.length === 0) throw new InvalidOptionError(`${name} must be a non-empty string`)
-  return value
-}
-
-export function integerInRange (value: unknown, name: string, fallback: number, min: number, max: number): number {
-  const resolved = value ?? fallback
-  if (!Number.isInteger(resolved) || (resolved as number) < min || (resolved as number) > max) {
-    throw new InvalidOptionError(`${name} must be an integer from ${min} to ${max}; got ${shownValue(value)}`)
-  }
-  return resolved as number
-}
 
 function seconds (value: Duration | undefined, fallback: Duration, name: string, min?: number, max?: number): number {
   return toSeconds(value ?? fallback, name, min, max)

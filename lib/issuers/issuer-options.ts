@@ -1,6 +1,7 @@
 import { toSeconds, type Duration } from '../duration.js'
 import { InvalidOptionError } from '../errors.js'
 import { optionNames, refuseUnknownKeys, type KnownKeys } from '../options/known-keys.js'
+import { integerInRange } from '../options/option-values.js'
 import { checkRemoteUrl } from '../remote/remote-url.js'
 import { shownValue } from '../shown-value.js'
 import { ALGORITHM_SPECS, ALGORITHMS, type Algorithm } from '../tokens/algorithms.js'
@@ -90,14 +91,6 @@ function milliseconds (value: Duration | undefined, fallback: Duration, name: st
   return toSeconds(value ?? fallback, name, min, max) * 1000
 }
 
-function integer (value: unknown, name: string, fallback: number, min: number, max: number): number {
-  const resolved = value ?? fallback
-  if (!Number.isInteger(resolved) || (resolved as number) < min || (resolved as number) > max) {
-    throw new InvalidOptionError(`${name} must be an integer from ${min} to ${max}; got ${shownValue(value)}`)
-  }
-  return resolved as number
-}
-
 function objectOption (value: unknown, name: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError(`${name} must be an object`)
   return value as Record<string, unknown>
@@ -140,8 +133,8 @@ function jwksOf (value: unknown, name: string, allowInsecureLocalhost: boolean):
     maxAgeMs,
     defaultAgeMs: Math.min(maxAgeMs, Math.max(minAgeMs, milliseconds(jwks.defaultAge as Duration | undefined, '10m', `${name}.defaultAge`, 1, 7 * 86400))),
     staleWindowMs: milliseconds(jwks.staleWindow as Duration | undefined, '1h', `${name}.staleWindow`, 0, 7 * 86400),
-    maxBytes: integer(jwks.maxBytes, `${name}.maxBytes`, 65536, 1024, 4 * 1024 * 1024),
-    maxKeys: integer(jwks.maxKeys, `${name}.maxKeys`, 100, 1, 1000)
+    maxBytes: integerInRange(jwks.maxBytes, `${name}.maxBytes`, 65536, 1024, 4 * 1024 * 1024),
+    maxKeys: integerInRange(jwks.maxKeys, `${name}.maxKeys`, 100, 1, 1000)
   }
 }
 
