@@ -53,6 +53,9 @@ export const StoreUnavailableError = createError(
 export const UsernameTakenError = createError(
   'FST_TOKEN_AUTH_USERNAME_TAKEN', 'That username is already taken', 409)
 
+export const EmailTakenError = createError(
+  'FST_TOKEN_AUTH_EMAIL_TAKEN', 'That email address belongs to another user', 409)
+
 export const InvalidUsernameError = createError<'FST_TOKEN_AUTH_INVALID_USERNAME', 400, [string]>(
   'FST_TOKEN_AUTH_INVALID_USERNAME', 'The username is not acceptable: %s', 400)
 

@@ -141,7 +141,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     // Login CSRF: a page elsewhere (a sibling subdomain too) must not sign the browser in.
     if (cookieTransport) csrf.checkRequestOrigin(request)
     const { username, password } = request.body
-    const attempt = { username, password, clientAddress: clientAddress(request), deviceToken: deviceCookie(request) }
+    const attempt = { username, password, clientAddress: clientAddress(request), deviceToken: deviceCookie(request), userAgent: request.headers['user-agent'] }
     const beforeSession = onLoginSuccess === undefined ? undefined : async (user: UserRecord) => { await onLoginSuccess({ request, user }) }
     const { session, deviceToken } = await passwordChecked(request, username, async () => await handle.core.logIn(attempt, beforeSession))
     const body = sendSession(request, reply, session, request.body.include_refresh_token === true)
@@ -156,7 +156,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     if (presented.byCookie) csrf.checkRequestOrigin(request)
     const beforeSpend = presented.byCookie ? (sessionId: string) => { checkRefreshCookie(request, sessionId) } : undefined
     try {
-      return sendSession(request, reply, await sessions.refresh(presented.token, { clientAddress: clientAddress(request), beforeSpend }), !presented.byCookie)
+      return sendSession(request, reply, await sessions.refresh(presented.token, { clientAddress: clientAddress(request), userAgent: request.headers['user-agent'], beforeSpend }), !presented.byCookie)
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode === 401 && cookieTransport) cookies.clear(reply, refreshPath)
       throw error
@@ -193,7 +193,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     const { current_password: currentPassword, new_password: newPassword } = request.body
     const { sub: userId, sid: sessionId } = authenticator.claimsOf(request)
     const session = await passwordChecked(request, userId, async () =>
-      await handle.core.changePassword({ userId, sessionId, currentPassword, newPassword, clientAddress: clientAddress(request), deviceToken: deviceCookie(request) }))
+      await handle.core.changePassword({ userId, sessionId, currentPassword, newPassword, clientAddress: clientAddress(request), deviceToken: deviceCookie(request), userAgent: request.headers['user-agent'] }))
     return sendSession(request, reply, session, request.body.include_refresh_token === true)
   })
 }

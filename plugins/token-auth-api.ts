@@ -98,9 +98,12 @@ export class TokenAuthDecorator {
     return this.#stateful().accounts
   }
 
-  /** Starts a session for a user your own code authenticated (SSO, magic link, …). */
-  async startSession (user: Parameters<SessionService['start']>[0]): Promise<IssuedSession> {
-    return await this.#sessions().start(user)
+  /**
+   * Starts a session for a user your own code authenticated (SSO, magic link, …); `client`
+   * (the request's address and User-Agent) is what the user's list of sessions shows.
+   */
+  async startSession (user: Parameters<SessionService['start']>[0], client?: Parameters<SessionService['start']>[1]): Promise<IssuedSession> {
+    return await this.#sessions().start(user, client)
   }
 
   /** Rotates a refresh token: the next access and refresh tokens, or a 401 error. */

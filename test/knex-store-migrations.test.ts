@@ -21,7 +21,7 @@ async function tablesPresent (database: TestDatabase): Promise<string[]> {
 }
 
 const user = (id: string, username: string): Parameters<AuthStore['users']['insert']>[0] => ({
-  id, username, email: null, roles: ['a'], disabled: false, tokenVersion: 1, passwordHash: 'hash', createdAt: NOW, profile: {}
+  id, username, email: null, emailVerifiedAt: null, roles: ['a'], disabled: false, tokenVersion: 1, passwordHash: 'hash', createdAt: NOW, profile: {}
 })
 
 t.test('createKnexStore refuses bad options, naming the option', async (t) => {
@@ -94,7 +94,7 @@ function everyMethod (store: AuthStore): Record<string, () => Promise<unknown>> 
     'users.findByUsername': async () => await store.users.findByUsername('alice'),
     'users.update': async () => await store.users.update('00000000-0000-4000-8000-000000000001', { set: { disabled: true } }),
     'users.delete': async () => await store.users.delete('00000000-0000-4000-8000-000000000001', { now: NOW, expiresAt: NOW + 60 }),
-    'families.create': async () => { await store.families.create({ id: 'f', userId: 'u', tokenVersion: 0, createdAt: NOW, expiresAt: NOW + 60 }, token) },
+    'families.create': async () => { await store.families.create({ id: 'f', userId: 'u', tokenVersion: 0, createdAt: NOW, expiresAt: NOW + 60, clientAddress: null, userAgent: null }, token) },
     'families.findByToken': async () => await store.families.findByToken(token.hash),
     'families.rotate': async () => await store.families.rotate('f', token.hash, token, NOW),
     'families.revoke': async () => await store.families.revoke('f', NOW, NOW + 60),
@@ -135,7 +135,7 @@ for (const target of databaseTargets()) {
       const database = await openDatabase(t, name)
       await migrateToFirstSchema(database)
       const id = '00000000-0000-4000-8000-000000000001'
-      await database.knex(`${database.prefix}users`).insert({ id, username: 'alice', email: null, roles: '["a"]', password_hash: 'hash', disabled: false, token_version: 1, created_at: NOW, updated_at: NOW })
+      await database.knex(`${database.prefix}users`).insert({ id, username: 'alice', email: null, emailVerifiedAt: null, roles: '["a"]', password_hash: 'hash', disabled: false, token_version: 1, created_at: NOW, updated_at: NOW })
       await database.knex(`${database.prefix}revocations`).insert({ kind: 'user', subject: id, version: 1, expires_at: NOW + 60, created_at: NOW })
       await database.knex(`${database.prefix}refresh_tokens`).insert({ token_hash: 'a'.repeat(64), user_id: id, family_id: 'f', token_version: 1, issued_at: NOW, expires_at: NOW + 60, session_expires_at: NOW + 60 })
       await database.knex(`${database.prefix}login_failures`).insert({ key: 'account:alice', failures: 2, window_started_at: NOW, last_failure_at: NOW })
@@ -145,7 +145,7 @@ for (const target of databaseTargets()) {
       t.same(await store.users.findByUsername('alice'), user(id, 'alice'))
       t.match(await store.revocations.list({ afterId: 0 }), [{ kind: 'user', subject: id, version: 1, expiresAt: NOW + 60, createdAt: NOW }])
       t.equal(await store.families.findByToken('a'.repeat(64)), undefined)
-      await store.families.create({ id: 'f2', userId: id, tokenVersion: 1, createdAt: NOW, expiresAt: NOW + 60 }, { hash: 'b'.repeat(64), expiresAt: NOW + 60 })
+      await store.families.create({ id: 'f2', userId: id, tokenVersion: 1, createdAt: NOW, expiresAt: NOW + 60, clientAddress: null, userAgent: null }, { hash: 'b'.repeat(64), expiresAt: NOW + 60 })
       t.equal(await store.families.rotate('f2', 'b'.repeat(64), { hash: 'c'.repeat(64), expiresAt: NOW + 60 }, NOW), true)
       await store.rollback()
       t.same(await tablesPresent(database), [])

@@ -1,7 +1,7 @@
 import { type ActionContext, type EmitAuthEvent } from '../audit/auth-events.js'
 import { type Clock, nowSeconds } from '../clock.js'
 import { PasswordRejectedError, UserNotFoundError } from '../errors.js'
-import type { Revocation, UserPort, UserRecord } from '../store/ports.js'
+import type { Revocation, UserChanges, UserPort, UserRecord } from '../store/ports.js'
 import type { PasswordHasher } from './password-hasher.js'
 import { normalisePassword } from './password-input.js'
 import { assertNewUserShape, checkEmail, checkProfile, checkRoles, userRecordFrom, type NewUser } from './user-input.js'
@@ -97,8 +97,12 @@ export class Accounts {
 
   /** Changes email, roles or profile fields. Live tokens keep their claims until they expire or refresh. */
   async updateUser (id: string, changes: UserProfileUpdate): Promise<UserRecord> {
-    const set: UserProfileUpdate = {}
-    if (changes.email !== undefined) set.email = checkEmail(changes.email)
+    const set: UserChanges = {}
+    if (changes.email !== undefined) {
+      set.email = checkEmail(changes.email)
+      // An address set by the application is unproven until the user follows a link sent to it.
+      set.emailVerifiedAt = null
+    }
     if (changes.roles !== undefined) set.roles = checkRoles(changes.roles)
     if (changes.profile !== undefined) set.profile = checkProfile(changes.profile, this.#parts.policy.profileFields)
     const user = await this.#update(id, { set })

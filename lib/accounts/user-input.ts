@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { InvalidUserError } from '../errors.js'
 import type { UserRecord } from '../store/ports.js'
+import { normaliseEmail } from './email-address.js'
 import { normaliseUsername } from './username.js'
 
 /** What `createUser` takes. The password is plain text; accounts hash it. */
@@ -13,7 +14,6 @@ export interface NewUser {
   profile?: Record<string, unknown> | undefined
 }
 
-const MAX_EMAIL_LENGTH = 254
 const MAX_ROLE_LENGTH = 64
 
 export function checkRoles (roles: unknown): string[] {
@@ -23,12 +23,9 @@ export function checkRoles (roles: unknown): string[] {
   return [...new Set(roles as string[])]
 }
 
+/** The normalised email (see email-address.ts), or null for none. */
 export function checkEmail (email: unknown): string | null {
-  if (email === undefined || email === null) return null
-  if (typeof email !== 'string' || email.length > MAX_EMAIL_LENGTH || !email.includes('@')) {
-    throw new InvalidUserError(`email must be an address of at most ${MAX_EMAIL_LENGTH} characters, or null`)
-  }
-  return email
+  return email === undefined || email === null ? null : normaliseEmail(email)
 }
 
 export function checkProfile (profile: unknown, fields: readonly string[]): Record<string, unknown> {
@@ -46,6 +43,7 @@ export function userRecordFrom (input: NewUser, passwordHash: string, profileFie
     id: randomUUID(),
     username: normaliseUsername(input.username),
     email: checkEmail(input.email),
+    emailVerifiedAt: null,
     roles: checkRoles(input.roles ?? []),
     disabled: input.disabled === true,
     tokenVersion: 0,

@@ -186,7 +186,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
       this.#emit({ type: 'login.failed', userId: user.id, username: user.username, reason: 'refused', address: attempt.clientAddress })
       throw error
     }
-    const session = await sessions.start(user)
+    const session = await sessions.start(user, { clientAddress: attempt.clientAddress, userAgent: attempt.userAgent })
     this.#emit({ type: 'login.succeeded', userId: user.id, username: user.username, sessionId: session.sessionId, address: attempt.clientAddress })
     return { session, deviceToken }
   }
@@ -196,13 +196,13 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
    * login), the new one set, every earlier session ended, and a new session started.
    * `sessionId`: the session the user changed it from, for the audit event.
    */
-  async changePassword (change: { userId: string, sessionId?: string | undefined, currentPassword: string, newPassword: string, clientAddress: string, deviceToken?: string | undefined }): Promise<IssuedSession> {
+  async changePassword (change: { userId: string, sessionId?: string | undefined, currentPassword: string, newPassword: string, clientAddress: string, deviceToken?: string | undefined, userAgent?: string | undefined }): Promise<IssuedSession> {
     const { accounts, login, sessions } = this.#statefulParts()
     const user = await accounts.findUserById(change.userId)
     if (user === undefined) throw new TokenRevokedError()
     await login.confirmPassword(user, change.currentPassword, change.clientAddress, change.deviceToken)
     const changed = await accounts.changePassword(user.id, change.newPassword, { sessionId: change.sessionId, address: change.clientAddress })
-    return await sessions.start(changed)
+    return await sessions.start(changed, { clientAddress: change.clientAddress, userAgent: change.userAgent })
   }
 
   #statefulParts (): StatefulParts<Claims> {

@@ -19,6 +19,8 @@ export interface PasswordAttempt {
   clientAddress: string
   /** The device token this browser got at an earlier login (from its cookie), if any. */
   deviceToken?: string | undefined
+  /** The request's User-Agent, shown in the user's list of sessions. */
+  userAgent?: string | undefined
 }
 
 export interface LoginResult {

@@ -5,6 +5,7 @@ import type { AuthStore } from '../store/ports.js'
 export interface PruneResult {
   families: number
   revocations: number
+  accountTokens: number
   attempts: number
 }
 
@@ -38,6 +39,7 @@ export class Housekeeping {
       this.#options.onPruned({
         families: await store.families.prune(now),
         revocations: await store.revocations.prune(now),
+        accountTokens: await store.accountTokens.prune(now),
         // Throttle windows and lockouts are capped at this: a counter idle longer counts for nothing.
         attempts: await store.attempts.prune(now - MAX_THROTTLE_SECONDS)
       })

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { type EmitAuthEvent } from '../audit/auth-events.js'
 import { type Clock, nowSeconds } from '../clock.js'
 import { RefreshTokenInvalidError } from '../errors.js'
-import type { FoundRefreshToken, RefreshFamilyPort, Revocation, RevocationPort, UserPort, UserRecord } from '../store/ports.js'
+import type { FoundRefreshToken, RefreshFamilyPort, Revocation, RevocationPort, SessionClient, UserPort, UserRecord } from '../store/ports.js'
 import type { AccessTokenClaimsBase, AccessTokens } from '../tokens/access-tokens.js'
 import type { RateLimit } from './rate-limit.js'
 import { clientAddressKey } from '../login/client-address.js'
@@ -50,8 +50,10 @@ export interface SessionParts<Claims extends AccessTokenClaimsBase> {
 }
 
 export interface RefreshOptions {
-  /** The client's address, for the per-address rate limit. */
+  /** The client's address, for the per-address rate limit and the session's "last used from". */
   clientAddress?: string | undefined
+  /** The request's User-Agent, for the session's "last used from". */
+  userAgent?: string | undefined
   /**
    * Runs after the token's session is known and before anything is spent; throws to
    * refuse (the cookie route checks CSRF against that session here).
@@ -67,6 +69,23 @@ export interface LogoutOptions {
    * before anything is written; throws to refuse (the cookie route checks CSRF here).
    */
   beforeEnd?: ((sessionId: string | undefined) => void) | undefined
+}
+
+/** What a request tells of its client; either may be missing. */
+export interface SessionClientSeen {
+  clientAddress?: string | null | undefined
+  userAgent?: string | null | undefined
+}
+
+// Enough for every real browser's User-Agent; a longer one is cut, not refused.
+const MAX_USER_AGENT_LENGTH = 512
+
+/** Where a session is used from, as stored: unknown parts are null, the User-Agent bounded. */
+export function sessionClient ({ clientAddress, userAgent }: SessionClientSeen): SessionClient {
+  return {
+    clientAddress: typeof clientAddress === 'string' ? clientAddress : null,
+    userAgent: typeof userAgent === 'string' && userAgent !== '' ? userAgent.slice(0, MAX_USER_AGENT_LENGTH) : null
+  }
 }
 
 /**
@@ -94,15 +113,18 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
     return { user, accessToken: signed.token, expiresIn: signed.exp - signed.iat, refreshToken, refreshExpiresAt, sessionId }
   }
 
-  /** Starts a new session (refresh-token family) for a user who just proved who they are. */
-  async start (user: UserRecord): Promise<IssuedSession> {
+  /**
+   * Starts a new session (refresh-token family) for a user who just proved who they are,
+   * from `client` (shown in the user's list of sessions).
+   */
+  async start (user: UserRecord, client: SessionClientSeen = {}): Promise<IssuedSession> {
     const { policy, families } = this.#parts
     const createdAt = this.#now()
     const id = randomUUID()
     const refresh = newRefreshToken()
     const expiresAt = createdAt + policy.sessionMaxAgeSeconds
     const tokenExpiresAt = Math.min(createdAt + policy.refreshTokenTtlSeconds, expiresAt)
-    await families.create({ id, userId: user.id, tokenVersion: user.tokenVersion, createdAt, expiresAt }, { hash: refresh.hash, expiresAt: tokenExpiresAt })
+    await families.create({ id, userId: user.id, tokenVersion: user.tokenVersion, createdAt, expiresAt, ...sessionClient(client) }, { hash: refresh.hash, expiresAt: tokenExpiresAt })
     return this.#issue(user, id, refresh.token, tokenExpiresAt)
   }
 
@@ -159,7 +181,8 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
     }
     const next = newRefreshToken()
     const expiresAt = Math.min(now + this.#parts.policy.refreshTokenTtlSeconds, family.expiresAt)
-    if (!await this.#parts.families.rotate(family.id, token.hash, { hash: next.hash, expiresAt }, now)) {
+    const client = sessionClient({ clientAddress: options.clientAddress, userAgent: options.userAgent })
+    if (!await this.#parts.families.rotate(family.id, token.hash, { hash: next.hash, expiresAt }, now, client)) {
       // Something changed it since the read: a concurrent refresh, a logout. Read again to say which.
       const again = await this.#parts.families.findByToken(token.hash)
       throw again === undefined ? new RefreshTokenInvalidError('unknown token') : await this.#refusal(again, now, options.clientAddress)

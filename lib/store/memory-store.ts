@@ -1,7 +1,7 @@
-import { UsernameTakenError } from '../errors.js'
+import { EmailTakenError, UsernameTakenError } from '../errors.js'
 import { optionNames, refuseUnknownKeys, type KnownKeys } from '../options/known-keys.js'
 import type {
-  AttemptCounter, AuthStore, FoundRefreshToken, IssuedRefreshToken, NewRefreshFamily, RefreshFamily,
+  AccountToken, AttemptCounter, AuthStore, FoundRefreshToken, IssuedRefreshToken, NewRefreshFamily, RefreshFamily,
   Revocation, StoredRevocation, UserRecord, UserUpdate
 } from './ports.js'
 
@@ -24,6 +24,8 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
   refuseUnknownKeys(options, MEMORY_STORE_OPTION_NAMES, { owner: 'createMemoryStore' })
   const users = new Map<string, UserRecord>()
   const idByUsername = new Map<string, string>()
+  const idByEmail = new Map<string, string>()
+  const accountTokens = new Map<string, AccountToken>()
   const families = new Map<string, RefreshFamily>()
   // Every token ever issued and not yet expired, by hash: spent ones too, for reuse detection.
   const tokens = new Map<string, IssuedRefreshToken & { familyId: string }>()
@@ -45,7 +47,27 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
   function matches (user: UserRecord, expect: UserUpdate['expect']): boolean {
     if (expect?.passwordHash !== undefined && user.passwordHash !== expect.passwordHash) return false
     if (expect?.disabled !== undefined && user.disabled !== expect.disabled) return false
+    if (expect?.email !== undefined && user.email !== expect.email) return false
     return true
+  }
+
+  function emailTakenByAnother (email: string | null | undefined, userId: string): boolean {
+    if (email === undefined || email === null) return false
+    const holder = idByEmail.get(email)
+    return holder !== undefined && holder !== userId
+  }
+
+  function deleteAccountTokensOf (userId: string, purpose?: AccountToken['purpose']): number {
+    let deleted = 0
+    for (const [hash, token] of accountTokens) {
+      if (token.userId === userId && (purpose === undefined || token.purpose === purpose)) { accountTokens.delete(hash); deleted++ }
+    }
+    return deleted
+  }
+
+  function liveAccountToken (hash: string, purpose: AccountToken['purpose'], now: number): AccountToken | undefined {
+    const token = accountTokens.get(hash)
+    return token !== undefined && token.purpose === purpose && token.expiresAt > now ? token : undefined
   }
 
   return {
@@ -55,8 +77,10 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
     users: {
       async insert (user) {
         if (idByUsername.has(user.username)) throw new UsernameTakenError()
+        if (emailTakenByAnother(user.email, user.id)) throw new EmailTakenError()
         users.set(user.id, copyUser(user))
         idByUsername.set(user.username, user.id)
+        if (user.email !== null) idByEmail.set(user.email, user.id)
       },
       async findById (id) {
         const user = users.get(id)
@@ -66,11 +90,27 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
         const id = idByUsername.get(username)
         return id === undefined ? undefined : copyUser(users.get(id) as UserRecord)
       },
+      async findByEmail (email) {
+        const id = idByEmail.get(email)
+        return id === undefined ? undefined : copyUser(users.get(id) as UserRecord)
+      },
+      async list ({ after, limit, search }) {
+        return [...users.values()]
+          .filter((user) => (after === undefined || user.username > after) &&
+            (search === undefined || user.username.includes(search) || (user.email?.includes(search) ?? false)))
+          // Byte order of the UTF-8 encoding, as the databases compare the column.
+          .sort((a, b) => Buffer.compare(Buffer.from(a.username), Buffer.from(b.username)))
+          .slice(0, limit)
+          .map(copyUser)
+      },
       async update (id, { set, expect, revokeTokens }) {
         const user = users.get(id)
         if (user === undefined || !matches(user, expect)) return undefined
+        if (emailTakenByAnother(set.email, id)) throw new EmailTakenError()
         const { profile, roles, ...fields } = set
+        if (set.email !== undefined && user.email !== null) idByEmail.delete(user.email)
         Object.assign(user, fields)
+        if (user.email !== null) idByEmail.set(user.email, id)
         if (roles !== undefined) user.roles = [...roles]
         if (profile !== undefined) user.profile = { ...user.profile, ...profile }
         if (revokeTokens !== undefined) {
@@ -85,6 +125,8 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
         if (user === undefined) return false
         users.delete(id)
         idByUsername.delete(user.username)
+        if (user.email !== null) idByEmail.delete(user.email)
+        deleteAccountTokensOf(id)
         for (const [familyId, family] of families) if (family.userId === id) families.delete(familyId)
         append({ kind: 'user', subject: id, version: user.tokenVersion + 1, expiresAt }, now)
         return true
@@ -102,12 +144,13 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
         if (token === undefined || family === undefined) return undefined
         return { family: { ...family }, token: { hash: token.hash, expiresAt: token.expiresAt } }
       },
-      async rotate (familyId, spentHash, successor, now) {
+      async rotate (familyId, spentHash, successor, now, client) {
         const family = families.get(familyId)
         if (family === undefined || family.revokedAt !== null || family.expiresAt <= now || family.currentTokenHash !== spentHash) return false
         family.previousTokenHash = spentHash
         family.currentTokenHash = successor.hash
         family.rotatedAt = now
+        if (client !== undefined) Object.assign(family, { clientAddress: client.clientAddress, userAgent: client.userAgent })
         tokens.set(successor.hash, { ...successor, familyId })
         return true
       },
@@ -152,6 +195,31 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
         let deleted = 0
         for (const [id, revocation] of revocations) {
           if (revocation.expiresAt <= now) { revocations.delete(id); deleted++ }
+        }
+        return deleted
+      }
+    },
+
+    accountTokens: {
+      async insert (token) {
+        accountTokens.set(token.hash, { ...token })
+      },
+      async find (hash, purpose, now) {
+        const token = liveAccountToken(hash, purpose, now)
+        return token === undefined ? undefined : { ...token }
+      },
+      async consume (hash, purpose, now) {
+        const token = liveAccountToken(hash, purpose, now)
+        if (token !== undefined) accountTokens.delete(hash)
+        return token
+      },
+      async deleteByUser (userId, purpose) {
+        return deleteAccountTokensOf(userId, purpose)
+      },
+      async prune (now) {
+        let deleted = 0
+        for (const [hash, token] of accountTokens) {
+          if (token.expiresAt <= now) { accountTokens.delete(hash); deleted++ }
         }
         return deleted
       }

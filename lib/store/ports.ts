@@ -1,5 +1,5 @@
 /**
- * The store contract: four small ports through which the core keeps every piece of
+ * The store contract: five small ports through which the core keeps every piece of
  * shared state. Each method says what it must do atomically; the policy (who may log in,
  * how long a lockout lasts, when a family is stolen) lives in the core, written once.
  *
@@ -7,7 +7,7 @@
  * does): the core compares at that resolution. Methods resolve with plain data the
  * caller may keep and change; they never hand out their own objects.
  *
- * Errors: a method throws UsernameTakenError where it says so; any failure to reach the
+ * Errors: a method throws UsernameTakenError or EmailTakenError where it says so; any failure to reach the
  * backend should be a StoreUnavailableError (503), never a raw driver error.
  */
 
@@ -16,7 +16,10 @@ export interface UserRecord {
   id: string
   /** Normalised (NFKC, lower case): the spelling logins are matched against. */
   username: string
+  /** Normalised (NFKC, lower case) and unique among users; null when the user has none. */
   email: string | null
+  /** When `email` was last proven to reach the user (a verification link followed); null while unproven. */
+  emailVerifiedAt: number | null
   roles: string[]
   disabled: boolean
   /** Raised by every user-wide revocation; tokens carry it as `ver`. */
@@ -31,6 +34,7 @@ export interface UserRecord {
 export interface UserChanges {
   passwordHash?: string | undefined
   email?: string | null | undefined
+  emailVerifiedAt?: number | null | undefined
   roles?: string[] | undefined
   disabled?: boolean | undefined
   profile?: Record<string, unknown> | undefined
@@ -39,7 +43,7 @@ export interface UserChanges {
 export interface UserUpdate {
   set: UserChanges
   /** Apply only while these fields still hold these values (compare-and-set). */
-  expect?: { passwordHash?: string | undefined, disabled?: boolean | undefined } | undefined
+  expect?: { passwordHash?: string | undefined, disabled?: boolean | undefined, email?: string | null | undefined } | undefined
   /**
    * End every token the user holds, in the same atomic step as the change: raise
    * tokenVersion by one, revoke every refresh-token family of the user, and append a
@@ -48,20 +52,41 @@ export interface UserUpdate {
   revokeTokens?: { now: number, expiresAt: number } | undefined
 }
 
+/** One page of users, ordered by username. */
+export interface UserListQuery {
+  /** The username of the last user of the previous page: this page starts after it. */
+  after?: string | undefined
+  /** At most this many users (1 to 1000). */
+  limit: number
+  /**
+   * Only users whose username or email contains this text (already normalised like both:
+   * lower case). Matched literally: `%` and `_` are characters, not wildcards.
+   */
+  search?: string | undefined
+}
+
 export interface UserPort {
-  /** Inserts a new user; UsernameTakenError when the username exists (a unique index, not a read first). */
+  /**
+   * Inserts a new user; UsernameTakenError when the username exists, EmailTakenError when
+   * another user has the email (unique indexes, not a read first).
+   */
   insert: (user: UserRecord) => Promise<void>
   findById: (id: string) => Promise<UserRecord | undefined>
   /** By the normalised username, exactly as stored. */
   findByUsername: (username: string) => Promise<UserRecord | undefined>
+  /** By the normalised email, exactly as stored. */
+  findByEmail: (email: string) => Promise<UserRecord | undefined>
+  /** A page of users by ascending username (byte order), after `after`, filtered by `search`. */
+  list: (query: UserListQuery) => Promise<UserRecord[]>
   /**
    * Atomically applies `update` to one user and returns the user as it now is, or
    * undefined when no user has this id or an `expect` did not hold (nothing changed).
+   * EmailTakenError, with nothing changed, when `set.email` is another user's email.
    */
   update: (id: string, update: UserUpdate) => Promise<UserRecord | undefined>
   /**
-   * Atomically deletes the user and their refresh-token families, and appends a `user`
-   * revocation at tokenVersion + 1, like `revokeTokens`. False when no such user.
+   * Atomically deletes the user, their refresh-token families and account tokens, and
+   * appends a `user` revocation at tokenVersion + 1, like `revokeTokens`. False when no such user.
    */
   delete: (id: string, revocation: { now: number, expiresAt: number }) => Promise<boolean>
 }
@@ -81,7 +106,14 @@ export interface RefreshFamily {
   previousTokenHash: string | null
   rotatedAt: number | null
   revokedAt: number | null
+  /** The client address the session was last used from (its start, or its latest rotation); null when unknown. */
+  clientAddress: string | null
+  /** The User-Agent header of that request, at most 512 characters; null when none was sent. */
+  userAgent: string | null
 }
+
+/** Where a session was used from, kept for the user's "your sessions" list. */
+export type SessionClient = Pick<RefreshFamily, 'clientAddress' | 'userAgent'>
 
 /** A refresh token as issued: only its hash is kept. */
 export interface IssuedRefreshToken {
@@ -89,7 +121,7 @@ export interface IssuedRefreshToken {
   expiresAt: number
 }
 
-export type NewRefreshFamily = Pick<RefreshFamily, 'id' | 'userId' | 'tokenVersion' | 'createdAt' | 'expiresAt'>
+export type NewRefreshFamily = Pick<RefreshFamily, 'id' | 'userId' | 'tokenVersion' | 'createdAt' | 'expiresAt' | 'clientAddress' | 'userAgent'>
 
 export interface FoundRefreshToken {
   family: RefreshFamily
@@ -105,13 +137,14 @@ export interface RefreshFamilyPort {
    * The compare-and-swap of a refresh. Atomically, only while the family `familyId` is
    * not revoked, not past its expiresAt at `now`, and `spentHash` is still its current
    * token: make `successor` the current token (recording `spentHash` as previous and
-   * `now` as rotatedAt). False, with nothing changed, otherwise.
+   * `now` as rotatedAt, and `client`, when given, as where the session was last used from).
+   * False, with nothing changed, otherwise.
    *
    * It must serialise with `revoke` and with a user-wide revocation on the same family:
    * once either has returned, no rotation of that family can succeed, on any isolation
    * level (a conditional UPDATE of the family row does this; inserting rows does not).
    */
-  rotate: (familyId: string, spentHash: string, successor: IssuedRefreshToken, now: number) => Promise<boolean>
+  rotate: (familyId: string, spentHash: string, successor: IssuedRefreshToken, now: number, client?: SessionClient | undefined) => Promise<boolean>
   /**
    * Atomically revokes a live family and appends a `session` revocation for it expiring at
    * `accessTokensExpireBy`. True only for the call that revoked it: revoking a revoked or
@@ -198,12 +231,52 @@ export interface LoginAttemptPort {
   prune: (idleBefore: number) => Promise<number>
 }
 
-/** A store: the four ports, plus the schema setup where the backend has one. */
+/** What an account token (a link sent by mail) lets its holder do, once. */
+export type AccountTokenPurpose = 'password_reset' | 'email_verification'
+
+/**
+ * A single-use token sent by mail: a password reset, or the proof that an address
+ * reaches the user. Only its hash is kept.
+ */
+export interface AccountToken {
+  /** SHA-256 (hex) of the token in the link. */
+  hash: string
+  purpose: AccountTokenPurpose
+  userId: string
+  /** The address the link was sent to: for an email verification, the address it proves (a new one, for a change). */
+  email: string
+  /**
+   * A fingerprint of what the token was issued against (the password hash for a reset,
+   * the user's email then for a verification): the core acts only while it still holds.
+   */
+  binding: string
+  createdAt: number
+  expiresAt: number
+}
+
+export interface AccountTokenPort {
+  insert: (token: AccountToken) => Promise<void>
+  /** The token with this hash and purpose, unexpired at `now`; undefined otherwise. Changes nothing. */
+  find: (hash: string, purpose: AccountTokenPurpose, now: number) => Promise<AccountToken | undefined>
+  /**
+   * Atomically deletes the token with this hash and purpose and returns it, when it is
+   * unexpired at `now`; undefined, with nothing returned to anyone else, otherwise. Of any
+   * number of concurrent calls with one hash, on any connections, exactly one gets it.
+   */
+  consume: (hash: string, purpose: AccountTokenPurpose, now: number) => Promise<AccountToken | undefined>
+  /** Deletes every token of the user with this purpose (a reset voids the other links). Returns how many. */
+  deleteByUser: (userId: string, purpose: AccountTokenPurpose) => Promise<number>
+  /** Deletes tokens with expiresAt <= now. Returns how many. */
+  prune: (now: number) => Promise<number>
+}
+
+/** A store: the five ports, plus the schema setup where the backend has one. */
 export interface AuthStore {
   readonly users: UserPort
   readonly families: RefreshFamilyPort
   readonly revocations: RevocationPort
   readonly attempts: LoginAttemptPort
+  readonly accountTokens: AccountTokenPort
   /** Application fields users may carry in `profile` (the knex store's profileColumns). Default none. */
   readonly profileFields?: readonly string[] | undefined
   /** Creates or upgrades what the store needs. Safe to call on every start, from several instances at once. */

@@ -38,6 +38,7 @@ async function addUser (store: AuthStore, hasher: PasswordHasher, username: stri
     id: `id-${username}`,
     username,
     email: null,
+    emailVerifiedAt: null,
     roles: [],
     disabled: false,
     tokenVersion: 0,

@@ -25,6 +25,7 @@ export function newUser (overrides: Partial<UserRecord> = {}): UserRecord {
     id: randomUUID(),
     username: `user-${randomBytes(6).toString('hex')}`,
     email: null,
+    emailVerifiedAt: null,
     roles: [],
     disabled: false,
     tokenVersion: 0,
@@ -41,7 +42,7 @@ export function newToken (expiresAt = NOW + 3600): IssuedRefreshToken {
 }
 
 export function newFamily (userId: string, overrides: Partial<NewRefreshFamily> = {}): NewRefreshFamily {
-  return { id: randomUUID(), userId, tokenVersion: 0, createdAt: NOW, expiresAt: NOW + 86_400, ...overrides }
+  return { id: randomUUID(), userId, tokenVersion: 0, createdAt: NOW, expiresAt: NOW + 86_400, clientAddress: null, userAgent: null, ...overrides }
 }
 
 /** Runs `count` calls of `call` at once and sorts their outcomes. */
