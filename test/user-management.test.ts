@@ -132,6 +132,28 @@ t.test('updateUser resets the verification when the email changed between its re
   t.match(updated, { email: 'alice@example.com', emailVerifiedAt: null }, 'the address set last wins, and is unproven')
 })
 
+t.test('updateUser on a user deleted meanwhile, before either of its writes, is a 404 and writes nothing', async (t) => {
+  for (const deleteOnRead of [1, 2]) {
+    const store = await memoryStoreTarget().create(t)
+    const user = await (createAuthCore({ secret: SECRET, store, passwords: { hasher: new FastTestHasher() } }).stateful as NonNullable<AuthCore['stateful']>).accounts.createUser({ username: 'alice', password: PASSWORD, email: 'alice@example.com' })
+    let reads = 0
+    const users = {
+      ...store.users,
+      async findById (id: string): Promise<UserRecord | undefined> {
+        const found = await store.users.findById(id)
+        reads++
+        // The first read's write fails on the email it expects; the deletion lands after read `deleteOnRead`.
+        if (reads === 1) await store.users.update(id, { set: { email: 'moved@example.com' } })
+        if (reads === deleteOnRead) await store.users.delete(id, { now: 0, expiresAt: 1 })
+        return found
+      }
+    }
+    const core = createAuthCore({ secret: SECRET, store: { ...store, users, migrate: store.migrate }, passwords: { hasher: new FastTestHasher() } })
+    await t.rejects((core.stateful as NonNullable<AuthCore['stateful']>).management.updateUser(user.id, { email: 'alice@example.com' }), UserNotFoundError, `deleted after read ${deleteOnRead}`)
+    t.equal(await store.users.findByEmail('alice@example.com'), undefined)
+  }
+})
+
 forEachStore(t, 'taking a role away ends every session of the user at once; the refresh token and the old access token are refused', async (t, target) => {
   const { accounts, stateful, core, store, events } = await setup(t, target)
   const alice = await accounts.createUser({ username: 'alice', password: PASSWORD, roles: ['admin', 'ops'] })
