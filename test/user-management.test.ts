@@ -132,6 +132,51 @@ t.test('updateUser resets the verification when the email changed between its re
   t.match(updated, { email: 'alice@example.com', emailVerifiedAt: null }, 'the address set last wins, and is unproven')
 })
 
+/** A core whose users port lets `race` write after each of the first `races` reads of updateUser. */
+async function racedCore (t: Test, races: number, race: (store: AuthStore, id: string) => Promise<void>): Promise<{ store: AuthStore, core: AuthCore, events: AuthEvent[] }> {
+  const store = await memoryStoreTarget().create(t)
+  let reads = 0
+  const users = {
+    ...store.users,
+    async findById (id: string): Promise<UserRecord | undefined> {
+      const found = await store.users.findById(id)
+      if (++reads <= races) await race(store, id)
+      return found
+    }
+  }
+  const events: AuthEvent[] = []
+  const core = createAuthCore({ secret: SECRET, store: { ...store, users, migrate: store.migrate }, passwords: { hasher: new FastTestHasher() }, onAuthEvent: (event) => { events.push(event) } })
+  return { store, core, events }
+}
+
+t.test('a roles write decided from an older read does not drop a role granted meanwhile without ending the sessions that got it', async (t) => {
+  let granted = false
+  const { store, core, events } = await racedCore(t, 1, async (store, id) => {
+    // Another admin grants 'billing' between this update's read and its write.
+    if (!granted) { granted = true; await store.users.update(id, { set: { roles: ['staff', 'billing'] } }) }
+  })
+  const accounts = (core.stateful as NonNullable<AuthCore['stateful']>).accounts
+  const user = await accounts.createUser({ username: 'alice', password: PASSWORD, roles: ['staff'] })
+  const updated = await (core.stateful as NonNullable<AuthCore['stateful']>).management.updateUser(user.id, { roles: ['staff', 'support'] })
+  t.same(updated.roles, ['staff', 'support'])
+  t.equal(updated.tokenVersion, 1, 'decided again from the new roles: billing is taken away, so every session ended')
+  t.match(of(events, 'user.updated'), [{ fields: ['roles'], sessionsEnded: true }])
+  t.equal((await store.users.findById(user.id))?.tokenVersion, 1)
+})
+
+t.test('a roles write whose condition keeps failing ends the sessions on its last, unconditional try', async (t) => {
+  let version = 0
+  const { core } = await racedCore(t, 3, async (store, id) => {
+    // Every read is followed by another write to the roles, so each conditional write fails.
+    await store.users.update(id, { set: { roles: ['staff', `grant-${++version}`, 'support'] } })
+  })
+  const accounts = (core.stateful as NonNullable<AuthCore['stateful']>).accounts
+  const user = await accounts.createUser({ username: 'alice', password: PASSWORD, roles: ['staff'] })
+  const updated = await (core.stateful as NonNullable<AuthCore['stateful']>).management.updateUser(user.id, { roles: ['staff', 'support'] })
+  t.same(updated.roles, ['staff', 'support'])
+  t.equal(updated.tokenVersion, 1, 'no condition could hold, so the role change ends every session rather than risk a stale grant')
+})
+
 t.test('updateUser on a user deleted meanwhile, before either of its writes, is a 404 and writes nothing', async (t) => {
   for (const deleteOnRead of [1, 2]) {
     const store = await memoryStoreTarget().create(t)
