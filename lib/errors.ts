@@ -76,3 +76,7 @@ export const InvalidOptionError = createError<'FST_TOKEN_AUTH_INVALID_OPTION', 5
 
 export const InvalidUserError = createError<'FST_TOKEN_AUTH_INVALID_USER', 400, [string]>(
   'FST_TOKEN_AUTH_INVALID_USER', 'The user is not acceptable: %s', 400)
+
+/** A store migration that cannot run on the data as it is; the message says what to fix first. */
+export const StoreMigrationBlockedError = createError<'FST_TOKEN_AUTH_MIGRATION_BLOCKED', 500, [string]>(
+  'FST_TOKEN_AUTH_MIGRATION_BLOCKED', 'The store cannot be migrated: %s', 500)
