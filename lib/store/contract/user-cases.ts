@@ -135,6 +135,22 @@ export const userCases: StoreContractCase[] = [
     }
   },
   {
+    name: 'users: expect.roles is a compare-and-set of the roles, in their order and case, between connections',
+    async run (open) {
+      const stores = await twoConnections(open)
+      const user = newUser({ roles: ['admin', 'staff'] })
+      await stores[0].users.insert(user)
+      for (const stale of [['Admin', 'staff'], ['staff', 'admin'], ['admin'], []]) {
+        assert.equal(await stores[1].users.update(user.id, { set: { roles: ['x'] }, expect: { roles: stale } }), undefined, JSON.stringify(stale))
+      }
+      const { values, errors } = await concurrently(10, async (index) => await stores[index % 2].users.update(user.id, { set: { roles: ['admin', 'staff', `r${index}`] }, expect: { roles: ['admin', 'staff'] } }))
+      assert.deepEqual(errors, [])
+      const winners = values.filter((value) => value !== undefined)
+      assert.equal(winners.length, 1, 'one write from the same read lands; the others find the roles changed')
+      assert.deepEqual(await stores[0].users.findById(user.id), winners[0])
+    }
+  },
+  {
     name: 'users: emailVerifiedAt is kept, changed and cleared',
     async run (open) {
       const store = await open()

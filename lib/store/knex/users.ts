@@ -1,6 +1,7 @@
 import type { Knex } from 'knex'
 import { EmailTakenError, UsernameTakenError } from '../../errors.js'
 import type { UserListQuery, UserPort, UserRecord, UserUpdate } from '../ports.js'
+import { isMySql } from './migrations.js'
 import { appendRevocation } from './revocations.js'
 import { seconds, userChangesToRow, userFromRow, userToRow, type Row } from './rows.js'
 import { guarded, isUniqueViolationOf, type UniqueIndex } from './store-errors.js'
@@ -13,6 +14,12 @@ function applyExpect (query: Knex.QueryBuilder, expect: UserUpdate['expect'] = {
   // SQL's `email = NULL` matches nothing: expecting no email is IS NULL.
   if (expect.email === null) query.whereNull('email')
   else if (expect.email !== undefined) query.where('email', expect.email)
+  // Roles are compared as stored (JSON text), byte for byte: MySQL's default collation
+  // would take ["Admin"] for ["admin"] and let a stale write pass.
+  if (expect.roles !== undefined) {
+    if (isMySql({ client: query.client })) query.whereRaw('BINARY ?? = ?', ['roles', JSON.stringify(expect.roles)])
+    else query.where('roles', JSON.stringify(expect.roles))
+  }
   return query
 }
 
