@@ -256,3 +256,19 @@ t.test('options: bounds and unknown names fail at startup', async (t) => {
   t.match(core.options, { requireVerifiedEmail: false, passwordReset: { ttlSeconds: 1800, logIn: false }, emailVerification: { ttlSeconds: 86400 } })
   t.match(core.options.mailThrottle, { requestsPerAddress: 10, mailsPerRecipient: 3, tokenFailuresPerAddress: 20, windowSeconds: 3600 })
 })
+
+t.test('a reset keeps the time an already verified email was verified', async (t) => {
+  const mail = await buildMailApp(t)
+  await mail.app.tokenAuth.sendEmailVerification(mail.alice.id)
+  t.equal((await mail.post('/auth/email/verify', { token: linkTokenOf(await mail.outbox.next(ALICE_EMAIL)) })).statusCode, 204)
+  const verifiedAt = (await mail.store.users.findById(mail.alice.id))?.emailVerifiedAt
+  t.equal((await reset(mail, await resetToken(mail))).statusCode, 204)
+  t.equal((await mail.store.users.findById(mail.alice.id))?.emailVerifiedAt, verifiedAt)
+})
+
+t.test('the core\'s mail flows without the mail option are a TypeError', async (t) => {
+  const { createAuthCore, createMemoryStore } = await import('fastify-token-auth')
+  const core = createAuthCore({ secret: 'nO7hX2qL9vR4tW8yB3mK6pD1sF5gJ0cZ-aE_uI4oP8lQ2wY', store: createMemoryStore() })
+  await t.rejects(core.resetPassword({ token: 'x', newPassword: NEW_PASSWORD, clientAddress: '192.0.2.1' }), TypeError)
+  await t.rejects(core.verifyEmail('x', '192.0.2.1'), TypeError)
+})
