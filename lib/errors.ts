@@ -71,6 +71,10 @@ export const PasswordRejectedError = createError<'FST_TOKEN_AUTH_PASSWORD_REJECT
 export const UserNotFoundError = createError(
   'FST_TOKEN_AUTH_USER_NOT_FOUND', 'No such user', 404)
 
+/** An unknown, ended or expired session, or another user's: one answer for all, so ids of others' sessions cannot be probed. */
+export const SessionNotFoundError = createError(
+  'FST_TOKEN_AUTH_SESSION_NOT_FOUND', 'No such session', 404, Error, NO_STACK)
+
 /** A status error that tells the client when to come back. */
 export function withRetryAfter<E extends Error> (error: E, seconds: number): E & { headers: Record<string, string> } {
   return Object.assign(error, { headers: { 'retry-after': String(Math.max(1, Math.ceil(seconds))) } })
@@ -82,3 +86,11 @@ export const InvalidOptionError = createError<'FST_TOKEN_AUTH_INVALID_OPTION', 5
 
 export const InvalidUserError = createError<'FST_TOKEN_AUTH_INVALID_USER', 400, [string]>(
   'FST_TOKEN_AUTH_INVALID_USER', 'The user is not acceptable: %s', 400)
+
+/** An account mail was not rendered or not delivered. The reason never holds its link, token or an SMTP password. */
+export const MailNotSentError = createError<'FST_TOKEN_AUTH_MAIL_NOT_SENT', 503, [string]>(
+  'FST_TOKEN_AUTH_MAIL_NOT_SENT', 'The mail could not be sent: %s', 503)
+
+/** A store migration that cannot run on the data as it is; the message says what to fix first. */
+export const StoreMigrationBlockedError = createError<'FST_TOKEN_AUTH_MIGRATION_BLOCKED', 500, [string]>(
+  'FST_TOKEN_AUTH_MIGRATION_BLOCKED', 'The store cannot be migrated: %s', 500)
