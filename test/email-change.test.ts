@@ -1,8 +1,9 @@
 import t from 'tap'
 import { PASSWORD } from './helpers/app.js'
-import { ALICE_EMAIL, buildMailApp, type MailApp } from './helpers/account-mail.js'
+import { ALICE_EMAIL, buildMailApp, MAIL_LINKS, type MailApp } from './helpers/account-mail.js'
 import { bearer } from './helpers/forge.js'
 import { linkTokenOf } from './helpers/mail-outbox.js'
+import { SmtpCatcher } from './helpers/smtp-catcher.js'
 import { login } from './helpers/session.js'
 import { createUser, forEachStore } from './helpers/stores.js'
 
@@ -143,4 +144,15 @@ t.test('the email changed between reading the user and writing the change: the l
   t.equal(res.statusCode, 400)
   t.equal(res.json().code, 'FST_TOKEN_AUTH_INVALID_ACCOUNT_TOKEN')
   t.equal((await mail.store.users.findById(mail.alice.id))?.email, 'alice@meanwhile.example')
+})
+
+t.test('over real SMTP: the new address gets the link, the old one both notices, and the link changes the email', async (t) => {
+  const catcher = await SmtpCatcher.start(t)
+  const mail = await buildMailApp(t, { auth: { mail: { transport: catcher.url, from: 'Example <no-reply@example.com>', links: MAIL_LINKS } } })
+  t.equal((await requestChange(mail, {})).statusCode, 202)
+  const link = await catcher.nextMessage(NEW_EMAIL)
+  t.match((await catcher.nextMessage(ALICE_EMAIL)).text, NEW_EMAIL)
+  t.equal((await mail.post('/auth/email/verify', { token: linkTokenOf(link) })).statusCode, 204)
+  t.match((await catcher.nextMessage(ALICE_EMAIL)).text, NEW_EMAIL)
+  t.equal((await mail.store.users.findById(mail.alice.id))?.email, NEW_EMAIL)
 })

@@ -124,7 +124,7 @@ t.test('a mail server that fails: the request still gets its 202, and the log na
   await mail.app.close()
   t.ok(leaked.length === 43, 'a token was minted and handed to the transport')
   const failure = lines.map((line) => JSON.parse(line)).find((entry) => entry.job === 'password reset mail')
-  t.match(failure, { level: 50, err: { code: 'EENVELOPE', message: /550 rejected/ } })
+  t.match(failure, { level: 50, err: { code: 'FST_TOKEN_AUTH_MAIL_NOT_SENT', message: /550 rejected/ } })
   t.notOk(lines.some((line) => line.includes(leaked)), 'the token is in no log line')
 })
 
