@@ -149,3 +149,11 @@ t.test('over real SMTP: the link in the mail that arrives verifies the email', a
   t.equal((await verify(mail, linkTokenOf(received))).statusCode, 204)
   t.type((await mail.store.users.findById(mail.alice.id))?.emailVerifiedAt, 'number')
 })
+
+t.test('the core refuses a token that is not a string as an invalid link, before any lookup', async (t) => {
+  const mail = await buildMailApp(t)
+  const { createAuthCore } = await import('fastify-token-auth')
+  const core = createAuthCore({ secret: 'nO7hX2qL9vR4tW8yB3mK6pD1sF5gJ0cZ-aE_uI4oP8lQ2wY', store: mail.store, mail: { transport: mail.outbox, from: 'a@example.com', links: MAIL_LINKS } })
+  await t.rejects(core.verifyEmail(42, '192.0.2.1'), { code: 'FST_TOKEN_AUTH_INVALID_ACCOUNT_TOKEN' })
+  await t.rejects(core.resetPassword({ token: { hash: 'x' }, newPassword: 'a long enough passphrase', clientAddress: '192.0.2.1' }), { code: 'FST_TOKEN_AUTH_INVALID_ACCOUNT_TOKEN' })
+})
