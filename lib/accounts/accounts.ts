@@ -1,7 +1,7 @@
 import { type ActionContext, contextFields, type EmitAuthEvent } from '../audit/auth-events.js'
 import { type Clock, nowSeconds } from '../clock.js'
 import { PasswordRejectedError, UserNotFoundError } from '../errors.js'
-import type { Revocation, UserPort, UserRecord } from '../store/ports.js'
+import type { Revocation, UserChanges, UserPort, UserRecord } from '../store/ports.js'
 import type { PasswordHasher } from './password-hasher.js'
 import { normalisePassword } from './password-input.js'
 import { assertNewUserShape, checkEmail, checkProfile, checkRoles, userRecordFrom, type NewUser } from './user-input.js'
@@ -137,6 +137,18 @@ export class Accounts {
     const user = this.#revoked(await this.#update(id, { set: { passwordHash }, revokeTokens: window }), window.expiresAt)
     this.#emit({ type: 'password.changed', userId: user.id, sessionId: context.sessionId, address: context.address })
     return user
+  }
+
+  /**
+   * Sets a password hash made by the caller (a reset checks its link before any bcrypt work)
+   * and ends every session, in one atomic step, only while the user's password hash and
+   * email are still those in `expect`; `set` may add fields. Undefined when either changed
+   * meanwhile (or no such user): nothing was written.
+   */
+  async replacePasswordHash (id: string, passwordHash: string, expect: { passwordHash: string, email: string | null }, set: UserChanges = {}): Promise<UserRecord | undefined> {
+    const window = this.#revocationWindow()
+    const user = await this.#parts.users.update(id, { set: { ...set, passwordHash }, expect, revokeTokens: window })
+    return user === undefined ? undefined : this.#revoked(user, window.expiresAt)
   }
 
   /**
