@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import type { AccountTokenPort } from 'fastify-token-auth'
+import type { AccountTokenPort, RefreshFamilyPort } from 'fastify-token-auth'
 import { PASSWORD } from './helpers/app.js'
 import { ALICE_EMAIL, buildMailApp, MAIL_LINKS, NEW_PASSWORD, type MailApp } from './helpers/account-mail.js'
 import { TestClock } from './helpers/clock.js'
@@ -103,6 +103,36 @@ forEachStore(t, 'a reset racing a password change: the change that wrote first s
   invalidLink(t, await reset(mail, token))
   t.equal(await logIn(mail, 'changed in the meantime'), 200, 'the password change stands')
   t.equal(await logIn(mail, NEW_PASSWORD), 401, 'the reset set nothing')
+})
+
+forEachStore(t, 'a reset racing logins with the old password: once the reset answered, no session those logins started lives on', async (t, target) => {
+  const mail = await buildMailApp(t, { target, auth: { throttle: { maxAccountFailures: 1000, maxAddressFailures: 1000 } } })
+  const token = await resetToken(mail)
+  // The worst interleaving, made certain: a login checked the old password, then the whole
+  // reset ran, and only then does the login start its session.
+  const families = mail.store.families as { -readonly [K in keyof RefreshFamilyPort]: RefreshFamilyPort[K] }
+  const create = families.create.bind(families)
+  let resetFirst: Promise<unknown> | undefined
+  families.create = async (...args) => {
+    resetFirst ??= reset(mail, token).then((res) => { t.equal(res.statusCode, 204, 'the reset ran inside the login') })
+    await resetFirst
+    return await create(...args)
+  }
+  const logins = await Promise.all(Array.from({ length: 10 }, async () => await mail.post('/auth/login', { username: 'alice', password: PASSWORD, include_refresh_token: true })))
+  families.create = create
+  const started = logins.filter((res) => res.statusCode === 200)
+  t.ok(started.length > 0, 'logins that checked the old password before the reset got their tokens')
+  for (const login of started) {
+    const me = await mail.app.inject({ url: '/me', headers: bearer(login.json().access_token) })
+    t.equal(me.statusCode, 401, 'their access tokens are refused')
+    t.equal(me.json().code, 'FST_TOKEN_AUTH_TOKEN_REVOKED')
+    t.match(me.headers['www-authenticate'], /error="invalid_token"/)
+    const refresh = await mail.post('/auth/refresh', { refresh_token: login.json().refresh_token })
+    t.equal(refresh.statusCode, 401, 'and their refresh tokens')
+    t.equal(refresh.json().code, 'FST_TOKEN_AUTH_INVALID_REFRESH_TOKEN')
+  }
+  t.equal(await logIn(mail, PASSWORD), 401, 'after the reset the old password fails')
+  t.equal(await logIn(mail, NEW_PASSWORD), 200)
 })
 
 forEachStore(t, 'a link issued before the password changed is refused', async (t, target) => {
