@@ -38,6 +38,12 @@ export const RateLimitedError = createError(
 export const LoginBusyError = createError(
   'FST_TOKEN_AUTH_BUSY', 'Too many password checks are waiting; try again shortly', 503, Error, NO_STACK)
 
+export const AccountTokenInvalidError = createError(
+  'FST_TOKEN_AUTH_INVALID_ACCOUNT_TOKEN', 'The link is invalid or has expired', 400, Error, NO_STACK)
+
+export const EmailNotVerifiedError = createError(
+  'FST_TOKEN_AUTH_EMAIL_NOT_VERIFIED', 'The account\'s email address is not verified yet: follow the link mailed to it', 403, Error, NO_STACK)
+
 export const RefreshTokenInvalidError = createError<'FST_TOKEN_AUTH_INVALID_REFRESH_TOKEN', 401, [string]>(
   'FST_TOKEN_AUTH_INVALID_REFRESH_TOKEN', 'The refresh token is invalid: %s', 401, Error, NO_STACK)
 

@@ -6,6 +6,7 @@ import type { IssuedSession } from '../lib/sessions/session-service.js'
 import { optionNames, refuseUnknownKeys, type KnownKeys } from '../lib/options/known-keys.js'
 import type { UserRecord } from '../lib/store/ports.js'
 import type { AccessTokenClaims } from './claims-types.js'
+import { accountMailRoutes } from './account-mail-routes.js'
 import { coreHandleOf } from './core-handle.js'
 import { sessionIdOf } from './csrf-check.js'
 import { emptyResponses, LoginBody, PasswordChangeBody, RefreshTokenBody, tokenResponses, type LoginRequest, type PasswordChangeRequest, type RefreshTokenRequest } from './login-schemas.js'
@@ -22,10 +23,11 @@ export interface LoginRoutesOptions {
   onLoginFailure?: ((event: { request: FastifyRequest, username: string, reason: LoginFailureReason }) => void | Promise<void>) | undefined
 }
 
-/** A throttle (429) or a busy password check (503) as an audit reason; other errors are not refusals. */
+/** A throttle (429), a busy password check (503) or an unverified email (403) as an audit reason; other errors are not refusals. */
 function refusalReason (error: unknown): LoginFailureReason | undefined {
   const code = (error as { code?: unknown }).code
   if (code === 'FST_TOKEN_AUTH_LOGIN_THROTTLED') return 'throttled'
+  if (code === 'FST_TOKEN_AUTH_EMAIL_NOT_VERIFIED') return 'email_not_verified'
   return code === 'FST_TOKEN_AUTH_BUSY' ? 'busy' : undefined
 }
 
@@ -196,11 +198,16 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
       await handle.core.changePassword({ userId, sessionId, currentPassword, newPassword, clientAddress: clientAddress(request), deviceToken: deviceCookie(request), userAgent: request.headers['user-agent'] }))
     return sendSession(request, reply, session, request.body.include_refresh_token === true)
   })
+
+  const flows = stateful.accountMail
+  if (flows !== undefined) await app.register(accountMailRoutes, { flows, sendSession, deviceCookie, passwordChecked })
 }
 
 /**
  * The session routes, under the prefix you register them with: POST login, refresh,
- * logout, logout-all and password. Needs tokenAuth registered with a `userStore`.
+ * logout, logout-all and password; with the `mail` option, also password/forgot,
+ * password/reset, email/verification, email/verify and email/change. Needs tokenAuth
+ * registered with a `store`.
  */
 export const loginRoutes = fp(plugin, {
   fastify: '5.x',

@@ -99,6 +99,17 @@ export class TokenAuthDecorator {
   }
 
   /**
+   * Mails the user the link that verifies their email (after sign-up, say). False, sending
+   * nothing, when they have no address, it is verified, they are disabled, or the address
+   * has had its mails for the window (mailThrottle.perEmail). Needs the `mail` option.
+   */
+  async sendEmailVerification (userId: string): Promise<boolean> {
+    const flows = this.#stateful().accountMail
+    if (flows === undefined) throw new TypeError('email verification needs the `mail` option in the tokenAuth options')
+    return await flows.emailVerification.sendTo(userId)
+  }
+
+  /**
    * Starts a session for a user your own code authenticated (SSO, magic link, …); `client`
    * (the request's address and User-Agent) is what the user's list of sessions shows.
    */

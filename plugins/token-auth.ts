@@ -16,7 +16,7 @@ import { weakSecretWarning } from '../lib/tokens/weak-secret-policy.js'
 
 const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => {
   // The core first: it validates the keys the plugin's own options derive from.
-  const core = createAuthCore<AccessTokenClaims>(coreOptionsOf(rawOptions), { clock: rawOptions.clock, log: app.log })
+  const core = createAuthCore<AccessTokenClaims>(coreOptionsOf(rawOptions), { clock: rawOptions.clock, log: app.log, productName: rawOptions.realm })
   const options = resolveTokenAuthOptions(rawOptions)
   const names = options.decorators
   refuseTakenNames(app, names)

@@ -124,6 +124,18 @@ export class Accounts {
     return user
   }
 
+  /**
+   * Sets a password hash made by the caller (a reset checks its link before any bcrypt work)
+   * and ends every session, in one atomic step, only while the user's password hash and
+   * email are still those in `expect`; `set` may add fields. Undefined when either changed
+   * meanwhile (or no such user): nothing was written.
+   */
+  async replacePasswordHash (id: string, passwordHash: string, expect: { passwordHash: string, email: string | null }, set: UserChanges = {}): Promise<UserRecord | undefined> {
+    const window = this.#revocationWindow()
+    const user = await this.#parts.users.update(id, { set: { ...set, passwordHash }, expect, revokeTokens: window })
+    return user === undefined ? undefined : this.#revoked(user, window.expiresAt)
+  }
+
   /** Disabling ends every session; enabling lets the user log in again. Either, when already so, changes nothing. */
   async setDisabled (id: string, disabled: boolean): Promise<void> {
     const window = disabled ? this.#revocationWindow() : undefined

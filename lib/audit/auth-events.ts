@@ -31,11 +31,13 @@ export interface LoginSucceededEvent extends AuthEventBase {
  * counts toward the same lockout). `username` as typed: usernames are not secrets, and the
  * operator needs it to see who is being guessed at. `busy`: the password-check queue was full (503).
  * `refused`: the password was right but the application's onLoginSuccess refused the login.
+ * `email_not_verified`: the password was right but requireVerifiedEmail is on and the
+ * account's email is unverified (or missing).
  */
 export interface LoginFailedEvent extends AuthEventBase {
   type: 'login.failed'
   username: string
-  reason: CredentialFailureReason | 'busy' | 'refused'
+  reason: CredentialFailureReason | 'busy' | 'refused' | 'email_not_verified'
   address: string
 }
 
@@ -83,6 +85,37 @@ export interface LoggedOutEverywhereEvent extends AuthEventBase {
 export interface PasswordChangedEvent extends AuthEventBase {
   type: 'password.changed'
   userId: string
+}
+
+/** The password was reset by a mailed link followed from `address`: every session ended. */
+export interface PasswordResetEvent extends AuthEventBase {
+  type: 'password.reset'
+  userId: string
+  address: string
+}
+
+/** A verification link was followed from `address`: the user's email is proven to reach them. */
+export interface EmailVerifiedEvent extends AuthEventBase {
+  type: 'email.verified'
+  userId: string
+  address: string
+}
+
+/**
+ * The signed-in user (session `sessionId`, at `address`) asked to change their email, and
+ * confirmed it with their password: a link goes to the new address. Never the address itself.
+ */
+export interface EmailChangeRequestedEvent extends AuthEventBase {
+  type: 'email.change_requested'
+  userId: string
+  address: string
+}
+
+/** The link sent to a new address was followed from `address`: the user's email is now that address, verified. */
+export interface EmailChangedEvent extends AuthEventBase {
+  type: 'email.changed'
+  userId: string
+  address: string
 }
 
 export interface UserCreatedEvent extends AuthEventBase {
@@ -136,6 +169,10 @@ export type AuthEvent =
   | LoggedOutEvent
   | LoggedOutEverywhereEvent
   | PasswordChangedEvent
+  | PasswordResetEvent
+  | EmailVerifiedEvent
+  | EmailChangeRequestedEvent
+  | EmailChangedEvent
   | UserCreatedEvent
   | UserUpdatedEvent
   | UserDisabledEvent

@@ -11,7 +11,14 @@ import { createRevocationCheck } from '../sessions/revocation-check.js'
 import { RevocationList } from '../sessions/revocation-list.js'
 import { RevocationSync } from '../sessions/revocation-sync.js'
 import { SessionService, type IssuedSession } from '../sessions/session-service.js'
-import { TokenRevokedError } from '../errors.js'
+import { EmailNotVerifiedError, TokenRevokedError } from '../errors.js'
+import { BackgroundJobs } from '../accounts/background-jobs.js'
+import { normaliseEmail } from '../accounts/email-address.js'
+import { EmailVerification, type VerifiedEmail } from '../accounts/email-verification.js'
+import { MailThrottle } from '../accounts/mail-throttle.js'
+import { PasswordReset } from '../accounts/password-reset.js'
+import { createAccountMailer } from '../mail/create-mailer.js'
+import type { AccountMailer } from '../mail/mail-port.js'
 import type { AuthStore, Revocation, UserRecord } from '../store/ports.js'
 import { AccessTokens, type AccessTokenClaimsBase } from '../tokens/access-tokens.js'
 import { deriveKeysFromRing, keyDefinitionsOf } from '../tokens/derived-keys.js'
@@ -33,7 +40,12 @@ const silentLogger: CoreLogger = { debug: ignore, info: ignore, warn: ignore, er
 export interface CoreEnvironment {
   clock?: Clock | undefined
   log?: CoreLogger | undefined
+  /** What account mails call the product when `mail.productName` is not set (tokenAuth passes its realm). Default 'api'. */
+  productName?: string | undefined
 }
+
+// How long a closing app waits for mails still being sent.
+const MAIL_DRAIN_TIMEOUT_MS = 10_000
 
 // An id missing this long is a rolled-back insert, not a slow commit.
 const REVOCATION_GAP_TIMEOUT_MS = 30_000
@@ -47,6 +59,20 @@ export interface StatefulParts<Claims extends AccessTokenClaimsBase> {
   login: PasswordLogin
   sessions: SessionService<Claims>
   revocations: RevocationList
+  /** Present when the `mail` option is set. */
+  accountMail: AccountMailFlows | undefined
+}
+
+/** The flows that mail a link: password reset, email verification and change. */
+export interface AccountMailFlows {
+  passwordReset: PasswordReset
+  emailVerification: EmailVerification
+}
+
+/** A password reset's outcome: the user, and the new session when `passwordReset.logIn` is on. */
+export interface PasswordResetResult {
+  user: UserRecord
+  session: IssuedSession | undefined
 }
 
 /**
@@ -67,6 +93,8 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
   readonly #sync: RevocationSync | undefined
   readonly #housekeeping: Housekeeping | undefined
   readonly #emit: EmitAuthEvent
+  readonly #mailer: AccountMailer | undefined
+  readonly #jobs: BackgroundJobs
 
   constructor (options: AuthCoreOptions, environment: CoreEnvironment = {}) {
     const resolved = resolveCoreOptions(options)
@@ -77,6 +105,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
     this.clock = clock
     const emit = createAuthEventEmitter(resolved.onAuthEvent, { clock, log })
     this.#emit = emit
+    this.#jobs = new BackgroundJobs(log)
     const tokens = resolved.ring === undefined
       ? undefined
       : new AccessTokens<Claims>({
@@ -129,22 +158,25 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
       onError: (error) => { log.warn({ err: error }, 'pruning expired auth rows failed; will retry') }
     })
     const perMinute = (limit: number): RateLimit => new RateLimit({ limit, windowSeconds: 60, maxKeys: 100_000 }, clock)
+    const accounts = new Accounts({
+      users: store.users,
+      hasher: resolved.hasher,
+      clock,
+      policy: {
+        minPasswordLength: resolved.minPasswordLength,
+        profileFields: store.profileFields ?? [],
+        userRevocationSeconds: resolved.maxTokenTtlSeconds + resolved.clockToleranceSeconds
+      },
+      onRevocation,
+      emit
+    })
+    this.#mailer = resolved.mail === undefined ? undefined : createAccountMailer(resolved.mail, { productName: environment.productName ?? 'api', log })
     this.stateful = {
       store,
       tokens,
       revocations,
-      accounts: new Accounts({
-        users: store.users,
-        hasher: resolved.hasher,
-        clock,
-        policy: {
-          minPasswordLength: resolved.minPasswordLength,
-          profileFields: store.profileFields ?? [],
-          userRevocationSeconds: resolved.maxTokenTtlSeconds + resolved.clockToleranceSeconds
-        },
-        onRevocation,
-        emit
-      }),
+      accounts,
+      accountMail: this.#mailer === undefined ? undefined : this.#accountMailFlows(store, this.#mailer, accounts),
       login: new PasswordLogin({ users: store.users, attempts: store.attempts, hasher: resolved.hasher, clock, emit }, {
         // Shared by every instance with the same keys, issued under the first and accepted under each
         // (a key rotation keeps device cookies); a verify-only ring cannot sign sessions anyway.
@@ -171,6 +203,23 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
     }
   }
 
+  #accountMailFlows (store: AuthStore, mailer: AccountMailer, accounts: Accounts): AccountMailFlows {
+    const { hasher, minPasswordLength, passwordReset, emailVerification, mailThrottle } = this.options
+    const parts = {
+      users: store.users,
+      accountTokens: store.accountTokens,
+      mailer,
+      throttle: new MailThrottle(store.attempts, mailThrottle, this.clock),
+      jobs: this.#jobs,
+      clock: this.clock,
+      emit: this.#emit
+    }
+    return {
+      passwordReset: new PasswordReset({ ...parts, hasher, accounts }, { ttlSeconds: passwordReset.ttlSeconds, minPasswordLength }),
+      emailVerification: new EmailVerification(parts, { ttlSeconds: emailVerification.ttlSeconds })
+    }
+  }
+
   /**
    * A password login: the credentials checked (throttled), `beforeSession` run (it may
    * still refuse by throwing), then a new session started. The session and the device
@@ -179,6 +228,11 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
   async logIn (attempt: PasswordAttempt, beforeSession?: (user: UserRecord) => void | Promise<void>): Promise<{ session: IssuedSession, deviceToken: string }> {
     const { login, sessions } = this.#statefulParts()
     const { user, deviceToken } = await login.login(attempt)
+    // Decided only once the password was right, so it tells nothing to someone without it.
+    if (this.options.requireVerifiedEmail && (user.email === null || user.emailVerifiedAt === null)) {
+      this.#emit({ type: 'login.failed', userId: user.id, username: user.username, reason: 'email_not_verified', address: attempt.clientAddress })
+      throw new EmailNotVerifiedError()
+    }
     try {
       await beforeSession?.(user)
     } catch (error) {
@@ -205,6 +259,44 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
     return await sessions.start(changed, { clientAddress: change.clientAddress, userAgent: change.userAgent })
   }
 
+  /**
+   * Sets a new password with a reset link's token (see PasswordReset.reset): every session
+   * ended; with `passwordReset.logIn`, a new session started for the user.
+   */
+  async resetPassword (reset: { token: unknown, newPassword: unknown, clientAddress: string, userAgent?: string | undefined }): Promise<PasswordResetResult> {
+    const user = await this.#accountMail().passwordReset.reset(reset.token, reset.newPassword, reset.clientAddress)
+    if (!this.options.passwordReset.logIn) return { user, session: undefined }
+    const session = await this.#statefulParts().sessions.start(user, { clientAddress: reset.clientAddress, userAgent: reset.userAgent })
+    this.#emit({ type: 'login.succeeded', userId: user.id, username: user.username, sessionId: session.sessionId, address: reset.clientAddress })
+    return { user, session }
+  }
+
+  /**
+   * The signed-in user asks to change their email: the address checked, then the current
+   * password (throttled like a login), then the link mailed to the new address (see
+   * EmailVerification.requestChange). The email changes only when the link is followed.
+   */
+  async requestEmailChange (change: { userId: string, sessionId?: string | undefined, newEmail: unknown, currentPassword: string, clientAddress: string, deviceToken?: string | undefined }): Promise<void> {
+    const { emailVerification } = this.#accountMail()
+    const { accounts, login } = this.#statefulParts()
+    const newEmail = normaliseEmail(change.newEmail)
+    const user = await accounts.findUserById(change.userId)
+    if (user === undefined) throw new TokenRevokedError()
+    const confirmed = await login.confirmPassword(user, change.currentPassword, change.clientAddress, change.deviceToken)
+    await emailVerification.requestChange(confirmed, newEmail, { clientAddress: change.clientAddress, sessionId: change.sessionId })
+  }
+
+  /** Follows a verification link (see EmailVerification.verify). */
+  async verifyEmail (token: unknown, clientAddress: string): Promise<VerifiedEmail> {
+    return await this.#accountMail().emailVerification.verify(token, clientAddress)
+  }
+
+  #accountMail (): AccountMailFlows {
+    const flows = this.#statefulParts().accountMail
+    if (flows === undefined) throw new TypeError('password resets and email verification need the `mail` option')
+    return flows
+  }
+
   #statefulParts (): StatefulParts<Claims> {
     if (this.stateful === undefined) throw new TypeError('sessions and accounts need a `store` in the options')
     return this.stateful
@@ -219,9 +311,14 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
     this.#housekeeping?.start()
   }
 
-  /** Stops the timers; never waits longer than one sync's timeout. */
+  /** Stops the timers, and lets mails still being sent finish (for a bounded time) before the mailer closes. */
   async stop (): Promise<void> {
-    await Promise.all([this.#sync?.stop(), this.#housekeeping?.stop(), ...this.issuers.map(async (issuer) => { await issuer.stop() })])
+    await Promise.all([
+      this.#sync?.stop(),
+      this.#housekeeping?.stop(),
+      ...this.issuers.map(async (issuer) => { await issuer.stop() }),
+      this.#jobs.drain(MAIL_DRAIN_TIMEOUT_MS).then(async () => { await this.#mailer?.close() })
+    ])
   }
 }
 

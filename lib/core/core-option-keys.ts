@@ -24,7 +24,12 @@ const CORE_OPTIONS: KnownKeys<AuthCoreOptions> = {
   login: true,
   session: true,
   revocation: true,
-  onAuthEvent: true
+  onAuthEvent: true,
+  mail: true,
+  requireVerifiedEmail: true,
+  passwordReset: true,
+  emailVerification: true,
+  mailThrottle: true
 }
 
 /** Every name the core takes at the top level of its options. */
@@ -35,6 +40,9 @@ const THROTTLE: KnownKeys<ThrottleOptions> = { maxAccountFailures: true, maxAddr
 const LOGIN: KnownKeys<Nested<'login'>> = { maxInFlightPerAccount: true, maxInFlightPerAddress: true }
 const SESSION: KnownKeys<Nested<'session'>> = { refreshTokenTtl: true, maxAge: true, reuseGrace: true, perSessionPerMinute: true, perAddressPerMinute: true }
 const REVOCATION: KnownKeys<Nested<'revocation'>> = { syncInterval: true, maxStaleness: true, pruneInterval: true }
+const PASSWORD_RESET: KnownKeys<Nested<'passwordReset'>> = { tokenTtl: true, logIn: true }
+const EMAIL_VERIFICATION: KnownKeys<Nested<'emailVerification'>> = { tokenTtl: true }
+const MAIL_THROTTLE: KnownKeys<Nested<'mailThrottle'>> = { perAddress: true, perEmail: true, failedLinksPerAddress: true, window: true }
 const KEY: KnownKeys<KeyDefinition> = { kid: true, alg: true, secret: true, privateKey: true, publicKey: true }
 
 const NESTED_OPTIONS: ReadonlyArray<[string, readonly string[]]> = [
@@ -42,7 +50,10 @@ const NESTED_OPTIONS: ReadonlyArray<[string, readonly string[]]> = [
   ['throttle', optionNames(THROTTLE)],
   ['login', optionNames(LOGIN)],
   ['session', optionNames(SESSION)],
-  ['revocation', optionNames(REVOCATION)]
+  ['revocation', optionNames(REVOCATION)],
+  ['passwordReset', optionNames(PASSWORD_RESET)],
+  ['emailVerification', optionNames(EMAIL_VERIFICATION)],
+  ['mailThrottle', optionNames(MAIL_THROTTLE)]
 ]
 const KEY_NAMES = optionNames(KEY)
 

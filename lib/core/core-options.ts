@@ -11,6 +11,10 @@ import { weakSecretPolicy, type WeakSecretPolicy } from '../tokens/weak-secret-p
 import { refuseUnknownCoreOptions } from './core-option-keys.js'
 import { integerInRange, optionalString } from '../options/option-values.js'
 import { shownValue } from '../shown-value.js'
+import { resolveMailOptions } from '../mail/create-mailer.js'
+import type { MailOptions } from '../mail/mail-port.js'
+import type { MailThrottlePolicy } from '../accounts/mail-throttle.js'
+import { MAX_THROTTLE_SECONDS } from '../login/throttle-policy.js'
 
 /** What the core takes: keys, token policy, the store and the session rules. */
 export interface AuthCoreOptions {
@@ -100,6 +104,37 @@ export interface AuthCoreOptions {
    * with is logged, never changing the answer to the request.
    */
   onAuthEvent?: AuthEventHandler | undefined
+  /**
+   * Account mail (password reset, email verification and change): the transport, the sender
+   * and the pages the links open. Needs a `store`. Without it those flows and routes are off.
+   */
+  mail?: MailOptions | undefined
+  /**
+   * Refuse a login with the right password (403 FST_TOKEN_AUTH_EMAIL_NOT_VERIFIED) while the
+   * account's email is unverified or missing. Default false.
+   */
+  requireVerifiedEmail?: boolean | undefined
+  passwordReset?: {
+    /** How long a reset link works. Default '30m', from '5m' to '24h'. */
+    tokenTtl?: Duration | undefined
+    /** A reset also signs the user in (the route answers a session, like a login). Default false. */
+    logIn?: boolean | undefined
+  } | undefined
+  emailVerification?: {
+    /** How long a verification link (an email change's too) works. Default '24h', from '5m' to '7d'. */
+    tokenTtl?: Duration | undefined
+  } | undefined
+  /** Throttling of the account-mail routes, in the store's attempt counters (shared by every instance). */
+  mailThrottle?: {
+    /** Mail requests (forgotten password, resend, email change) one client address may make per window; then 429. Default 10. */
+    perAddress?: number | undefined
+    /** Mails one email address may be sent per window; past it requests are answered alike and send nothing. Default 3. */
+    perEmail?: number | undefined
+    /** Failed reset or verification links one client address may present per window; then 429. Default 20. */
+    failedLinksPerAddress?: number | undefined
+    /** Default '1h', at most '24h'. */
+    window?: Duration | undefined
+  } | undefined
 }
 
 export interface ResolvedCoreOptions {
@@ -126,6 +161,11 @@ export interface ResolvedCoreOptions {
   session: { refreshTokenTtlSeconds: number, sessionMaxAgeSeconds: number, reuseGraceSeconds: number, perSessionPerMinute: number, perAddressPerMinute: number }
   revocation: { syncIntervalMs: number, maxStalenessMs: number, pruneIntervalMs: number }
   onAuthEvent: AuthEventHandler | undefined
+  mail: MailOptions | undefined
+  requireVerifiedEmail: boolean
+  passwordReset: { ttlSeconds: number, logIn: boolean }
+  emailVerification: { ttlSeconds: number }
+  mailThrottle: MailThrottlePolicy
 }
 
 const defaultClaims = (user: UserRecord): Record<string, unknown> => user.roles.length > 0 ? { roles: user.roles } : {}
@@ -160,6 +200,31 @@ function passwordOptions (options: AuthCoreOptions['passwords'] = {}): { hasher:
   return { hasher, minPasswordLength: integerInRange(options.minLength, 'passwords.minLength', 8, 1, 64) }
 }
 
+function flag (value: unknown, name: string): boolean {
+  if (value !== undefined && typeof value !== 'boolean') throw new InvalidOptionError(`${name} must be true or false; got ${shownValue(value)}`)
+  return value === true
+}
+
+function accountMailOptions (options: AuthCoreOptions, store: AuthStore | undefined): Pick<ResolvedCoreOptions, 'mail' | 'requireVerifiedEmail' | 'passwordReset' | 'emailVerification' | 'mailThrottle'> {
+  const mail = options.mail === undefined ? undefined : resolveMailOptions(options.mail)
+  if (mail !== undefined && store === undefined) throw new InvalidOptionError('account mail needs a `store` for its single-use links: set `store` too, or leave `mail` out')
+  const reset = options.passwordReset ?? {}
+  const verification = options.emailVerification ?? {}
+  const throttle = options.mailThrottle ?? {}
+  return {
+    mail,
+    requireVerifiedEmail: flag(options.requireVerifiedEmail, 'requireVerifiedEmail'),
+    passwordReset: { ttlSeconds: Math.round(seconds(reset.tokenTtl, '30m', 'passwordReset.tokenTtl', 300, 86400)), logIn: flag(reset.logIn, 'passwordReset.logIn') },
+    emailVerification: { ttlSeconds: Math.round(seconds(verification.tokenTtl, '24h', 'emailVerification.tokenTtl', 300, 7 * 86400)) },
+    mailThrottle: {
+      requestsPerAddress: integerInRange(throttle.perAddress, 'mailThrottle.perAddress', 10, 1, 100_000),
+      mailsPerRecipient: integerInRange(throttle.perEmail, 'mailThrottle.perEmail', 3, 1, 1000),
+      tokenFailuresPerAddress: integerInRange(throttle.failedLinksPerAddress, 'mailThrottle.failedLinksPerAddress', 20, 1, 100_000),
+      windowSeconds: Math.round(seconds(throttle.window, '1h', 'mailThrottle.window', 1, MAX_THROTTLE_SECONDS))
+    }
+  }
+}
+
 /** Validates every core option once: a bad configuration fails at startup, never a request. */
 export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptions {
   refuseUnknownCoreOptions(options)
@@ -183,6 +248,7 @@ export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptio
   if (syncIntervalMs >= maxStalenessMs) throw new InvalidOptionError('revocation.syncInterval must be shorter than revocation.maxStaleness')
   const ring = keyRingFrom(options, policy)
   const issuer = optionalString(options.issuer, 'issuer')
+  const store = checkStore(options.store, ring)
   return {
     ring,
     issuers: resolveIssuers(options.issuers, issuer),
@@ -195,7 +261,7 @@ export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptio
     clockToleranceSeconds: seconds(options.clockTolerance, 5, 'clockTolerance', 0, 60),
     maxTokenLength: integerInRange(options.maxTokenLength, 'maxTokenLength', 4096, 256, 16384),
     cacheSize: integerInRange(options.verifiedTokenCacheSize, 'verifiedTokenCacheSize', 10000, 0, 10_000_000),
-    store: checkStore(options.store, ring),
+    store,
     claims: options.claims ?? defaultClaims,
     ...passwordOptions(options.passwords),
     throttle: options.throttle,
@@ -212,6 +278,7 @@ export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptio
       maxStalenessMs,
       pruneIntervalMs: seconds(revocation.pruneInterval, '1m', 'revocation.pruneInterval', 1, 86400) * 1000
     },
-    onAuthEvent: options.onAuthEvent
+    onAuthEvent: options.onAuthEvent,
+    ...accountMailOptions(options, store)
   }
 }

@@ -29,3 +29,21 @@ export function addressKey (clientAddress: string): string {
 export function deviceKey (nonce: string): string {
   return throttleKey('device', nonce)
 }
+
+/** The key counting the account-mail requests (forgotten password, resend, email change) of a client address. */
+export function mailRequestAddressKey (clientAddress: string): string {
+  return throttleKey('mail-address', clientAddressKey(String(clientAddress)))
+}
+
+/**
+ * The key counting the mails sent to one address. Always hashed: the counters table
+ * never needs to hold anybody's email address.
+ */
+export function mailRecipientKey (email: string): string {
+  return `mail-email#${createHash('sha256').update(email).digest('hex')}`
+}
+
+/** The key counting a client address's failed reset and verification links. */
+export function accountTokenAddressKey (clientAddress: string): string {
+  return throttleKey('account-token-address', clientAddressKey(String(clientAddress)))
+}
