@@ -12,6 +12,14 @@ function cell (text) {
   return td
 }
 
+function emptyRow (message) {
+  const td = cell(message)
+  td.colSpan = 5
+  const tr = document.createElement('tr')
+  tr.append(td)
+  return tr
+}
+
 export function adminPanel () {
   const panel = document.getElementById('admin-panel')
   const list = document.getElementById('users-list')
@@ -49,6 +57,7 @@ export function adminPanel () {
     const result = await authenticatedCall('GET', `${ADMIN_API}/users?${query}`)
     if (result.status !== 200) return say(describeFailure(result), true)
     list.replaceChildren(...result.data.users.map(row))
+    if (result.data.users.length === 0) list.replaceChildren(emptyRow(search === '' ? 'No users yet.' : `No username or email contains “${search}”.`))
     next = result.data.next ?? null
     nextButton.hidden = next === null
   }
