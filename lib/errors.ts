@@ -82,3 +82,7 @@ export const InvalidOptionError = createError<'FST_TOKEN_AUTH_INVALID_OPTION', 5
 
 export const InvalidUserError = createError<'FST_TOKEN_AUTH_INVALID_USER', 400, [string]>(
   'FST_TOKEN_AUTH_INVALID_USER', 'The user is not acceptable: %s', 400)
+
+/** An account mail was not rendered or not delivered. The reason never holds its link, token or an SMTP password. */
+export const MailNotSentError = createError<'FST_TOKEN_AUTH_MAIL_NOT_SENT', 503, [string]>(
+  'FST_TOKEN_AUTH_MAIL_NOT_SENT', 'The mail could not be sent: %s', 503)
