@@ -4,14 +4,23 @@ import type { AccountMailer, MailKind, MailLinkKind } from '../mail/mail-port.js
 import type { AccountTokenPort, AccountTokenPurpose, UserPort, UserRecord } from '../store/ports.js'
 import { newAccountToken } from './account-tokens.js'
 import type { BackgroundJobs } from './background-jobs.js'
-import type { MailThrottle } from './mail-throttle.js'
+
+/** The throttles of the mail flows (lib/login/mail-throttle.ts implements them over the store's counters). */
+export interface AccountMailThrottle {
+  /** Counts a client's request to mail `recipient`: 429 past the client's allowance, false past the recipient's. */
+  mayMail: (clientAddress: string, recipient: string) => Promise<boolean>
+  /** Counts a mail the application asks for: false past the recipient's allowance. */
+  mayMailFromApplication: (recipient: string) => Promise<boolean>
+  /** Counts a link's use as a failure before it is looked up (429 past the allowance); `succeeded` takes it back. */
+  reserveTokenAttempt: (clientAddress: string) => Promise<{ succeeded: () => Promise<void> }>
+}
 
 /** What the password-reset and email flows share: the store's ports, the mailer, the throttles and the background jobs. */
 export interface AccountMailParts {
   users: UserPort
   accountTokens: AccountTokenPort
   mailer: AccountMailer
-  throttle: MailThrottle
+  throttle: AccountMailThrottle
   jobs: BackgroundJobs
   clock: Clock
   emit: EmitAuthEvent

@@ -13,7 +13,7 @@ import { integerInRange, optionalString } from '../options/option-values.js'
 import { shownValue } from '../shown-value.js'
 import { resolveMailOptions } from '../mail/create-mailer.js'
 import type { MailOptions } from '../mail/mail-port.js'
-import type { MailThrottlePolicy } from '../accounts/mail-throttle.js'
+import type { MailThrottlePolicy } from '../login/mail-throttle.js'
 import { MAX_THROTTLE_SECONDS } from '../login/throttle-policy.js'
 
 /** What the core takes: keys, token policy, the store and the session rules. */

@@ -28,7 +28,8 @@ export interface MailAppOptions {
 /** An app with account mail on (sent to an in-memory outbox), the login routes under /auth and alice (email unverified). */
 export async function buildMailApp (t: Test, options: MailAppOptions = {}): Promise<MailApp> {
   const store = await (options.target ?? memoryStoreTarget()).create(t)
-  const alice = await createUser(store, { username: 'alice', password: PASSWORD, email: ALICE_EMAIL })
+  // A second app on one store (another instance) finds alice there.
+  const alice = await store.users.findByUsername('alice') ?? await createUser(store, { username: 'alice', password: PASSWORD, email: ALICE_EMAIL })
   const outbox = new MailOutbox()
   const events: AuthEvent[] = []
   const app = await buildApp(t, {

@@ -1,7 +1,8 @@
 import { nowSeconds, type Clock } from '../clock.js'
 import { RateLimitedError, withRetryAfter } from '../errors.js'
-import { accountTokenAddressKey, mailRecipientKey, mailRequestAddressKey } from '../login/throttle-keys.js'
+import { accountTokenAddressKey, mailRecipientKey, mailRequestAddressKey } from './throttle-keys.js'
 import type { LoginAttemptPort } from '../store/ports.js'
+import type { AccountMailThrottle } from '../accounts/account-mail-parts.js'
 import { countMailRequest, countRequest, uncountRequest } from './request-window.js'
 
 export interface MailThrottlePolicy {
@@ -21,7 +22,7 @@ export interface MailThrottlePolicy {
  * the same answer as when it is sent, so nobody can mail-bomb an address, or learn from the
  * answer whether it belongs to anyone.
  */
-export class MailThrottle {
+export class MailThrottle implements AccountMailThrottle {
   readonly #attempts: LoginAttemptPort
   readonly #policy: MailThrottlePolicy
   readonly #clock: Clock
