@@ -71,6 +71,10 @@ export const PasswordRejectedError = createError<'FST_TOKEN_AUTH_PASSWORD_REJECT
 export const UserNotFoundError = createError(
   'FST_TOKEN_AUTH_USER_NOT_FOUND', 'No such user', 404)
 
+/** An unknown, ended or expired session, or another user's: one answer for all, so ids of others' sessions cannot be probed. */
+export const SessionNotFoundError = createError(
+  'FST_TOKEN_AUTH_SESSION_NOT_FOUND', 'No such session', 404, Error, NO_STACK)
+
 /** A status error that tells the client when to come back. */
 export function withRetryAfter<E extends Error> (error: E, seconds: number): E & { headers: Record<string, string> } {
   return Object.assign(error, { headers: { 'retry-after': String(Math.max(1, Math.ceil(seconds))) } })

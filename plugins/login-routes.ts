@@ -12,6 +12,7 @@ import { sessionIdOf } from './csrf-check.js'
 import { emptyResponses, LoginBody, PasswordChangeBody, RefreshTokenBody, tokenResponses, type LoginRequest, type PasswordChangeRequest, type RefreshTokenRequest } from './login-schemas.js'
 import { REGISTER_OPTION_NAMES } from './register-options.js'
 import { readCookie } from './request-credentials.js'
+import { sessionListRoutes } from './session-list-routes.js'
 import { strictValidatorCompiler } from './strict-validator.js'
 
 export interface LoginRoutesOptions {
@@ -191,6 +192,8 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     reply.header('cache-control', 'no-store').code(204)
   })
 
+  await app.register(sessionListRoutes, { management: stateful.management })
+
   app.post<{ Body: PasswordChangeRequest }>('/password', { onRequest: authenticator.authenticate, schema: { body: PasswordChangeBody, response: tokenResponses } }, async (request, reply) => {
     const { current_password: currentPassword, new_password: newPassword } = request.body
     const { sub: userId, sid: sessionId } = authenticator.claimsOf(request)
@@ -205,9 +208,9 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
 
 /**
  * The session routes, under the prefix you register them with: POST login, refresh,
- * logout, logout-all and password; with the `mail` option, also password/forgot,
- * password/reset, email/verification, email/verify and email/change. Needs tokenAuth
- * registered with a `store`.
+ * logout, logout-all and password; GET sessions and DELETE sessions/:id; with the `mail`
+ * option, also password/forgot, password/reset, email/verification, email/verify and
+ * email/change. Needs tokenAuth registered with a `store`.
  */
 export const loginRoutes = fp(plugin, {
   fastify: '5.x',

@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify'
-import type { Accounts } from '../lib/accounts/accounts.js'
 import type { AuthCore } from '../lib/core/auth-core.js'
+import type { UserManagement } from '../lib/core/user-management.js'
 import { toSeconds, type Duration } from '../lib/duration.js'
 import { optionNames, refuseUnknownKeys, type KnownKeys } from '../lib/options/known-keys.js'
 import type { IssuedSession, SessionService } from '../lib/sessions/session-service.js'
@@ -37,8 +37,6 @@ function issuedAtSeconds (issuedAt: unknown): number | undefined {
   if (issuedAt instanceof Date) return issuedAt.getTime() / 1000
   throw new TypeError('issuedAt must be a Date or a number of seconds since the epoch')
 }
-
-type AccountOperations = Pick<Accounts, 'createUser' | 'findUserById' | 'findUserByUsername' | 'updateUser' | 'changePassword' | 'setDisabled' | 'deleteUser'>
 
 /** `app.tokenAuth`: what applications use besides the request hooks. */
 export class TokenAuthDecorator {
@@ -93,9 +91,12 @@ export class TokenAuthDecorator {
     return this.#core.options.ring?.jwks() ?? { keys: [] }
   }
 
-  /** Account operations (create, look up, change password, disable, delete), written once over the store. */
-  get accounts (): AccountOperations {
-    return this.#stateful().accounts
+  /**
+   * Users and their sessions, written once over the store: create, look up, list, update,
+   * change the password, disable, unlock, delete; list a user's sessions and end one or all.
+   */
+  get accounts (): UserManagement {
+    return this.#stateful().management
   }
 
   /**

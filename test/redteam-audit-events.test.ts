@@ -79,7 +79,7 @@ t.test('a login with the right password that onLoginSuccess refuses emits login.
 t.test('changing a user\'s email or roles emits user.updated naming the fields, never their values; changing nothing emits nothing', async (t) => {
   const { app, events, aliceId, clock } = await recorder(t)
   await app.tokenAuth.accounts.updateUser(aliceId, { email: 'attacker@example.com', roles: ['admin', 'root'] })
-  t.same(events, [{ type: 'user.updated', userId: aliceId, fields: ['email', 'roles'], at: clock.now() }])
+  t.same(events, [{ type: 'user.updated', userId: aliceId, fields: ['email', 'roles'], sessionsEnded: false, at: clock.now() }])
   t.notOk(JSON.stringify(events).includes('attacker@example.com'))
   events.length = 0
   await app.tokenAuth.accounts.updateUser(aliceId, {})

@@ -1,10 +1,11 @@
-import { type ActionContext, type EmitAuthEvent } from '../audit/auth-events.js'
+import { type ActionContext, contextFields, type EmitAuthEvent } from '../audit/auth-events.js'
 import { type Clock, nowSeconds } from '../clock.js'
 import { PasswordRejectedError, UserNotFoundError } from '../errors.js'
 import type { Revocation, UserChanges, UserPort, UserRecord } from '../store/ports.js'
 import type { PasswordHasher } from './password-hasher.js'
 import { normalisePassword } from './password-input.js'
 import { assertNewUserShape, checkEmail, checkProfile, checkRoles, userRecordFrom, type NewUser } from './user-input.js'
+import { checkUserChanges, planUserUpdate, type UserProfileUpdate, type UserUpdatePlan } from './user-update.js'
 import { normaliseUsername, tryNormaliseUsername } from './username.js'
 
 export interface AccountsPolicy {
@@ -27,12 +28,7 @@ export interface AccountsParts {
   emit: EmitAuthEvent
 }
 
-/** What an application may change about a user without ending their sessions. */
-export interface UserProfileUpdate {
-  email?: string | null | undefined
-  roles?: string[] | undefined
-  profile?: Record<string, unknown> | undefined
-}
+export type { UserProfileUpdate } from './user-update.js'
 
 /**
  * The account lifecycle, written once over the users port: create, look up, change the
@@ -95,21 +91,39 @@ export class Accounts {
     return user
   }
 
-  /** Changes email, roles or profile fields. Live tokens keep their claims until they expire or refresh. */
-  async updateUser (id: string, changes: UserProfileUpdate): Promise<UserRecord> {
-    const set: UserChanges = {}
-    if (changes.email !== undefined) {
-      set.email = checkEmail(changes.email)
-      // An address set by the application is unproven until the user follows a link sent to it.
-      set.emailVerifiedAt = null
+  /**
+   * Changes email, roles or profile fields. A role added reaches live sessions at their next
+   * refresh (claims are rebuilt from the stored user); a role taken away ends every session
+   * of the user in the same atomic write, so no token keeps it past the revocation bound.
+   * An email set to the one the user has keeps its verification; any other is unproven.
+   * `context`: the administrator's session and address, for the audit event.
+   */
+  async updateUser (id: string, changes: UserProfileUpdate, context: ActionContext = {}): Promise<UserRecord> {
+    const checked = checkUserChanges(changes, this.#parts.policy.profileFields)
+    const current = await this.findUserById(id)
+    if (current === undefined) throw new UserNotFoundError()
+    const first = planUserUpdate(current, checked)
+    let written = await this.#applyPlan(id, first)
+    if (written === undefined) {
+      // The email changed since the read (or the user is gone): read again and write without the condition.
+      const again = await this.#parts.users.findById(id)
+      if (again === undefined) throw new UserNotFoundError()
+      written = await this.#applyPlan(id, planUserUpdate(again, checked, false))
+      if (written === undefined) throw new UserNotFoundError()
     }
-    if (changes.roles !== undefined) set.roles = checkRoles(changes.roles)
-    if (changes.profile !== undefined) set.profile = checkProfile(changes.profile, this.#parts.policy.profileFields)
-    const user = await this.#update(id, { set })
-    // A changed email or role is what an account takeover or a privilege grant looks like.
-    const fields = (['email', 'roles', 'profile'] as const).filter((field) => field in set)
-    if (fields.length > 0) this.#emit({ type: 'user.updated', userId: user.id, fields })
+    const { user, plan } = written
+    if (plan.fields.length > 0) {
+      this.#emit({ type: 'user.updated', userId: user.id, fields: plan.fields, sessionsEnded: plan.removesRole, ...contextFields(context) })
+    }
     return user
+  }
+
+  async #applyPlan (id: string, plan: UserUpdatePlan): Promise<{ user: UserRecord, plan: UserUpdatePlan } | undefined> {
+    const window = plan.removesRole ? this.#revocationWindow() : undefined
+    const user = await this.#parts.users.update(id, { ...plan.update, revokeTokens: window })
+    if (user === undefined) return undefined
+    if (window !== undefined) this.#revoked(user, window.expiresAt)
+    return { user, plan }
   }
 
   /**
@@ -136,13 +150,16 @@ export class Accounts {
     return user === undefined ? undefined : this.#revoked(user, window.expiresAt)
   }
 
-  /** Disabling ends every session; enabling lets the user log in again. Either, when already so, changes nothing. */
-  async setDisabled (id: string, disabled: boolean): Promise<void> {
+  /**
+   * Disabling ends every session; enabling lets the user log in again. Either, when already
+   * so, changes nothing. `context`: the administrator's session and address, for the audit event.
+   */
+  async setDisabled (id: string, disabled: boolean, context: ActionContext = {}): Promise<void> {
     const window = disabled ? this.#revocationWindow() : undefined
     const user = await this.#parts.users.update(id, { set: { disabled }, expect: { disabled: !disabled }, revokeTokens: window })
     if (user !== undefined) {
       if (window !== undefined) this.#revoked(user, window.expiresAt)
-      this.#emit({ type: disabled ? 'user.disabled' : 'user.enabled', userId: user.id })
+      this.#emit({ type: disabled ? 'user.disabled' : 'user.enabled', userId: user.id, ...contextFields(context) })
       return
     }
     // Already so (and, when disabled, its sessions ended then), or no such user.
@@ -154,10 +171,13 @@ export class Accounts {
     return this.#revoked(await this.#update(id, { set: {}, revokeTokens: window }), window.expiresAt)
   }
 
-  /** Ends every access and refresh token of the user, at the application's behest. */
-  async revokeUserTokens (id: string): Promise<void> {
+  /**
+   * Ends every access and refresh token of the user, at the application's or an
+   * administrator's behest (`context`: the administrator's session and address).
+   */
+  async revokeUserTokens (id: string, context: ActionContext = {}): Promise<void> {
     const user = await this.#revokeAll(id)
-    this.#emit({ type: 'user.tokens_revoked', userId: user.id })
+    this.#emit({ type: 'user.tokens_revoked', userId: user.id, ...contextFields(context) })
   }
 
   /** The user logs out everywhere, from the session and address in `context`: every token of theirs ends. */

@@ -14,7 +14,7 @@ export interface NewUser {
   profile?: Record<string, unknown> | undefined
 }
 
-const MAX_ROLE_LENGTH = 64
+export const MAX_ROLE_LENGTH = 64
 
 export function checkRoles (roles: unknown): string[] {
   if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string' && role.length > 0 && role.length <= MAX_ROLE_LENGTH)) {

@@ -7,7 +7,8 @@ export type CredentialFailureReason = 'unknown_user' | 'wrong_password' | 'unusa
  * What every event carries. `at` is milliseconds since the epoch from the core's clock;
  * `userId` is undefined when no user is known (a failed login for a name nobody has);
  * `sessionId` is the session the event is about (or acted from), when there is one;
- * `address` is the client address the request came from, when the event came from one.
+ * `address` is the client address the request came from, when the event came from one;
+ * `actorId` is the user who acted when it was someone else than `userId` (an administrator).
  * Never a password, a token, a hash or a device token.
  */
 export interface AuthEventBase {
@@ -15,6 +16,7 @@ export interface AuthEventBase {
   userId: string | undefined
   sessionId?: string | undefined
   address?: string | undefined
+  actorId?: string | undefined
 }
 
 /** A password login succeeded and started session `sessionId`. */
@@ -124,11 +126,34 @@ export interface UserCreatedEvent extends AuthEventBase {
   username: string
 }
 
-/** The application changed the user's email, roles or profile (`accounts.updateUser`): `fields` names which, never their values. */
+/**
+ * The application or an administrator changed the user's email, roles or profile
+ * (`accounts.updateUser`): `fields` names which, never their values. `sessionsEnded`: a
+ * role was taken away, so every session of the user ended with the change.
+ */
 export interface UserUpdatedEvent extends AuthEventBase {
   type: 'user.updated'
   userId: string
   fields: Array<'email' | 'roles' | 'profile'>
+  sessionsEnded: boolean
+}
+
+/** The account's login throttle was cleared (`accounts.unlockUser`): it may log in again at once. */
+export interface UserUnlockedEvent extends AuthEventBase {
+  type: 'user.unlocked'
+  userId: string
+}
+
+/**
+ * One session (`sessionId`) of the user was ended from a list of sessions: `by` the user
+ * themselves or by an administrator (`actorId`), acting from session `actorSessionId` at `address`.
+ */
+export interface SessionEndedEvent extends AuthEventBase {
+  type: 'session.ended'
+  userId: string
+  sessionId: string
+  by: 'user' | 'admin'
+  actorSessionId?: string | undefined
 }
 
 /** The user was disabled (every session ended); disabling a disabled user emits nothing. */
@@ -179,6 +204,8 @@ export type AuthEvent =
   | UserEnabledEvent
   | UserDeletedEvent
   | UserTokensRevokedEvent
+  | UserUnlockedEvent
+  | SessionEndedEvent
 
 export type AuthEventType = AuthEvent['type']
 
@@ -191,10 +218,23 @@ type WithoutTime<Event> = Event extends AuthEvent ? Omit<Event, 'at'> : never
 /** How the core's parts report an event: the emitter adds the time. */
 export type EmitAuthEvent = (event: WithoutTime<AuthEvent>) => void
 
-/** Where, in a request, an action came from: the session it acted from and the client address. */
+/**
+ * Where, in a request, an action came from: the session it acted from, the client address,
+ * and who acted when it was not the user the action is about (an administrator).
+ */
 export interface ActionContext {
   sessionId?: string | undefined
   address?: string | undefined
+  actorId?: string | undefined
+}
+
+/** The context's fields that are known, for an event: an unknown one is left out rather than undefined. */
+export function contextFields ({ sessionId, address, actorId }: ActionContext): ActionContext {
+  const known: ActionContext = {}
+  if (sessionId !== undefined) known.sessionId = sessionId
+  if (address !== undefined) known.address = address
+  if (actorId !== undefined) known.actorId = actorId
+  return known
 }
 
 /** What an event handler is: `onAuthEvent` in the options. */

@@ -1,9 +1,11 @@
 import { Accounts } from '../accounts/accounts.js'
+import { UserDirectory } from '../accounts/user-directory.js'
 import { createAuthEventEmitter, type EmitAuthEvent } from '../audit/auth-events.js'
 import { RemoteIssuer } from '../issuers/remote-issuer.js'
 import { TokenVerifier } from '../issuers/token-verifier.js'
 import { type Clock, systemClock } from '../clock.js'
 import { resolveCoreOptions, type AuthCoreOptions, type ResolvedCoreOptions } from './core-options.js'
+import { AccountUnlock } from '../login/account-unlock.js'
 import { PasswordLogin, type PasswordAttempt } from '../login/password-login.js'
 import { Housekeeping } from '../sessions/housekeeping.js'
 import { RateLimit } from '../sessions/rate-limit.js'
@@ -19,10 +21,12 @@ import { MailThrottle } from '../login/mail-throttle.js'
 import { PasswordReset } from '../accounts/password-reset.js'
 import { createAccountMailer } from '../mail/create-mailer.js'
 import type { AccountMailer } from '../mail/mail-port.js'
+import { UserSessions } from '../sessions/user-sessions.js'
 import type { AuthStore, Revocation, UserRecord } from '../store/ports.js'
 import { AccessTokens, type AccessTokenClaimsBase } from '../tokens/access-tokens.js'
 import { deriveKeysFromRing, keyDefinitionsOf } from '../tokens/derived-keys.js'
 import { weakSecretWarning } from '../tokens/weak-secret-policy.js'
+import { createUserManagement, type UserManagement } from './user-management.js'
 import { randomBytes } from 'node:crypto'
 
 /** Where the core reports what an operator should see; pino (Fastify's `app.log`) fits. */
@@ -61,6 +65,8 @@ export interface StatefulParts<Claims extends AccessTokenClaimsBase> {
   revocations: RevocationList
   /** Present when the `mail` option is set. */
   accountMail: AccountMailFlows | undefined
+  /** Every operation on users and their sessions, as `app.tokenAuth.accounts` offers them. */
+  management: UserManagement
 }
 
 /** The flows that mail a link: password reset, email verification and change. */
@@ -171,6 +177,30 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
       emit
     })
     this.#mailer = resolved.mail === undefined ? undefined : createAccountMailer(resolved.mail, { productName: environment.productName ?? 'api', log })
+    const sessions = new SessionService<Claims>({
+      users: store.users,
+      families: store.families,
+      revocations: store.revocations,
+      rateLimits: { perSession: perMinute(resolved.session.perSessionPerMinute), perAddress: perMinute(resolved.session.perAddressPerMinute) },
+      tokens,
+      claimsFor: resolved.claims,
+      clock,
+      onRevocation,
+      emit,
+      policy: {
+        accessTokenTtlSeconds: resolved.accessTokenTtlSeconds,
+        clockToleranceSeconds: resolved.clockToleranceSeconds,
+        ...resolved.session
+      }
+    })
+    const userSessions = new UserSessions({
+      users: store.users,
+      families: store.families,
+      clock,
+      revokeSession: async (sessionId) => await sessions.revoke(sessionId),
+      revokeUserTokens: async (userId, context) => { await accounts.revokeUserTokens(userId, context) },
+      emit
+    })
     this.stateful = {
       store,
       tokens,
@@ -184,22 +214,8 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
         throttle: resolved.throttle,
         ...resolved.login
       }),
-      sessions: new SessionService<Claims>({
-        users: store.users,
-        families: store.families,
-        revocations: store.revocations,
-        rateLimits: { perSession: perMinute(resolved.session.perSessionPerMinute), perAddress: perMinute(resolved.session.perAddressPerMinute) },
-        tokens,
-        claimsFor: resolved.claims,
-        clock,
-        onRevocation,
-        emit,
-        policy: {
-          accessTokenTtlSeconds: resolved.accessTokenTtlSeconds,
-          clockToleranceSeconds: resolved.clockToleranceSeconds,
-          ...resolved.session
-        }
-      })
+      sessions,
+      management: createUserManagement(accounts, new UserDirectory(store.users), new AccountUnlock({ users: store.users, attempts: store.attempts, emit }), userSessions)
     }
   }
 
