@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Knex } from 'knex'
-import tokenAuth, { adminRoutes, loginRoutes, redactPaths, revocationFeed, UsernameTakenError, type AuthEvent, type AuthEventType } from 'fastify-token-auth'
+import tokenAuth, { adminRoutes, EmailTakenError, loginRoutes, redactPaths, revocationFeed, UsernameTakenError, type AuthEvent, type AuthEventType } from 'fastify-token-auth'
 import { createKnexStore, type KnexStore } from 'fastify-token-auth/knex'
 import { api } from './api.js'
 import type { AppConfig } from './config.js'
@@ -55,7 +55,8 @@ async function ensureDemoUsers (app: FastifyInstance, store: KnexStore, password
     try {
       user = await app.tokenAuth.accounts.createUser({ ...demo, password })
     } catch (error) {
-      if (!(error instanceof UsernameTakenError)) throw error
+      // Created at an earlier start (which of the two unique fields the database reports first varies).
+      if (!(error instanceof UsernameTakenError) && !(error instanceof EmailTakenError)) throw error
       user = await app.tokenAuth.accounts.findUserByUsername(demo.username)
     }
     if (user?.email === demo.email && user.emailVerifiedAt === null) {
@@ -106,7 +107,7 @@ export async function build (config: AppConfig, options: BuildOptions = {}): Pro
         transport: config.mailUrl,
         from: config.mailFrom,
         links: { passwordReset: `${config.publicUrl}/reset-password`, emailVerification: `${config.publicUrl}/verify-email` },
-        productName: 'the fastify-token-auth example'
+        productName: 'fastify-token-auth example'
       },
       // A user signs in once their address is proven: the mail they get is then their own.
       requireVerifiedEmail: true
