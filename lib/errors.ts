@@ -90,3 +90,7 @@ export const InvalidUserError = createError<'FST_TOKEN_AUTH_INVALID_USER', 400, 
 /** An account mail was not rendered or not delivered. The reason never holds its link, token or an SMTP password. */
 export const MailNotSentError = createError<'FST_TOKEN_AUTH_MAIL_NOT_SENT', 503, [string]>(
   'FST_TOKEN_AUTH_MAIL_NOT_SENT', 'The mail could not be sent: %s', 503)
+
+/** A store migration that cannot run on the data as it is; the message says what to fix first. */
+export const StoreMigrationBlockedError = createError<'FST_TOKEN_AUTH_MIGRATION_BLOCKED', 500, [string]>(
+  'FST_TOKEN_AUTH_MIGRATION_BLOCKED', 'The store cannot be migrated: %s', 500)

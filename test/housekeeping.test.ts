@@ -6,7 +6,7 @@ import { TestClock } from './helpers/clock.js'
 
 // Expired rows go away on their own: no cron job for users to write.
 
-t.test('the plugin prunes expired families and tokens, revocations and idle attempt counters on a timer', async (t) => {
+t.test('the plugin prunes expired families and tokens, revocations, account tokens and idle attempt counters on a timer', async (t) => {
   const clock = new TestClock()
   const now = Math.floor(clock.now() / 1000)
   const store = createMemoryStore()
@@ -14,8 +14,13 @@ t.test('the plugin prunes expired families and tokens, revocations and idle atte
   await store.families.create({ id: 'live', userId: 'u', tokenVersion: 0, createdAt: now, expiresAt: now + 600, clientAddress: null, userAgent: null }, { hash: '2'.repeat(64), expiresAt: now + 600 })
   await store.revocations.append({ kind: 'token', subject: 'j', version: 0, expiresAt: now - 10 }, now - 100)
   await store.attempts.update(['account:x'], () => ({ write: [{ key: 'account:x', count: 1, windowStartedAt: now - 2 * 86400, lockedUntil: 0, lastAttemptAt: now - 2 * 86400 }], result: undefined }))
+  const accountToken = { purpose: 'password_reset', userId: 'u', email: 'u@example.com', binding: 'b', createdAt: now - 100 } as const
+  await store.accountTokens.insert({ ...accountToken, hash: '3'.repeat(64), expiresAt: now - 10 })
+  await store.accountTokens.insert({ ...accountToken, hash: '4'.repeat(64), expiresAt: now + 600 })
   await buildApp(t, { auth: { store, clock, revocation: { pruneInterval: 1 } } })
   await new Promise((resolve) => setTimeout(resolve, 1500))
+  t.equal(await store.accountTokens.find('3'.repeat(64), 'password_reset', now - 20), undefined, 'gone, not only expired')
+  t.ok(await store.accountTokens.find('4'.repeat(64), 'password_reset', now), 'a live account token stays')
   t.equal(await store.families.findByToken('1'.repeat(64)), undefined)
   t.ok(await store.families.findByToken('2'.repeat(64)), 'a live session stays')
   t.same(await store.revocations.list({ afterId: 0 }), [])

@@ -2,15 +2,17 @@ import knex, { type Knex } from 'knex'
 import t, { type Test } from 'tap'
 import type { AuthStore } from 'fastify-token-auth'
 import { createKnexStore } from 'fastify-token-auth/knex'
-import { binaryKeys, initialSchema, PackagedMigrationSource } from '../lib/store/knex/migrations.js'
+import { binaryKeys, collateEmail, familiesSchema, initialSchema, PackagedMigrationSource, packagedMigrations } from '../lib/store/knex/migrations.js'
+import { isUniqueViolationOf } from '../lib/store/knex/store-errors.js'
 import { tableNames } from '../lib/store/knex/table-names.js'
+import { usernameOrder } from '../lib/store/knex/user-list.js'
 import { databaseTargets, knexConfig, openDatabase, serverUrl, type DatabaseName, type TestDatabase } from './helpers/databases.js'
 import { TcpProxy, throughProxy } from './helpers/tcp-proxy.js'
 
 // What only the knex store has: its migrations, options, and its answer to a database outage.
 
 const NOW = 1_700_000_000
-const TABLES = ['users', 'refresh_families', 'refresh_tokens', 'revocations', 'login_attempts', 'migrations', 'migrations_lock']
+const TABLES = ['users', 'refresh_families', 'refresh_tokens', 'revocations', 'login_attempts', 'account_tokens', 'migrations', 'migrations_lock']
 
 async function tablesPresent (database: TestDatabase): Promise<string[]> {
   const present: string[] = []
@@ -92,6 +94,8 @@ function everyMethod (store: AuthStore): Record<string, () => Promise<unknown>> 
     'users.insert': async () => { await store.users.insert(user('00000000-0000-4000-8000-000000000002', 'bob')) },
     'users.findById': async () => await store.users.findById('00000000-0000-4000-8000-000000000001'),
     'users.findByUsername': async () => await store.users.findByUsername('alice'),
+    'users.findByEmail': async () => await store.users.findByEmail('alice@example.com'),
+    'users.list': async () => await store.users.list({ after: 'a', limit: 10, search: 'a' }),
     'users.update': async () => await store.users.update('00000000-0000-4000-8000-000000000001', { set: { disabled: true } }),
     'users.delete': async () => await store.users.delete('00000000-0000-4000-8000-000000000001', { now: NOW, expiresAt: NOW + 60 }),
     'families.create': async () => { await store.families.create({ id: 'f', userId: 'u', tokenVersion: 0, createdAt: NOW, expiresAt: NOW + 60, clientAddress: null, userAgent: null }, token) },
@@ -105,6 +109,11 @@ function everyMethod (store: AuthStore): Record<string, () => Promise<unknown>> 
     'revocations.prune': async () => await store.revocations.prune(NOW),
     'attempts.update': async () => await store.attempts.update(['k'], counters),
     'attempts.prune': async () => await store.attempts.prune(NOW),
+    'accountTokens.insert': async () => { await store.accountTokens.insert({ hash: token.hash, purpose: 'password_reset', userId: 'u', email: 'a@example.com', binding: 'b', createdAt: NOW, expiresAt: NOW + 60 }) },
+    'accountTokens.find': async () => await store.accountTokens.find(token.hash, 'password_reset', NOW),
+    'accountTokens.consume': async () => await store.accountTokens.consume(token.hash, 'password_reset', NOW),
+    'accountTokens.deleteByUser': async () => await store.accountTokens.deleteByUser('u', 'password_reset'),
+    'accountTokens.prune': async () => await store.accountTokens.prune(NOW),
     migrate: async () => { await store.migrate() }
   }
 }
@@ -113,6 +122,19 @@ async function migrateToFirstSchema (database: TestDatabase): Promise<void> {
   const tables = tableNames(database.prefix)
   await database.knex.migrate.latest({ migrationSource: new PackagedMigrationSource([initialSchema(tables)]), tableName: tables.migrations })
 }
+
+/** The schema before accounts: 0001 to 0003. */
+async function migrateToBinaryKeys (database: TestDatabase): Promise<void> {
+  const tables = tableNames(database.prefix)
+  await database.knex.migrate.latest({ migrationSource: new PackagedMigrationSource([initialSchema(tables), familiesSchema(tables), binaryKeys(tables)]), tableName: tables.migrations })
+}
+
+/** Inserts a user row as the 0003 schema has them. */
+async function insertUserRow (database: TestDatabase, id: string, username: string, email: string | null): Promise<void> {
+  await database.knex(`${database.prefix}users`).insert({ id, username, email, roles: '[]', password_hash: 'hash', disabled: false, token_version: 0, created_at: NOW, updated_at: NOW })
+}
+
+const userId = (index: number): string => `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`
 
 for (const target of databaseTargets()) {
   t.test(`knex store migrations on ${target.name}`, { skip: target.skip }, async (t) => {
@@ -124,7 +146,7 @@ for (const target of databaseTargets()) {
       await store.migrate()
       await store.migrate()
       t.same(await tablesPresent(database), TABLES)
-      t.same((await database.knex(`${database.prefix}migrations`).orderBy('id')).map((row: { name: string }) => row.name), ['0001_initial_schema', '0002_refresh_families_and_login_attempts', '0003_binary_usernames_and_keys'])
+      t.same((await database.knex(`${database.prefix}migrations`).orderBy('id')).map((row: { name: string }) => row.name), ['0001_initial_schema', '0002_refresh_families_and_login_attempts', '0003_binary_usernames_and_keys', '0004_accounts'])
       await store.rollback()
       t.same(await tablesPresent(database), [])
       await store.migrate()
@@ -135,7 +157,7 @@ for (const target of databaseTargets()) {
       const database = await openDatabase(t, name)
       await migrateToFirstSchema(database)
       const id = '00000000-0000-4000-8000-000000000001'
-      await database.knex(`${database.prefix}users`).insert({ id, username: 'alice', email: null, emailVerifiedAt: null, roles: '["a"]', password_hash: 'hash', disabled: false, token_version: 1, created_at: NOW, updated_at: NOW })
+      await database.knex(`${database.prefix}users`).insert({ id, username: 'alice', email: null, roles: '["a"]', password_hash: 'hash', disabled: false, token_version: 1, created_at: NOW, updated_at: NOW })
       await database.knex(`${database.prefix}revocations`).insert({ kind: 'user', subject: id, version: 1, expires_at: NOW + 60, created_at: NOW })
       await database.knex(`${database.prefix}refresh_tokens`).insert({ token_hash: 'a'.repeat(64), user_id: id, family_id: 'f', token_version: 1, issued_at: NOW, expires_at: NOW + 60, session_expires_at: NOW + 60 })
       await database.knex(`${database.prefix}login_failures`).insert({ key: 'account:alice', failures: 2, window_started_at: NOW, last_failure_at: NOW })
@@ -151,12 +173,85 @@ for (const target of databaseTargets()) {
       t.same(await tablesPresent(database), [])
     })
 
+    t.test('migrate upgrades a database at 0003: stored emails are lower-cased (NFKC too) and unique from then on, sessions get a client, account tokens a table', async (t) => {
+      const database = await openDatabase(t, name)
+      await migrateToBinaryKeys(database)
+      // The last would grow past the column's 254 characters (each ligature is three letters in NFKC): it is left as it was.
+      const tooLongOnceSpelled = `${'ﬃ'.repeat(100)}@example.com`
+      const emails = ['Alice@Example.COM', 'bob@example.com', 'Ｃａｒｏｌ@Example.com', null, null, tooLongOnceSpelled]
+      for (const [index, email] of emails.entries()) await insertUserRow(database, userId(index), `user${index}`, email)
+      const store = createKnexStore({ knex: database.knex, tablePrefix: database.prefix })
+      await store.migrate()
+      t.same(await tablesPresent(database), TABLES)
+      const stored = await database.knex(`${database.prefix}users`).orderBy('id').select('email')
+      t.same(stored.map((row: { email: string | null }) => row.email), ['alice@example.com', 'bob@example.com', 'carol@example.com', null, null, tooLongOnceSpelled])
+      t.equal((await store.users.findByEmail('alice@example.com'))?.id, userId(0))
+      t.same((await store.users.findById(userId(1)))?.emailVerifiedAt, null)
+      await t.rejects(store.users.insert({ ...user(userId(9), 'dave'), email: 'carol@example.com' }), { code: 'FST_TOKEN_AUTH_EMAIL_TAKEN' })
+      await store.users.insert({ ...user(userId(9), 'dave'), email: null })
+      await store.families.create({ id: 'f', userId: userId(0), tokenVersion: 0, createdAt: NOW, expiresAt: NOW + 60, clientAddress: '192.0.2.1', userAgent: 'curl/8' }, { hash: 'a'.repeat(64), expiresAt: NOW + 60 })
+      t.match(await store.families.findByToken('a'.repeat(64)), { family: { clientAddress: '192.0.2.1', userAgent: 'curl/8' } })
+      await store.accountTokens.insert({ hash: 'b'.repeat(64), purpose: 'email_verification', userId: userId(0), email: 'alice@example.com', binding: 'c'.repeat(64), createdAt: NOW, expiresAt: NOW + 60 })
+      t.equal((await store.accountTokens.consume('b'.repeat(64), 'email_verification', NOW))?.userId, userId(0))
+    })
+
+    t.test('migrate refuses a database at 0003 where two users\' emails differ only in case, naming the users and the fix, and changes nothing', async (t) => {
+      const database = await openDatabase(t, name)
+      await migrateToBinaryKeys(database)
+      const emails = ['Alice@Example.com', 'alice@example.com', 'ALICE@EXAMPLE.COM', 'Bob@Example.com', 'bob@example.com', 'Carol@Example.com']
+      for (const [index, email] of emails.entries()) await insertUserRow(database, userId(index), `user${index}`, email)
+      const store = createKnexStore({ knex: database.knex, tablePrefix: database.prefix })
+      const error = await store.migrate().catch((error: unknown) => error)
+      t.match(error, {
+        code: 'FST_TOKEN_AUTH_MIGRATION_BLOCKED',
+        message: /0004_accounts makes email addresses unique regardless of case, and 2 address\(es\) belong to several users once lower-cased \(users 0{8}-0000-4000-8000-000000000000, 0{8}-0000-4000-8000-000000000001, 0{8}-0000-4000-8000-000000000002; 0{8}-0000-4000-8000-000000000003, 0{8}-0000-4000-8000-000000000004\)\. Give each of those users an address of their own, or null, in the t[0-9a-f]+_users table, then migrate again$/
+      })
+      t.notMatch((error as Error).message, /example/i, 'addresses stay out of the message (it is logged)')
+      const stored = await database.knex(`${database.prefix}users`).orderBy('id').select('email')
+      t.same(stored.map((row: { email: string }) => row.email), emails, 'no email was changed')
+      t.notOk(await database.knex.schema.hasTable(`${database.prefix}account_tokens`))
+      t.notOk(await database.knex.schema.hasColumn(`${database.prefix}users`, 'email_verified_at'))
+      for (const id of [1, 2, 4]) await database.knex(`${database.prefix}users`).where({ id: userId(id) }).update({ email: null })
+      await store.migrate()
+      t.equal((await store.users.findByEmail('carol@example.com'))?.id, userId(5), 'once fixed, migrate goes on')
+    })
+
+    t.test('more than three shared addresses are named three and an ellipsis', async (t) => {
+      const database = await openDatabase(t, name)
+      await migrateToBinaryKeys(database)
+      // Four pairs: u0@ and U0@, u1@ and U1@, …
+      for (let index = 0; index < 8; index++) await insertUserRow(database, userId(index), `user${index}`, `${index % 2 === 0 ? 'u' : 'U'}${index >> 1}@example.com`)
+      const error = await createKnexStore({ knex: database.knex, tablePrefix: database.prefix }).migrate().catch((error: unknown) => error)
+      t.match(error, { code: 'FST_TOKEN_AUTH_MIGRATION_BLOCKED', message: /4 address\(es\) .*000000000005; …\)\. Give/ })
+    })
+
+    t.test('0004 rolls back to the 0003 schema, keeping users (their emails lower-cased), and migrates up again', async (t) => {
+      const database = await openDatabase(t, name)
+      const tables = tableNames(database.prefix)
+      const store = createKnexStore({ knex: database.knex, tablePrefix: database.prefix })
+      await store.migrate()
+      await store.users.insert({ ...user(userId(1), 'alice'), email: 'alice@example.com', emailVerifiedAt: NOW })
+      await store.families.create({ id: 'f', userId: userId(1), tokenVersion: 1, createdAt: NOW, expiresAt: NOW + 60, clientAddress: '192.0.2.1', userAgent: null }, { hash: 'a'.repeat(64), expiresAt: NOW + 60 })
+      await database.knex.migrate.down({ migrationSource: new PackagedMigrationSource(packagedMigrations(tables)), tableName: tables.migrations })
+      t.notOk(await database.knex.schema.hasTable(tables.accountTokens))
+      t.notOk(await database.knex.schema.hasColumn(tables.users, 'email_verified_at'))
+      t.notOk(await database.knex.schema.hasColumn(tables.refreshFamilies, 'client_address'))
+      t.notOk(await database.knex.schema.hasColumn(tables.refreshFamilies, 'user_agent'))
+      await insertUserRow(database, userId(2), 'bob', 'alice@example.com')
+      t.equal((await database.knex(tables.users).where({ email: 'alice@example.com' })).length, 2, 'emails are no longer unique')
+      await database.knex(tables.users).where({ id: userId(2) }).delete()
+      t.equal((await database.knex(tables.refreshFamilies).where({ id: 'f' })).length, 1, 'sessions kept')
+      await store.migrate()
+      t.same(await store.users.findByEmail('alice@example.com'), { ...user(userId(1), 'alice'), email: 'alice@example.com' })
+      t.match(await store.families.findByToken('a'.repeat(64)), { family: { id: 'f', clientAddress: null, userAgent: null } })
+    })
+
     t.test('three pools migrating one fresh database at once all succeed', async (t) => {
       const database = await openDatabase(t, name)
       const stores = [database.knex, database.connect(), database.connect()].map((pool) => createKnexStore({ knex: pool, tablePrefix: database.prefix }))
       await Promise.all(stores.map(async (store) => { await store.migrate() }))
       t.same(await tablesPresent(database), TABLES)
-      t.equal((await database.knex(`${database.prefix}migrations`)).length, 3)
+      t.equal((await database.knex(`${database.prefix}migrations`)).length, 4)
       await stores[2].users.insert(user('00000000-0000-4000-8000-000000000001', 'alice'))
       t.ok(await stores[0].users.findByUsername('alice'))
     })
@@ -247,4 +342,41 @@ t.test('on MySQL and MariaDB, usernames and throttle keys are switched to a byte
   statements.length = 0
   await migration.down(mysql)
   t.match(statements, [/VARCHAR\(254\) CHARACTER SET utf8mb4 NOT NULL/, /VARCHAR\(200\) CHARACTER SET utf8mb4 NOT NULL/])
+})
+
+t.test('on MySQL and MariaDB, 0004 switches emails to a byte-for-byte collation, still nullable, and back on rollback', async (t) => {
+  const statements: string[] = []
+  const mysql = { client: { config: { client: 'mysql2' } }, raw: async (sql: string, bindings: string[]) => { statements.push(`${sql} ${bindings.join(',')}`) } } as unknown as Knex
+  await collateEmail(mysql, 'auth_users', 'utf8mb4_bin')
+  await collateEmail(mysql, 'auth_users', undefined)
+  t.same(statements, [
+    'ALTER TABLE ?? MODIFY ?? VARCHAR(254) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL auth_users,email',
+    'ALTER TABLE ?? MODIFY ?? VARCHAR(254) CHARACTER SET utf8mb4 NULL auth_users,email'
+  ])
+})
+
+t.test('users are listed in byte order: COLLATE "C" on PostgreSQL, the column\'s own order elsewhere', async (t) => {
+  const on = (dialect: string): Knex => ({ client: { dialect } }) as unknown as Knex
+  t.same(usernameOrder(on('postgresql')), { collate: 'COLLATE "C"' })
+  for (const dialect of ['sqlite3', 'mysql', 'better-sqlite3']) t.same(usernameOrder(on(dialect)), { collate: '' }, dialect)
+})
+
+t.test('a unique violation is told apart by the index each database names in it', async (t) => {
+  const email = { table: 'auth_users', column: 'email', index: 'auth_users_email_unique' }
+  const violations = {
+    postgres: Object.assign(new Error('duplicate key value violates unique constraint "auth_users_email_unique"'), { code: '23505', constraint: 'auth_users_email_unique' }),
+    mariadb: Object.assign(new Error("Duplicate entry 'a@example.com' for key 'auth_users_email_unique'"), { code: 'ER_DUP_ENTRY' }),
+    mysql8: Object.assign(new Error("Duplicate entry 'it''s for key ''x''@example.com' for key 'auth_users.auth_users_email_unique'"), { code: 'ER_DUP_ENTRY' }),
+    sqlite: Object.assign(new Error('insert into `auth_users` … - SQLITE_CONSTRAINT: UNIQUE constraint failed: auth_users.email'), { code: 'SQLITE_CONSTRAINT' })
+  }
+  for (const [database, error] of Object.entries(violations)) t.ok(isUniqueViolationOf(error, email), database)
+  const others = {
+    'postgres, the username index': Object.assign(new Error('duplicate key'), { code: '23505', constraint: 'auth_users_username_unique' }),
+    'mariadb, the username index': Object.assign(new Error("Duplicate entry 'a' for key 'auth_users_username_unique'"), { code: 'ER_DUP_ENTRY' }),
+    'sqlite, the username column': Object.assign(new Error('SQLITE_CONSTRAINT: UNIQUE constraint failed: auth_users.username'), { code: 'SQLITE_CONSTRAINT' }),
+    'sqlite, a NOT NULL constraint': Object.assign(new Error('SQLITE_CONSTRAINT: NOT NULL constraint failed: auth_users.email'), { code: 'SQLITE_CONSTRAINT' }),
+    'a connection error': Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+    'not an error': null
+  }
+  for (const [what, error] of Object.entries(others)) t.notOk(isUniqueViolationOf(error, email), what)
 })

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { createAuthCore, SessionNotFoundError, UserNotFoundError, type AuthEvent, type AuthStore, type UserRecord } from 'fastify-token-auth'
+import { createAuthCore, SessionNotFoundError, UserNotFoundError, type AuthEvent, type AuthStore, type IssuedSession, type UserRecord } from 'fastify-token-auth'
 import type { AuthCore } from '../lib/core/auth-core.js'
 import { PASSWORD, SECRET } from './helpers/app.js'
 import { TestClock } from './helpers/clock.js'
@@ -132,6 +132,73 @@ t.test('updateUser resets the verification when the email changed between its re
   t.match(updated, { email: 'alice@example.com', emailVerifiedAt: null }, 'the address set last wins, and is unproven')
 })
 
+/** A core whose users port lets `race` write after each of the first `races` reads of updateUser. */
+async function racedCore (t: Test, races: number, race: (store: AuthStore, id: string) => Promise<void>): Promise<{ store: AuthStore, core: AuthCore, events: AuthEvent[] }> {
+  const store = await memoryStoreTarget().create(t)
+  let reads = 0
+  const users = {
+    ...store.users,
+    async findById (id: string): Promise<UserRecord | undefined> {
+      const found = await store.users.findById(id)
+      if (++reads <= races) await race(store, id)
+      return found
+    }
+  }
+  const events: AuthEvent[] = []
+  const core = createAuthCore({ secret: SECRET, store: { ...store, users, migrate: store.migrate }, passwords: { hasher: new FastTestHasher() }, onAuthEvent: (event) => { events.push(event) } })
+  return { store, core, events }
+}
+
+t.test('a roles write decided from an older read does not drop a role granted meanwhile without ending the sessions that got it', async (t) => {
+  let granted = false
+  const { store, core, events } = await racedCore(t, 1, async (store, id) => {
+    // Another admin grants 'billing' between this update's read and its write.
+    if (!granted) { granted = true; await store.users.update(id, { set: { roles: ['staff', 'billing'] } }) }
+  })
+  const accounts = (core.stateful as NonNullable<AuthCore['stateful']>).accounts
+  const user = await accounts.createUser({ username: 'alice', password: PASSWORD, roles: ['staff'] })
+  const updated = await (core.stateful as NonNullable<AuthCore['stateful']>).management.updateUser(user.id, { roles: ['staff', 'support'] })
+  t.same(updated.roles, ['staff', 'support'])
+  t.equal(updated.tokenVersion, 1, 'decided again from the new roles: billing is taken away, so every session ended')
+  t.match(of(events, 'user.updated'), [{ fields: ['roles'], sessionsEnded: true }])
+  t.equal((await store.users.findById(user.id))?.tokenVersion, 1)
+})
+
+t.test('a roles write whose condition keeps failing ends the sessions on its last, unconditional try', async (t) => {
+  let version = 0
+  const { core } = await racedCore(t, 3, async (store, id) => {
+    // Every read is followed by another write to the roles, so each conditional write fails.
+    await store.users.update(id, { set: { roles: ['staff', `grant-${++version}`, 'support'] } })
+  })
+  const accounts = (core.stateful as NonNullable<AuthCore['stateful']>).accounts
+  const user = await accounts.createUser({ username: 'alice', password: PASSWORD, roles: ['staff'] })
+  const updated = await (core.stateful as NonNullable<AuthCore['stateful']>).management.updateUser(user.id, { roles: ['staff', 'support'] })
+  t.same(updated.roles, ['staff', 'support'])
+  t.equal(updated.tokenVersion, 1, 'no condition could hold, so the role change ends every session rather than risk a stale grant')
+})
+
+t.test('updateUser on a user deleted meanwhile, before either of its writes, is a 404 and writes nothing', async (t) => {
+  for (const deleteOnRead of [1, 2]) {
+    const store = await memoryStoreTarget().create(t)
+    const user = await (createAuthCore({ secret: SECRET, store, passwords: { hasher: new FastTestHasher() } }).stateful as NonNullable<AuthCore['stateful']>).accounts.createUser({ username: 'alice', password: PASSWORD, email: 'alice@example.com' })
+    let reads = 0
+    const users = {
+      ...store.users,
+      async findById (id: string): Promise<UserRecord | undefined> {
+        const found = await store.users.findById(id)
+        reads++
+        // The first read's write fails on the email it expects; the deletion lands after read `deleteOnRead`.
+        if (reads === 1) await store.users.update(id, { set: { email: 'moved@example.com' } })
+        if (reads === deleteOnRead) await store.users.delete(id, { now: 0, expiresAt: 1 })
+        return found
+      }
+    }
+    const core = createAuthCore({ secret: SECRET, store: { ...store, users, migrate: store.migrate }, passwords: { hasher: new FastTestHasher() } })
+    await t.rejects((core.stateful as NonNullable<AuthCore['stateful']>).management.updateUser(user.id, { email: 'alice@example.com' }), UserNotFoundError, `deleted after read ${deleteOnRead}`)
+    t.equal(await store.users.findByEmail('alice@example.com'), undefined)
+  }
+})
+
 forEachStore(t, 'taking a role away ends every session of the user at once; the refresh token and the old access token are refused', async (t, target) => {
   const { accounts, stateful, core, store, events } = await setup(t, target)
   const alice = await accounts.createUser({ username: 'alice', password: PASSWORD, roles: ['admin', 'ops'] })
@@ -164,16 +231,25 @@ forEachStore(t, 'adding a role ends nothing: live sessions get it at their next 
 
 forEachStore(t, 'a role removal racing refreshes: no refreshed token that carries the removed role is accepted once the removal returned', async (t, target) => {
   const { accounts, stateful, core } = await setup(t, target)
-  const outcomes = new Set<string>()
-  for (let round = 0; round < 10; round++) {
+  for (let round = 0; round < 12; round++) {
     const user = await accounts.createUser({ username: `racer${round}`, password: PASSWORD, roles: ['admin', 'ops'] })
     const sessions = await Promise.all(Array.from({ length: 3 }, async () => await stateful.sessions.start(user)))
-    const refreshes = sessions.map(async (session) => await stateful.sessions.refresh(session.refreshToken))
-    // A later start each round: the removal lands before, between and after the refreshes' steps.
-    for (let tick = 0; tick < round * 2; tick++) await Promise.resolve()
-    await accounts.updateUser(user.id, { roles: ['ops'] })
-    const settled = await Promise.allSettled(refreshes)
-    outcomes.add(settled.map((result) => result.status).join())
+    const refreshAll = (): Array<Promise<IssuedSession>> => sessions.map(async (session) => await stateful.sessions.refresh(session.refreshToken))
+    let settled: Array<PromiseSettledResult<IssuedSession>>
+    if (round === 0) {
+      // Wholly after the refreshes, then wholly before them: the two ends of the race.
+      settled = await Promise.allSettled(refreshAll())
+      await accounts.updateUser(user.id, { roles: ['ops'] })
+    } else if (round === 1) {
+      await accounts.updateUser(user.id, { roles: ['ops'] })
+      settled = await Promise.allSettled(refreshAll())
+    } else {
+      const refreshes = refreshAll()
+      // A later start each round: the removal lands between the refreshes' steps.
+      for (let tick = 0; tick < round * 2; tick++) await Promise.resolve()
+      await accounts.updateUser(user.id, { roles: ['ops'] })
+      settled = await Promise.allSettled(refreshes)
+    }
     for (const result of settled) {
       if (result.status === 'rejected') {
         t.match(result.reason, { code: 'FST_TOKEN_AUTH_INVALID_REFRESH_TOKEN' })
@@ -185,7 +261,6 @@ forEachStore(t, 'a role removal racing refreshes: no refreshed token that carrie
       await t.rejects(stateful.sessions.refresh(result.value.refreshToken), { code: 'FST_TOKEN_AUTH_INVALID_REFRESH_TOKEN' }, 'and its refresh token is spent on nothing')
     }
   }
-  t.ok(outcomes.size > 1, 'the removal landed both before and after some refreshes')
 })
 
 forEachStore(t, 'unlockUser lifts the account\'s lockout: the user logs in again at once', async (t, target) => {

@@ -30,6 +30,9 @@ export interface AccountsParts {
 
 export type { UserProfileUpdate } from './user-update.js'
 
+// Tries of a conditional user update before the unconditional last one (see planUserUpdate).
+const UPDATE_ATTEMPTS = 3
+
 /**
  * The account lifecycle, written once over the users port: create, look up, change the
  * password, disable, delete, log out everywhere. Every change that must end a user's
@@ -100,16 +103,14 @@ export class Accounts {
    */
   async updateUser (id: string, changes: UserProfileUpdate, context: ActionContext = {}): Promise<UserRecord> {
     const checked = checkUserChanges(changes, this.#parts.policy.profileFields)
-    const current = await this.findUserById(id)
-    if (current === undefined) throw new UserNotFoundError()
-    const first = planUserUpdate(current, checked)
-    let written = await this.#applyPlan(id, first)
-    if (written === undefined) {
-      // The email changed since the read (or the user is gone): read again and write without the condition.
-      const again = await this.#parts.users.findById(id)
-      if (again === undefined) throw new UserNotFoundError()
-      written = await this.#applyPlan(id, planUserUpdate(again, checked, false))
-      if (written === undefined) throw new UserNotFoundError()
+    let written: { user: UserRecord, plan: UserUpdatePlan } | undefined
+    // A failed condition means another write landed since the read: read again and decide again.
+    // The last try has no condition (it ends the sessions on any role change), so this ends.
+    for (let attempt = 1; written === undefined; attempt++) {
+      const current = await this.findUserById(id)
+      if (current === undefined) throw new UserNotFoundError()
+      written = await this.#applyPlan(id, planUserUpdate(current, checked, attempt < UPDATE_ATTEMPTS))
+      if (written === undefined && attempt === UPDATE_ATTEMPTS) throw new UserNotFoundError()
     }
     const { user, plan } = written
     if (plan.fields.length > 0) {

@@ -36,18 +36,23 @@ export function checkUserChanges (changes: UserProfileUpdate, profileFields: rea
 }
 
 /**
- * The write that applies `changes` to `current`. The email, when it is the one the user
- * already has, keeps its proof of verification, on condition (`expect`) that it is still
- * that email when the write lands; `keepVerification: false` skips that and resets it
- * (after such a condition failed, the email was changed meanwhile: treat it as a new one).
+ * The write that applies `changes` to `current`, on condition (`expect`) that what it was
+ * decided from still holds when it lands:
+ * - the email, when it is the one the user already has, keeps its proof of verification
+ *   while it is still that email;
+ * - roles that take none away end no session while the roles are still the ones read (an
+ *   admin's write from an older read must not drop a role another admin just granted
+ *   without ending the sessions that got it).
+ * `conditional: false` is the last resort after such conditions kept failing: no
+ * condition, the email treated as new, and any role change ending every session.
  */
-export function planUserUpdate (current: UserRecord, changes: CheckedUserChanges, keepVerification = true): UserUpdatePlan {
+export function planUserUpdate (current: UserRecord, changes: CheckedUserChanges, conditional = true): UserUpdatePlan {
   const set: UserChanges = {}
   const fields: UpdatedField[] = []
-  let expect: UserUpdate['expect']
+  const expect: NonNullable<UserUpdate['expect']> = {}
   if (changes.email !== undefined) {
-    if (keepVerification && changes.email === current.email) {
-      expect = { email: current.email }
+    if (conditional && changes.email === current.email) {
+      expect.email = current.email
     } else {
       set.email = changes.email
       // An address set by the application is unproven until the user follows a link sent to it.
@@ -61,11 +66,13 @@ export function planUserUpdate (current: UserRecord, changes: CheckedUserChanges
     set.roles = next
     removesRole = current.roles.some((role) => !next.includes(role))
     if (removesRole || next.some((role) => !current.roles.includes(role))) fields.push('roles')
+    if (!conditional) removesRole = fields.includes('roles')
+    else if (!removesRole) expect.roles = current.roles
   }
   if (changes.profile !== undefined) {
     const profile = changes.profile
     set.profile = profile
     if (Object.keys(profile).some((field) => current.profile[field] !== profile[field])) fields.push('profile')
   }
-  return { update: { set, expect }, fields, removesRole }
+  return { update: { set, expect: Object.keys(expect).length > 0 ? expect : undefined }, fields, removesRole }
 }

@@ -48,6 +48,7 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
     if (expect?.passwordHash !== undefined && user.passwordHash !== expect.passwordHash) return false
     if (expect?.disabled !== undefined && user.disabled !== expect.disabled) return false
     if (expect?.email !== undefined && user.email !== expect.email) return false
+    if (expect?.roles !== undefined && JSON.stringify(user.roles) !== JSON.stringify(expect.roles)) return false
     return true
   }
 

@@ -43,7 +43,13 @@ export interface UserChanges {
 export interface UserUpdate {
   set: UserChanges
   /** Apply only while these fields still hold these values (compare-and-set). */
-  expect?: { passwordHash?: string | undefined, disabled?: boolean | undefined, email?: string | null | undefined } | undefined
+  expect?: {
+    passwordHash?: string | undefined
+    disabled?: boolean | undefined
+    email?: string | null | undefined
+    /** The same roles in the same order. */
+    roles?: readonly string[] | undefined
+  } | undefined
   /**
    * End every token the user holds, in the same atomic step as the change: raise
    * tokenVersion by one, revoke every refresh-token family of the user, and append a

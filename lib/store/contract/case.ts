@@ -1,5 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto'
-import type { AuthStore, IssuedRefreshToken, NewRefreshFamily, UserRecord } from '../ports.js'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import type { AccountToken, AuthStore, IssuedRefreshToken, NewRefreshFamily, UserRecord } from '../ports.js'
 
 /**
  * One case of the store contract. `open()` gives a store over this case's data, empty
@@ -43,6 +43,20 @@ export function newToken (expiresAt = NOW + 3600): IssuedRefreshToken {
 
 export function newFamily (userId: string, overrides: Partial<NewRefreshFamily> = {}): NewRefreshFamily {
   return { id: randomUUID(), userId, tokenVersion: 0, createdAt: NOW, expiresAt: NOW + 86_400, clientAddress: null, userAgent: null, ...overrides }
+}
+
+/** An account token as the core makes them: a SHA-256 hex hash, a fingerprint as binding. */
+export function newAccountToken (userId: string, overrides: Partial<AccountToken> = {}): AccountToken {
+  return {
+    hash: randomBytes(32).toString('hex'),
+    purpose: 'password_reset',
+    userId,
+    email: `${randomBytes(4).toString('hex')}@example.com`,
+    binding: createHash('sha256').update(randomBytes(8)).digest('hex'),
+    createdAt: NOW,
+    expiresAt: NOW + 3600,
+    ...overrides
+  }
 }
 
 /** Runs `count` calls of `call` at once and sorts their outcomes. */

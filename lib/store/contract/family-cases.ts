@@ -45,6 +45,29 @@ export const familyCases: StoreContractCase[] = [
     }
   },
   {
+    name: 'families: where a session was used from is kept; a rotation with a client replaces it, one without keeps it, a failed one changes nothing',
+    async run (open) {
+      const store = await open()
+      const userAgent = `Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/128.0 ${'é'.repeat(40)}`.padEnd(512, 'x')
+      const { family, token } = await session(store, { clientAddress: '2001:db8:85a3:8d3:1319:8a2e:370:7348', userAgent })
+      const created = { ...family, currentTokenHash: token.hash, previousTokenHash: null, rotatedAt: null, revokedAt: null }
+      assert.deepEqual((await store.families.findByToken(token.hash))?.family, created)
+      const second = newToken()
+      assert.equal(await store.families.rotate(family.id, token.hash, second, NOW + 1), true)
+      const rotated = { ...created, currentTokenHash: second.hash, previousTokenHash: token.hash, rotatedAt: NOW + 1 }
+      assert.deepEqual((await store.families.findByToken(second.hash))?.family, rotated, 'kept without a client')
+      const third = newToken()
+      assert.equal(await store.families.rotate(family.id, second.hash, third, NOW + 2, { clientAddress: '192.0.2.7', userAgent: null }), true)
+      const moved = { ...rotated, currentTokenHash: third.hash, previousTokenHash: second.hash, rotatedAt: NOW + 2, clientAddress: '192.0.2.7', userAgent: null }
+      assert.deepEqual((await store.families.findByToken(third.hash))?.family, moved)
+      assert.equal(await store.families.rotate(family.id, second.hash, newToken(), NOW + 3, { clientAddress: '198.51.100.1', userAgent: 'curl/8' }), false, 'a spent token')
+      assert.deepEqual((await store.families.findByToken(third.hash))?.family, moved, 'the failed rotation changed nothing')
+      assert.deepEqual(await store.families.listByUser(family.userId, NOW), [moved])
+      const unknown = await session(store)
+      assert.deepEqual((await store.families.listByUser(unknown.family.userId, NOW)).map(({ clientAddress, userAgent }) => ({ clientAddress, userAgent })), [{ clientAddress: null, userAgent: null }])
+    }
+  },
+  {
     name: 'families: rotate fails on a revoked, expired or unknown family and on a token that is not the current one',
     async run (open) {
       const store = await open()

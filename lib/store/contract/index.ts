@@ -1,3 +1,4 @@
+import { accountTokenCases } from './account-token-cases.js'
 import { attemptCases } from './attempt-cases.js'
 import type { StoreContractCase } from './case.js'
 import { familyCases } from './family-cases.js'
@@ -19,12 +20,14 @@ export type { StoreContractCase } from './case.js'
  * ```
  *
  * They test the guarantees, not only the happy paths: concurrent reservations all
- * counted, a refresh loop racing a logout, compare-and-set updates, unique usernames,
- * and that results are copies. They assume whole-second times are kept exactly.
+ * counted, a refresh loop racing a logout, compare-and-set updates, unique usernames
+ * and emails, account tokens consumed once, pages of users in byte order, and that
+ * results are copies. They assume whole-second times are kept exactly.
  */
 export const storeContractCases: ReadonlyArray<StoreContractCase> = Object.freeze([
   ...userCases,
   ...familyCases,
   ...revocationCases,
-  ...attemptCases
+  ...attemptCases,
+  ...accountTokenCases
 ])

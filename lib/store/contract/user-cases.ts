@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict'
-import { UsernameTakenError } from '../../errors.js'
+import { EmailTakenError, UsernameTakenError } from '../../errors.js'
+import type { UserRecord } from '../ports.js'
 import { concurrently, newFamily, newToken, newUser, NOW, twoConnections, type StoreContractCase } from './case.js'
 
 const SESSION_END = NOW + 600
+
+/** Usernames in byte order of their UTF-8 (code point order), non-ASCII ones after every ASCII one. */
+const BYTE_ORDERED_USERNAMES = ['0', 'a', 'a b', 'b!c', 'b%c', 'b\\c', 'b_c', 'bxc', 'z', 'zoë', 'ångström', 'émile', 'ω', '日本', '😀']
+const LISTED_EMAILS: Record<string, string> = { a: 'a%b@example.com', bxc: 'mail_x@example.org', zoë: 'zoe@example.net' }
+
+const usernames = (users: UserRecord[]): string[] => users.map((user) => user.username)
 
 export const userCases: StoreContractCase[] = [
   {
@@ -52,6 +59,149 @@ export const userCases: StoreContractCase[] = [
       assert.equal(errors.length, 9)
       for (const error of errors) assert.ok(error instanceof UsernameTakenError, String(error))
       assert.deepEqual(await stores[1].users.findByUsername(username), values[0])
+    }
+  },
+  {
+    name: 'users: an email belongs to one user: inserting or updating to a taken email fails with EmailTakenError and changes nothing',
+    async run (open) {
+      const store = await open()
+      const first = newUser({ email: 'a@example.com' })
+      await store.users.insert(first)
+      const second = newUser({ email: first.email })
+      await assert.rejects(store.users.insert(second), EmailTakenError)
+      assert.equal(await store.users.findById(second.id), undefined)
+      await assert.rejects(store.users.insert(newUser({ username: first.username, email: 'fresh@example.com' })), UsernameTakenError, 'a taken username is told apart from a taken email')
+      assert.equal(await store.users.findByEmail('fresh@example.com'), undefined)
+      const third = newUser({ email: 'c@example.com' })
+      await store.users.insert(third)
+      for (const noEmail of [newUser(), newUser(), newUser()]) await store.users.insert(noEmail)
+      await assert.rejects(store.users.update(third.id, { set: { email: first.email, roles: ['admin'] } }), EmailTakenError)
+      await assert.rejects(store.users.update(third.id, { set: { email: first.email }, revokeTokens: { now: NOW, expiresAt: SESSION_END } }), EmailTakenError)
+      assert.deepEqual(await store.users.findById(third.id), third, 'nothing of the failed updates was applied')
+      assert.deepEqual(await store.revocations.list({ afterId: 0 }), [], 'nor revoked')
+      assert.deepEqual(await store.users.update(first.id, { set: { email: first.email } }), first, 'a user keeps their own email')
+      assert.deepEqual(await store.users.update(first.id, { set: { email: null } }), { ...first, email: null })
+      assert.deepEqual(await store.users.update(third.id, { set: { email: 'a@example.com' } }), { ...third, email: 'a@example.com' }, 'a released email can be taken')
+      assert.equal(await store.users.delete(third.id, { now: NOW, expiresAt: SESSION_END }), true)
+      const fourth = newUser({ email: 'a@example.com' })
+      await store.users.insert(fourth)
+      assert.deepEqual(await store.users.findByEmail('a@example.com'), fourth, 'a deleted user\'s email can be taken')
+    }
+  },
+  {
+    name: 'users: ten concurrent inserts of one email on two connections: one wins, the others get EmailTakenError',
+    async run (open) {
+      const stores = await twoConnections(open)
+      const candidates = Array.from({ length: 10 }, () => newUser({ email: 'shared@example.com' }))
+      const { values, errors } = await concurrently(10, async (index) => { await stores[index % 2].users.insert(candidates[index]); return candidates[index] })
+      assert.equal(values.length, 1)
+      assert.equal(errors.length, 9)
+      for (const error of errors) assert.ok(error instanceof EmailTakenError, String(error))
+      assert.deepEqual(await stores[1].users.findByEmail('shared@example.com'), values[0])
+    }
+  },
+  {
+    name: 'users: findByEmail finds the user with exactly that stored email, and returns a copy',
+    async run (open) {
+      const store = await open()
+      const user = newUser({ email: 'alice@example.com', roles: ['a'] })
+      await store.users.insert(user)
+      await store.users.insert(newUser({ email: 'alicé@example.com' }))
+      assert.deepEqual(await store.users.findByEmail('alice@example.com'), user)
+      for (const other of ['ALICE@example.com', 'alice@example', 'alice@example.co']) assert.equal(await store.users.findByEmail(other), undefined, other)
+      const found = await store.users.findByEmail('alice@example.com')
+      found?.roles.push('root')
+      assert.deepEqual(await store.users.findByEmail('alice@example.com'), user)
+      await store.users.update(user.id, { set: { email: 'new@example.com' } })
+      assert.equal(await store.users.findByEmail('alice@example.com'), undefined)
+      assert.equal((await store.users.findByEmail('new@example.com'))?.id, user.id)
+    }
+  },
+  {
+    name: 'users: expect.email is a compare-and-set, no email (null) included',
+    async run (open) {
+      const stores = await twoConnections(open)
+      const user = newUser()
+      await stores[0].users.insert(user)
+      assert.equal(await stores[0].users.update(user.id, { set: { email: 'x@example.com' }, expect: { email: 'y@example.com' } }), undefined)
+      assert.equal((await stores[0].users.update(user.id, { set: { email: 'x@example.com' }, expect: { email: null } }))?.email, 'x@example.com')
+      assert.equal(await stores[0].users.update(user.id, { set: { roles: ['a'] }, expect: { email: null } }), undefined)
+      const { values, errors } = await concurrently(10, async (index) => await stores[index % 2].users.update(user.id, { set: { email: `${index}@example.com` }, expect: { email: 'x@example.com' } }))
+      assert.deepEqual(errors, [])
+      const winners = values.filter((value) => value !== undefined)
+      assert.equal(winners.length, 1)
+      assert.deepEqual(await stores[1].users.findById(user.id), winners[0])
+      assert.deepEqual(await stores[1].users.update(user.id, { set: { email: null }, expect: { email: winners[0]?.email } }), { ...user, email: null })
+    }
+  },
+  {
+    name: 'users: expect.roles is a compare-and-set of the roles, in their order and case, between connections',
+    async run (open) {
+      const stores = await twoConnections(open)
+      const user = newUser({ roles: ['admin', 'staff'] })
+      await stores[0].users.insert(user)
+      for (const stale of [['Admin', 'staff'], ['staff', 'admin'], ['admin'], []]) {
+        assert.equal(await stores[1].users.update(user.id, { set: { roles: ['x'] }, expect: { roles: stale } }), undefined, JSON.stringify(stale))
+      }
+      const { values, errors } = await concurrently(10, async (index) => await stores[index % 2].users.update(user.id, { set: { roles: ['admin', 'staff', `r${index}`] }, expect: { roles: ['admin', 'staff'] } }))
+      assert.deepEqual(errors, [])
+      const winners = values.filter((value) => value !== undefined)
+      assert.equal(winners.length, 1, 'one write from the same read lands; the others find the roles changed')
+      assert.deepEqual(await stores[0].users.findById(user.id), winners[0])
+    }
+  },
+  {
+    name: 'users: emailVerifiedAt is kept, changed and cleared',
+    async run (open) {
+      const store = await open()
+      const user = newUser({ email: 'v@example.com', emailVerifiedAt: NOW - 5 })
+      await store.users.insert(user)
+      assert.deepEqual(await store.users.findById(user.id), user)
+      assert.deepEqual(await store.users.update(user.id, { set: { emailVerifiedAt: NOW } }), { ...user, emailVerifiedAt: NOW })
+      assert.deepEqual(await store.users.update(user.id, { set: { roles: ['a'] } }), { ...user, emailVerifiedAt: NOW, roles: ['a'] }, 'kept by other changes')
+      assert.deepEqual(await store.users.update(user.id, { set: { email: 'w@example.com', emailVerifiedAt: null } }), { ...user, email: 'w@example.com', emailVerifiedAt: null, roles: ['a'] })
+    }
+  },
+  {
+    name: 'users: list pages through every user once, by username in byte order, non-ASCII included',
+    async run (open) {
+      const store = await open()
+      const shuffled = [...BYTE_ORDERED_USERNAMES].sort(() => Math.random() - 0.5)
+      for (const username of shuffled) await store.users.insert(newUser({ username, email: LISTED_EMAILS[username] ?? null }))
+      const all = await store.users.list({ limit: 1000 })
+      assert.deepEqual(usernames(all), BYTE_ORDERED_USERNAMES)
+      assert.deepEqual(all[1], await store.users.findByUsername('a'), 'whole users')
+      const paged: string[] = []
+      for (let page = await store.users.list({ limit: 4 }); page.length > 0; page = await store.users.list({ after: page[page.length - 1].username, limit: 4 })) {
+        assert.ok(page.length <= 4)
+        paged.push(...usernames(page))
+      }
+      assert.deepEqual(paged, BYTE_ORDERED_USERNAMES, 'each page starts after the last of the previous one')
+      assert.deepEqual(usernames(await store.users.list({ after: 'b', limit: 3 })), ['b!c', 'b%c', 'b\\c'], 'after need not be a username')
+      assert.deepEqual(usernames(await store.users.list({ after: 'zz', limit: 1000 })), BYTE_ORDERED_USERNAMES.slice(10))
+      assert.deepEqual(await store.users.list({ after: '😀', limit: 10 }), [])
+      all[0].roles.push('root')
+      assert.deepEqual((await store.users.list({ limit: 1 }))[0].roles, [], 'results are copies')
+    }
+  },
+  {
+    name: 'users: list searches usernames and emails for the text literally: % _ ! and \\ are not wildcards',
+    async run (open) {
+      const store = await open()
+      for (const username of BYTE_ORDERED_USERNAMES) await store.users.insert(newUser({ username, email: LISTED_EMAILS[username] ?? null }))
+      const search = async (text: string, limit = 1000, after?: string): Promise<string[]> => usernames(await store.users.list({ search: text, limit, after }))
+      assert.deepEqual(await search('_'), ['b_c', 'bxc'], 'bxc by its email mail_x@')
+      assert.deepEqual(await search('%'), ['a', 'b%c'], 'a by its email a%b@')
+      assert.deepEqual(await search('b_c'), ['b_c'])
+      assert.deepEqual(await search('b%c'), ['b%c'])
+      assert.deepEqual(await search('!'), ['b!c'])
+      assert.deepEqual(await search('\\'), ['b\\c'])
+      assert.deepEqual(await search('example.org'), ['bxc'], 'the email alone matches')
+      assert.deepEqual(await search('ström'), ['ångström'])
+      assert.deepEqual(await search('zo'), ['zoë'], 'zoe@ too, once')
+      assert.deepEqual(await search('b', 3), ['a', 'a b', 'b!c'], 'limit applies to matches')
+      assert.deepEqual(await search('b', 3, 'b%c'), ['b\\c', 'b_c', 'bxc'])
+      assert.deepEqual(await search('nobody'), [])
     }
   },
   {

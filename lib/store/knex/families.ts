@@ -24,7 +24,9 @@ export function knexFamilyPort (knex: Knex, tables: TableNames): RefreshFamilyPo
             token_version: family.tokenVersion,
             created_at: seconds(family.createdAt),
             expires_at: seconds(family.expiresAt),
-            current_token_hash: token.hash
+            current_token_hash: token.hash,
+            client_address: family.clientAddress,
+            user_agent: family.userAgent
           })
           await trx(tables.refreshTokens).insert({ token_hash: token.hash, family_id: family.id, expires_at: seconds(token.expiresAt) })
         })
@@ -40,13 +42,18 @@ export function knexFamilyPort (knex: Knex, tables: TableNames): RefreshFamilyPo
       return { family: familyFromRow(row), token: { hash: String(row.token_hash), expiresAt: Number(row.token_expires_at) } }
     }),
 
-    rotate: async (familyId, spentHash, successor, now) => await guarded(async () => await knex.transaction(async (trx) => {
+    rotate: async (familyId, spentHash, successor, now, client) => await guarded(async () => await knex.transaction(async (trx) => {
       const at = seconds(now)
       const swapped = await trx(tables.refreshFamilies)
         .where({ id: familyId, current_token_hash: spentHash })
         .whereNull('revoked_at')
         .where('expires_at', '>', at)
-        .update({ current_token_hash: successor.hash, previous_token_hash: spentHash, rotated_at: at })
+        .update({
+          current_token_hash: successor.hash,
+          previous_token_hash: spentHash,
+          rotated_at: at,
+          ...(client === undefined ? {} : { client_address: client.clientAddress, user_agent: client.userAgent })
+        })
       if (swapped !== 1) return false
       await trx(tables.refreshTokens).insert({ token_hash: successor.hash, family_id: familyId, expires_at: seconds(successor.expiresAt) })
       return true

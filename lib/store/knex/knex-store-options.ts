@@ -36,7 +36,7 @@ const KNEX_STORE_OPTION_NAMES = optionNames(KNEX_STORE_OPTIONS)
 
 const DEFAULTS = Object.freeze({ tablePrefix: 'auth_', profileColumns: Object.freeze([]) as readonly string[], migrationLockTimeout: '30s', readTimeout: '5s' })
 
-const BUILT_IN_USER_COLUMNS = new Set(['id', 'username', 'email', 'roles', 'password_hash', 'disabled', 'token_version', 'created_at', 'updated_at'])
+const BUILT_IN_USER_COLUMNS = new Set(['id', 'username', 'email', 'roles', 'password_hash', 'disabled', 'token_version', 'created_at', 'updated_at', 'email_verified_at'])
 const COLUMN_NAME = /^[a-z_][a-z0-9_]{0,62}$/
 
 export function checkProfileColumns (columns: unknown): readonly string[] {

@@ -1,4 +1,5 @@
 import type { AuthStore } from '../ports.js'
+import { knexAccountTokenPort } from './account-tokens.js'
 import { knexAttemptPort } from './attempts.js'
 import { knexFamilyPort } from './families.js'
 import { resolveKnexStoreOptions, type KnexStoreOptions } from './knex-store-options.js'
@@ -31,6 +32,7 @@ export function createKnexStore (options: KnexStoreOptions): KnexStore {
     families: knexFamilyPort(knex, tables),
     revocations: knexRevocationPort(knex, tables, readTimeoutMs),
     attempts: knexAttemptPort(knex, tables),
+    accountTokens: knexAccountTokenPort(knex, tables),
     migrate: async () => { await guarded(schema.migrate) },
     rollback: async () => { await guarded(schema.rollback) }
   }

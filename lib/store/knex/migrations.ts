@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
-import type { TableNames } from './table-names.js'
+import { StoreMigrationBlockedError } from '../../errors.js'
+import { userIndexNames, type TableNames } from './table-names.js'
 
 export interface PackagedMigration {
   name: string
@@ -116,7 +117,8 @@ export function familiesSchema (tables: TableNames): PackagedMigration {
   }
 }
 
-const isMySql = (knex: Knex): boolean => /mysql|maria/i.test(String(knex.client.config.client))
+/** Whether the connection is to MySQL or MariaDB. */
+export const isMySql = (knex: { client: { config: { client?: unknown } } }): boolean => /mysql|maria/i.test(String(knex.client.config.client))
 
 /**
  * MySQL and MariaDB compare strings by the column's collation, by default case- and
@@ -137,6 +139,96 @@ export function binaryKeys (tables: TableNames): PackagedMigration {
     name: '0003_binary_usernames_and_keys',
     async up (knex) { await collate(knex, 'utf8mb4_bin') },
     async down (knex) { await collate(knex, undefined) }
+  }
+}
+
+const MAX_EMAIL_LENGTH = 254
+
+// The spelling 0004 gives addresses written before it: NFKC, then lower case, as
+// lib/accounts/email-address.ts spells new ones. Done here rather than in SQL: SQL has
+// no NFKC, and SQLite's lower() changes ASCII letters only. A copy, not an import: a
+// migration must do tomorrow what it does today. An address the spelling would make too
+// long for the column is left as it was.
+function emailSpelling (email: string): string {
+  const spelled = email.normalize('NFKC').toLowerCase()
+  return spelled.length <= MAX_EMAIL_LENGTH ? spelled : email
+}
+
+const SHOWN_COLLISIONS = 3
+
+/** Lower-cases every stored address, or refuses (changing nothing) when two users would then share one. */
+async function respellEmails (knex: Knex, users: string): Promise<void> {
+  const rows: Array<{ id: string, email: string }> = await knex(users).whereNotNull('email').select('id', 'email')
+  const idsByEmail = new Map<string, string[]>()
+  for (const { id, email } of rows) {
+    const spelled = emailSpelling(email)
+    idsByEmail.set(spelled, [...(idsByEmail.get(spelled) ?? []), id])
+  }
+  // Ids, not addresses, in the message: it goes to logs.
+  const shared = [...idsByEmail.values()].filter((ids) => ids.length > 1)
+  if (shared.length > 0) {
+    const shown = shared.slice(0, SHOWN_COLLISIONS).map((ids) => ids.join(', ')).join('; ')
+    throw new StoreMigrationBlockedError(`0004_accounts makes email addresses unique regardless of case, and ${shared.length} address(es) belong to several users once lower-cased (users ${shown}${shared.length > SHOWN_COLLISIONS ? '; …' : ''}). Give each of those users an address of their own, or null, in the ${users} table, then migrate again`)
+  }
+  for (const { id, email } of rows) {
+    const spelled = emailSpelling(email)
+    if (spelled !== email) await knex(users).where({ id }).update({ email: spelled })
+  }
+}
+
+// MySQL and MariaDB compare by the column's collation (see binaryKeys): addresses are
+// normalised by the core, and the unique index must compare them byte for byte.
+export async function collateEmail (knex: Knex, users: string, collation: string | undefined): Promise<void> {
+  if (!isMySql(knex)) return
+  const collated = collation === undefined ? '' : ` COLLATE ${collation}`
+  await knex.raw(`ALTER TABLE ?? MODIFY ?? VARCHAR(${MAX_EMAIL_LENGTH}) CHARACTER SET utf8mb4${collated} NULL`, [users, 'email'])
+}
+
+/**
+ * Accounts: a user's email is normalised and unique (many users may have none), with
+ * the time it was verified; a session keeps where it was last used from; single-use
+ * account tokens (password reset, email verification links) are kept by hash. Stored
+ * addresses are lower-cased first; two users whose addresses then match stop the
+ * migration with StoreMigrationBlockedError before anything changed.
+ */
+export function accountsSchema (tables: TableNames): PackagedMigration {
+  const emailIndex = userIndexNames(tables).email
+  return {
+    name: '0004_accounts',
+    async up (knex) {
+      await respellEmails(knex, tables.users)
+      await collateEmail(knex, tables.users, 'utf8mb4_bin')
+      await knex.schema.alterTable(tables.users, (table) => {
+        table.bigInteger('email_verified_at').nullable()
+        table.unique(['email'], { indexName: emailIndex })
+      })
+      await knex.schema.alterTable(tables.refreshFamilies, (table) => {
+        table.string('client_address', 64).nullable()
+        table.string('user_agent', 512).nullable()
+      })
+      await knex.schema.createTable(tables.accountTokens, (table) => {
+        table.string('hash', 64).primary()
+        table.string('purpose', 32).notNullable()
+        table.string('user_id', 36).notNullable().index()
+        table.string('email', MAX_EMAIL_LENGTH).notNullable()
+        table.string('binding', 64).notNullable()
+        table.bigInteger('created_at').notNullable()
+        table.bigInteger('expires_at').notNullable().index()
+      })
+    },
+    // Addresses stay lower-cased: the original spellings are not kept.
+    async down (knex) {
+      await knex.schema.dropTableIfExists(tables.accountTokens)
+      await knex.schema.alterTable(tables.refreshFamilies, (table) => {
+        table.dropColumn('client_address')
+        table.dropColumn('user_agent')
+      })
+      await knex.schema.alterTable(tables.users, (table) => {
+        table.dropUnique(['email'], emailIndex)
+        table.dropColumn('email_verified_at')
+      })
+      await collateEmail(knex, tables.users, undefined)
+    }
   }
 }
 
@@ -180,5 +272,5 @@ export class PackagedMigrationSource implements Knex.MigrationSource<PackagedMig
 
 /** Every migration of the current schema, in order. */
 export function packagedMigrations (tables: TableNames): PackagedMigration[] {
-  return [initialSchema(tables), familiesSchema(tables), binaryKeys(tables)]
+  return [initialSchema(tables), familiesSchema(tables), binaryKeys(tables), accountsSchema(tables)]
 }

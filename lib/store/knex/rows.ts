@@ -1,4 +1,4 @@
-import type { AttemptCounter, RefreshFamily, RevocationKind, StoredRevocation, UserChanges, UserRecord } from '../ports.js'
+import type { AccountToken, AccountTokenPurpose, AttemptCounter, RefreshFamily, RevocationKind, StoredRevocation, UserChanges, UserRecord } from '../ports.js'
 
 // Drivers disagree on types: pg returns BIGINT as strings, MySQL and SQLite booleans
 // as 0/1. Every value read goes through Number()/Boolean() so one mapping fits all.
@@ -6,6 +6,7 @@ import type { AttemptCounter, RefreshFamily, RevocationKind, StoredRevocation, U
 export type Row = Record<string, unknown>
 
 const optionalNumber = (value: unknown): number | null => value === null ? null : Number(value)
+const optionalString = (value: unknown): string | null => value === null ? null : String(value)
 export const seconds = Math.floor
 
 export function userFromRow (row: Row, profileColumns: readonly string[]): UserRecord {
@@ -14,7 +15,8 @@ export function userFromRow (row: Row, profileColumns: readonly string[]): UserR
   return {
     id: String(row.id),
     username: String(row.username),
-    email: row.email === null ? null : String(row.email),
+    email: optionalString(row.email),
+    emailVerifiedAt: optionalNumber(row.email_verified_at),
     roles: JSON.parse(String(row.roles)) as string[],
     disabled: Boolean(row.disabled),
     tokenVersion: Number(row.token_version),
@@ -29,6 +31,7 @@ export function userChangesToRow (changes: UserChanges, profileColumns: readonly
   const row: Row = {}
   if (changes.passwordHash !== undefined) row.password_hash = changes.passwordHash
   if (changes.email !== undefined) row.email = changes.email
+  if (changes.emailVerifiedAt !== undefined) row.email_verified_at = changes.emailVerifiedAt === null ? null : seconds(changes.emailVerifiedAt)
   if (changes.roles !== undefined) row.roles = JSON.stringify(changes.roles)
   if (changes.disabled !== undefined) row.disabled = changes.disabled
   for (const column of profileColumns) {
@@ -56,9 +59,35 @@ export function familyFromRow (row: Row): RefreshFamily {
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
     currentTokenHash: String(row.current_token_hash),
-    previousTokenHash: row.previous_token_hash === null ? null : String(row.previous_token_hash),
+    previousTokenHash: optionalString(row.previous_token_hash),
     rotatedAt: optionalNumber(row.rotated_at),
-    revokedAt: optionalNumber(row.revoked_at)
+    revokedAt: optionalNumber(row.revoked_at),
+    clientAddress: optionalString(row.client_address),
+    userAgent: optionalString(row.user_agent)
+  }
+}
+
+export function accountTokenFromRow (row: Row): AccountToken {
+  return {
+    hash: String(row.hash),
+    purpose: row.purpose as AccountTokenPurpose,
+    userId: String(row.user_id),
+    email: String(row.email),
+    binding: String(row.binding),
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at)
+  }
+}
+
+export function accountTokenToRow (token: AccountToken): Row {
+  return {
+    hash: token.hash,
+    purpose: token.purpose,
+    user_id: token.userId,
+    email: token.email,
+    binding: token.binding,
+    created_at: seconds(token.createdAt),
+    expires_at: seconds(token.expiresAt)
   }
 }
 

@@ -5,13 +5,29 @@ const RETRY_AFTER_SECONDS = 2
 
 const codeOf = (error: unknown): string => String((error as { code?: unknown } | null)?.code)
 
-// Unique-constraint violations as each driver reports them: pg's SQLSTATE,
-// mysql2's code, sqlite3's code (which also covers other constraints; the only one
-// an insert here can break is the unique username).
-const UNIQUE_VIOLATION_CODES = new Set(['23505', 'ER_DUP_ENTRY', 'SQLITE_CONSTRAINT'])
+/** A unique index, by what each database calls it in a violation. */
+export interface UniqueIndex {
+  table: string
+  column: string
+  /** Its name (PostgreSQL and MySQL report it). */
+  index: string
+}
 
-export function isUniqueViolation (error: unknown): boolean {
-  return UNIQUE_VIOLATION_CODES.has(codeOf(error))
+// MySQL and MariaDB end the message with the key's name, MySQL 8 as `table.name`.
+const MYSQL_DUPLICATE_KEY = / for key '(?:[^']*\.)?([^'.]+)'$/
+
+/**
+ * Whether `error` is a violation of this unique index, as each driver reports it:
+ * pg's SQLSTATE 23505 with the constraint's name, mysql2's ER_DUP_ENTRY with the key's
+ * name in the message, sqlite3's SQLITE_CONSTRAINT naming the table and column (SQLite
+ * reports columns, not index names). A violation of any other index is not one.
+ */
+export function isUniqueViolationOf (error: unknown, { table, column, index }: UniqueIndex): boolean {
+  const code = codeOf(error)
+  const message = String((error as { message?: unknown } | null)?.message)
+  if (code === '23505') return (error as { constraint?: unknown }).constraint === index
+  if (code === 'ER_DUP_ENTRY') return MYSQL_DUPLICATE_KEY.exec(message)?.[1] === index
+  return code === 'SQLITE_CONSTRAINT' && message.endsWith(`UNIQUE constraint failed: ${table}.${column}`)
 }
 
 // A transaction the database gave up on so that another could go on: pg's deadlock and

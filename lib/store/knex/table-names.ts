@@ -9,12 +9,28 @@ export interface TableNames {
   refreshTokens: string
   revocations: string
   loginAttempts: string
+  /** Single-use links sent by mail (password resets, email verifications), by hash. */
+  accountTokens: string
   /** The 0001 schema's throttling table, dropped by 0002. */
   loginFailures: string
   /** knex's own bookkeeping for this package's migrations. */
   migrations: string
   /** knex's lock row for them: always `${migrations}_lock`. */
   migrationsLock: string
+}
+
+/**
+ * Names of the unique indexes on users, so that a violation can be told apart by the
+ * index the database names: the username one is knex's default name for the
+ * `.unique()` of 0001, the email one is named so by 0004.
+ */
+export interface UserIndexNames {
+  username: string
+  email: string
+}
+
+export function userIndexNames (tables: Pick<TableNames, 'users'>): UserIndexNames {
+  return { username: `${tables.users}_username_unique`, email: `${tables.users}_email_unique` }
 }
 
 // Short enough that prefix + the longest table + index suffixes stay under MySQL's 64 characters.
@@ -30,6 +46,7 @@ export function tableNames (prefix: string): TableNames {
     refreshTokens: `${prefix}refresh_tokens`,
     revocations: `${prefix}revocations`,
     loginAttempts: `${prefix}login_attempts`,
+    accountTokens: `${prefix}account_tokens`,
     loginFailures: `${prefix}login_failures`,
     migrations: `${prefix}migrations`,
     migrationsLock: `${prefix}migrations_lock`
