@@ -1,8 +1,9 @@
 import t from 'tap'
 import { PASSWORD } from './helpers/app.js'
-import { ALICE_EMAIL, buildMailApp, type MailApp } from './helpers/account-mail.js'
+import { ALICE_EMAIL, buildMailApp, MAIL_LINKS, type MailApp } from './helpers/account-mail.js'
 import { bearer } from './helpers/forge.js'
 import { linkTokenOf } from './helpers/mail-outbox.js'
+import { SmtpCatcher } from './helpers/smtp-catcher.js'
 import { login } from './helpers/session.js'
 import { createUser, forEachStore } from './helpers/stores.js'
 
@@ -118,4 +119,40 @@ t.test('wrong current passwords count toward the login lockout', async (t) => {
   t.equal(locked.statusCode, 429)
   t.equal(locked.json().code, 'FST_TOKEN_AUTH_LOGIN_THROTTLED')
   t.ok(Number(locked.headers['retry-after']) > 0)
+})
+
+t.test('past the new address\'s mail allowance the answer is the same 202 and nothing is sent', async (t) => {
+  const mail = await buildMailApp(t, { auth: { mailThrottle: { perEmail: 1 } } })
+  t.equal((await requestChange(mail, {})).statusCode, 202)
+  t.equal((await requestChange(mail, {})).statusCode, 202)
+  await mail.app.close()
+  t.equal(mail.outbox.to(NEW_EMAIL).length, 1)
+})
+
+t.test('the email changed between reading the user and writing the change: the link is refused and nothing is written', async (t) => {
+  const mail = await buildMailApp(t)
+  t.equal((await requestChange(mail, {})).statusCode, 202)
+  const token = linkTokenOf(await mail.outbox.next(NEW_EMAIL))
+  const users = mail.store.users as { update: typeof mail.store.users.update }
+  const update = users.update.bind(mail.store.users)
+  users.update = async (id, change) => {
+    users.update = update
+    await mail.app.tokenAuth.accounts.updateUser(mail.alice.id, { email: 'alice@meanwhile.example' })
+    return await update(id, change)
+  }
+  const res = await mail.post('/auth/email/verify', { token })
+  t.equal(res.statusCode, 400)
+  t.equal(res.json().code, 'FST_TOKEN_AUTH_INVALID_ACCOUNT_TOKEN')
+  t.equal((await mail.store.users.findById(mail.alice.id))?.email, 'alice@meanwhile.example')
+})
+
+t.test('over real SMTP: the new address gets the link, the old one both notices, and the link changes the email', async (t) => {
+  const catcher = await SmtpCatcher.start(t)
+  const mail = await buildMailApp(t, { auth: { mail: { transport: catcher.url, from: 'Example <no-reply@example.com>', links: MAIL_LINKS } } })
+  t.equal((await requestChange(mail, {})).statusCode, 202)
+  const link = await catcher.nextMessage(NEW_EMAIL)
+  t.match((await catcher.nextMessage(ALICE_EMAIL)).text, NEW_EMAIL)
+  t.equal((await mail.post('/auth/email/verify', { token: linkTokenOf(link) })).statusCode, 204)
+  t.match((await catcher.nextMessage(ALICE_EMAIL)).text, NEW_EMAIL)
+  t.equal((await mail.store.users.findById(mail.alice.id))?.email, NEW_EMAIL)
 })

@@ -3,6 +3,7 @@ import { PASSWORD } from './helpers/app.js'
 import { ALICE_EMAIL, buildMailApp, MAIL_LINKS, type MailApp } from './helpers/account-mail.js'
 import { TestClock } from './helpers/clock.js'
 import { linkTokenOf } from './helpers/mail-outbox.js'
+import { SmtpCatcher } from './helpers/smtp-catcher.js'
 import { createUser, forEachStore } from './helpers/stores.js'
 
 // Email verification: the link the application sends after sign-up, the resend route,
@@ -137,4 +138,14 @@ t.test('the verify and resend routes refuse what is not their schema, other cont
     t.equal(res.json().code, code)
     t.equal(res.headers['www-authenticate'], undefined)
   }
+})
+
+t.test('over real SMTP: the link in the mail that arrives verifies the email', async (t) => {
+  const catcher = await SmtpCatcher.start(t)
+  const mail = await buildMailApp(t, { auth: { mail: { transport: catcher.url, from: 'Example <no-reply@example.com>', links: MAIL_LINKS } } })
+  t.equal((await mail.post('/auth/email/verification', { email: ALICE_EMAIL })).statusCode, 202)
+  const received = await catcher.nextMessage(ALICE_EMAIL)
+  t.match(received.text, `${MAIL_LINKS.emailVerification}#token=`)
+  t.equal((await verify(mail, linkTokenOf(received))).statusCode, 204)
+  t.type((await mail.store.users.findById(mail.alice.id))?.emailVerifiedAt, 'number')
 })

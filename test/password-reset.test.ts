@@ -5,6 +5,7 @@ import { ALICE_EMAIL, buildMailApp, MAIL_LINKS, NEW_PASSWORD, type MailApp } fro
 import { TestClock } from './helpers/clock.js'
 import { bearer } from './helpers/forge.js'
 import { linkTokenOf } from './helpers/mail-outbox.js'
+import { SmtpCatcher } from './helpers/smtp-catcher.js'
 import { login } from './helpers/session.js'
 import { forEachStore } from './helpers/stores.js'
 
@@ -255,4 +256,32 @@ t.test('options: bounds and unknown names fail at startup', async (t) => {
   const core = createAuthCore({ secret, store, mail })
   t.match(core.options, { requireVerifiedEmail: false, passwordReset: { ttlSeconds: 1800, logIn: false }, emailVerification: { ttlSeconds: 86400 } })
   t.match(core.options.mailThrottle, { requestsPerAddress: 10, mailsPerRecipient: 3, tokenFailuresPerAddress: 20, windowSeconds: 3600 })
+})
+
+t.test('a reset keeps the time an already verified email was verified', async (t) => {
+  const mail = await buildMailApp(t)
+  await mail.app.tokenAuth.sendEmailVerification(mail.alice.id)
+  t.equal((await mail.post('/auth/email/verify', { token: linkTokenOf(await mail.outbox.next(ALICE_EMAIL)) })).statusCode, 204)
+  const verifiedAt = (await mail.store.users.findById(mail.alice.id))?.emailVerifiedAt
+  t.equal((await reset(mail, await resetToken(mail))).statusCode, 204)
+  t.equal((await mail.store.users.findById(mail.alice.id))?.emailVerifiedAt, verifiedAt)
+})
+
+t.test('the core\'s mail flows without the mail option are a TypeError', async (t) => {
+  const { createAuthCore, createMemoryStore } = await import('fastify-token-auth')
+  const core = createAuthCore({ secret: 'nO7hX2qL9vR4tW8yB3mK6pD1sF5gJ0cZ-aE_uI4oP8lQ2wY', store: createMemoryStore() })
+  await t.rejects(core.resetPassword({ token: 'x', newPassword: NEW_PASSWORD, clientAddress: '192.0.2.1' }), TypeError)
+  await t.rejects(core.verifyEmail('x', '192.0.2.1'), TypeError)
+})
+
+t.test('over real SMTP: the link in the mail that arrives resets the password', async (t) => {
+  const catcher = await SmtpCatcher.start(t)
+  const mail = await buildMailApp(t, { auth: { mail: { transport: catcher.url, from: 'Example <no-reply@example.com>', links: MAIL_LINKS } } })
+  t.equal((await mail.post('/auth/password/forgot', { email: ALICE_EMAIL })).statusCode, 202)
+  const received = await catcher.nextMessage(ALICE_EMAIL)
+  t.same(received.envelope.to, [ALICE_EMAIL])
+  t.match(received.html, `${MAIL_LINKS.passwordReset}#token=`)
+  t.equal((await reset(mail, linkTokenOf(received))).statusCode, 204)
+  t.equal(await logIn(mail, NEW_PASSWORD), 200)
+  t.match((await catcher.nextMessage(ALICE_EMAIL)).subject, /password was changed/)
 })

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream'
 import t from 'tap'
 import type { UserPort } from 'fastify-token-auth'
+import { BackgroundJobs } from '../lib/accounts/background-jobs.js'
 import { ALICE_EMAIL, buildMailApp, headersButDate, NEW_PASSWORD } from './helpers/account-mail.js'
 import { PASSWORD } from './helpers/app.js'
 import { TestClock } from './helpers/clock.js'
@@ -123,7 +124,7 @@ t.test('a mail server that fails: the request still gets its 202, and the log na
   await mail.app.close()
   t.ok(leaked.length === 43, 'a token was minted and handed to the transport')
   const failure = lines.map((line) => JSON.parse(line)).find((entry) => entry.job === 'password reset mail')
-  t.match(failure, { level: 50, err: { code: 'EENVELOPE', message: /550 rejected/ } })
+  t.match(failure, { level: 50, err: { code: 'FST_TOKEN_AUTH_MAIL_NOT_SENT', message: /550 rejected/ } })
   t.notOk(lines.some((line) => line.includes(leaked)), 'the token is in no log line')
 })
 
@@ -162,4 +163,27 @@ t.test('closing the app waits for a mail still being sent', async (t) => {
   release()
   await closing
   t.equal(mail.outbox.to(ALICE_EMAIL).length, 1, 'the mail went out before the app closed')
+})
+
+t.test('a failed job logs what failed, whatever was thrown, with anything token-shaped cut out', async (t) => {
+  const logged: object[] = []
+  const jobs = new BackgroundJobs({ error: (details) => { logged.push(details) } })
+  const token = 'T'.repeat(43)
+  jobs.run('a', async () => { throw Object.assign(new Error(`refused ${token}`), { code: 'ECONN' }) })
+  jobs.run('b', async () => { throw `a string ${token}` }) // eslint-disable-line no-throw-literal
+  jobs.run('c', async () => { throw Object.assign(new Error('x'), { name: 42, code: 7 }) })
+  await jobs.drain(1000)
+  t.same(logged, [
+    { job: 'a', err: { name: 'Error', code: 'ECONN', message: 'refused [redacted]' } },
+    { job: 'b', err: { name: 'Error', code: undefined, message: 'a string [redacted]' } },
+    { job: 'c', err: { name: 'Error', code: undefined, message: 'x' } }
+  ])
+  await jobs.drain(1000)
+})
+
+t.test('draining stops waiting after its timeout', async (t) => {
+  const jobs = new BackgroundJobs({ error: () => {} })
+  jobs.run('hung', async () => { await new Promise(() => {}) })
+  await jobs.drain(10)
+  t.pass('drain returned while the job still hangs')
 })

@@ -13,6 +13,7 @@ import { createRevocationCheck } from '../sessions/revocation-check.js'
 import { RevocationList } from '../sessions/revocation-list.js'
 import { RevocationSync } from '../sessions/revocation-sync.js'
 import { SessionService, type IssuedSession } from '../sessions/session-service.js'
+import { UserSessions } from '../sessions/user-sessions.js'
 import { EmailNotVerifiedError, TokenRevokedError } from '../errors.js'
 import { BackgroundJobs } from '../accounts/background-jobs.js'
 import { normaliseEmail } from '../accounts/email-address.js'
@@ -21,7 +22,6 @@ import { MailThrottle } from '../login/mail-throttle.js'
 import { PasswordReset } from '../accounts/password-reset.js'
 import { createAccountMailer } from '../mail/create-mailer.js'
 import type { AccountMailer } from '../mail/mail-port.js'
-import { UserSessions } from '../sessions/user-sessions.js'
 import type { AuthStore, Revocation, UserRecord } from '../store/ports.js'
 import { AccessTokens, type AccessTokenClaimsBase } from '../tokens/access-tokens.js'
 import { deriveKeysFromRing, keyDefinitionsOf } from '../tokens/derived-keys.js'
@@ -63,10 +63,10 @@ export interface StatefulParts<Claims extends AccessTokenClaimsBase> {
   login: PasswordLogin
   sessions: SessionService<Claims>
   revocations: RevocationList
-  /** Present when the `mail` option is set. */
-  accountMail: AccountMailFlows | undefined
   /** Every operation on users and their sessions, as `app.tokenAuth.accounts` offers them. */
   management: UserManagement
+  /** Present when the `mail` option is set. */
+  accountMail: AccountMailFlows | undefined
 }
 
 /** The flows that mail a link: password reset, email verification and change. */
