@@ -208,7 +208,8 @@ t.test('configuration: documented defaults, and one clear error per bad variable
   const defaults = loadConfig({}, EXAMPLE_ROOT)
   t.match(defaults, { production: false, host: 'localhost', port: 3000, dataDir: join(EXAMPLE_ROOT, 'data'), tablePrefix: 'auth_', accessTokenTtl: '15m', shutdownTimeoutMs: 10000, logLevel: 'info', prettyLogs: true, secureCookies: true, demoPassword: DEMO_PASSWORD, tokenSecret: undefined, reportsPort: 3001, revocationFeedCredential: undefined })
   t.equal(defaults.databaseUrl, `sqlite:${join(EXAMPLE_ROOT, 'data', 'auth.sqlite')}`)
-  t.match(loadConfig({ NODE_ENV: 'production', TOKEN_SECRET: 's', PORT: '8080', COOKIE_SECURE: '1', DATABASE_URL: 'postgres://db/app' }, EXAMPLE_ROOT), { production: true, port: 8080, prettyLogs: false, demoPassword: undefined, databaseUrl: 'postgres://db/app', secureCookies: true })
+  const production = { NODE_ENV: 'production', TOKEN_SECRET: 's', MAIL_URL: 'smtps://mailer:pw@smtp.example.com:465', PUBLIC_URL: 'https://app.example.com' }
+  t.match(loadConfig({ ...production, PORT: '8080', COOKIE_SECURE: '1', DATABASE_URL: 'postgres://db/app' }, EXAMPLE_ROOT), { production: true, port: 8080, prettyLogs: false, demoPassword: undefined, databaseUrl: 'postgres://db/app', secureCookies: true })
   t.equal(loadConfig({ TOKEN_SECRET: '', COOKIE_SECURE: '' }, EXAMPLE_ROOT).tokenSecret, undefined, 'an empty variable counts as unset')
   t.match(loadConfig({ REPORTS_PORT: 'off', REVOCATION_FEED_CREDENTIAL: 'Pq7-'.repeat(10) }, EXAMPLE_ROOT), { reportsPort: undefined, revocationFeedCredential: 'Pq7-'.repeat(10) })
   const bad: Array<[NodeJS.ProcessEnv, RegExp]> = [
@@ -218,7 +219,7 @@ t.test('configuration: documented defaults, and one clear error per bad variable
     [{ DATABASE_URL: 'mongodb://x' }, /^DATABASE_URL must start with sqlite:, postgres:\/\/ or mysql:\/\//],
     [{ COOKIE_SECURE: 'yes' }, /^COOKIE_SECURE must be true or false/],
     [{ SHUTDOWN_TIMEOUT: '0' }, /^SHUTDOWN_TIMEOUT must be a number of seconds above 0/],
-    [{ NODE_ENV: 'production' }, /^TOKEN_SECRET is required when NODE_ENV=production/],
+    [{ NODE_ENV: 'production', MAIL_URL: production.MAIL_URL, PUBLIC_URL: production.PUBLIC_URL }, /^TOKEN_SECRET is required when NODE_ENV=production/],
     [{ REPORTS_PORT: 'yes' }, /^REPORTS_PORT must be a port number/],
     [{ REVOCATION_FEED_CREDENTIAL: 'short' }, /^REVOCATION_FEED_CREDENTIAL must be at least 32 random printable characters/],
     [{ REVOCATION_FEED_CREDENTIAL: 'x'.repeat(31) + ' y' }, /^REVOCATION_FEED_CREDENTIAL must be/]

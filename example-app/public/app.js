@@ -1,66 +1,50 @@
 // The page uses the cookie transport: the browser sends the HttpOnly access cookie by
-// itself, and every unsafe request echoes the readable CSRF cookie in a header.
-'use strict'
+// itself, and every unsafe request echoes the readable CSRF cookie in a header (api.js).
+import { adminPanel } from './admin.js'
+import { authenticatedCall, call, describeFailure, say } from './api.js'
+import { sessionsPanel } from './sessions.js'
 
-// The server writes its cookie and header names into the page: with COOKIE_SECURE=false
-// the cookie is `csrf-token`, otherwise `__Host-csrf-token`.
-function serverSetting (name) {
-  return document.querySelector(`meta[name="${name}"]`).content
-}
-
-const CSRF_COOKIE = serverSetting('csrf-cookie')
-const CSRF_HEADER = serverSetting('csrf-header')
 const views = { login: document.getElementById('login-view'), profile: document.getElementById('profile-view') }
-const statusLine = document.getElementById('status')
-
-function csrfToken () {
-  const entry = document.cookie.split('; ').find((cookie) => cookie.startsWith(`${CSRF_COOKIE}=`))
-  return entry === undefined ? '' : entry.slice(CSRF_COOKIE.length + 1)
-}
-
-function say (message, isError = false) {
-  statusLine.textContent = message
-  statusLine.className = isError ? 'error' : ''
-}
-
-async function call (method, path, body) {
-  const headers = method === 'GET' ? {} : { [CSRF_HEADER]: csrfToken() }
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  const response = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) })
-  const data = response.status === 204 ? null : await response.json()
-  return { status: response.status, data }
-}
+const sessions = sessionsPanel({ onSignedOut: signedOut })
+const admin = adminPanel()
+const resendForm = document.getElementById('resend-verification-form')
+let profile
 
 function show (view) {
   views.login.hidden = view !== 'login'
   views.profile.hidden = view !== 'profile'
 }
 
-function renderProfile (profile) {
+function signedOut (message) {
+  show('login')
+  say(message, true)
+}
+
+function renderProfile () {
+  const verified = profile.emailVerifiedAt !== null && profile.emailVerifiedAt !== undefined
   document.getElementById('profile-username').textContent = profile.username
   document.getElementById('profile-id').textContent = profile.id
   document.getElementById('profile-email').textContent = profile.email ?? '—'
+  const state = document.getElementById('profile-email-state')
+  state.textContent = profile.email === null ? '' : verified ? 'verified' : 'not verified'
+  state.className = verified ? 'badge ok' : 'badge'
+  document.getElementById('verify-prompt').hidden = profile.email === null || verified
   document.getElementById('profile-roles').textContent = profile.roles.length > 0 ? profile.roles.join(', ') : 'none'
   document.getElementById('profile-expires').textContent = new Date(profile.tokenExpiresAt * 1000).toLocaleTimeString()
   show('profile')
 }
 
-// A call that needs the access token: when it has expired, the refresh cookie renews it once.
-async function authenticatedCall (method, path) {
-  const first = await call(method, path)
-  if (first.status !== 401) return first
-  const refreshed = await call('POST', '/auth/refresh')
-  return refreshed.status === 200 ? await call(method, path) : first
-}
-
 async function loadProfile () {
   const me = await authenticatedCall('GET', '/api/me')
-  if (me.status === 200) {
-    renderProfile(me.data)
-    return true
+  if (me.status !== 200) {
+    show('login')
+    return false
   }
-  show('login')
-  return false
+  profile = me.data
+  renderProfile()
+  await sessions.load()
+  await admin.showFor(profile.roles)
+  return true
 }
 
 document.getElementById('login-form').addEventListener('submit', async (event) => {
@@ -69,14 +53,28 @@ document.getElementById('login-form').addEventListener('submit', async (event) =
   const result = await call('POST', '/auth/login', { username: form.get('username'), password: form.get('password') })
   if (result.status === 200) {
     event.target.reset()
+    resendForm.hidden = true
     await loadProfile()
     say(`Signed in as ${result.data.user.username}.`)
-  } else if (result.status === 429) {
-    say('Too many failed attempts: wait a moment and try again.', true)
   } else {
-    say('Wrong username or password.', true)
+    // Only the right password earns this answer, so it tells no stranger about the account.
+    resendForm.hidden = result.data?.code !== 'FST_TOKEN_AUTH_EMAIL_NOT_VERIFIED'
+    say(describeFailure(result), true)
   }
 })
+
+async function requestVerificationMail (email) {
+  const result = await call('POST', '/auth/email/verification', { email })
+  if (result.status === 202) say(`If ${email} awaits verification, a link is on its way to it: open it in this browser.`)
+  else say(describeFailure(result), true)
+}
+
+resendForm.addEventListener('submit', async (event) => {
+  event.preventDefault()
+  await requestVerificationMail(new FormData(event.target).get('email').trim())
+})
+
+document.getElementById('send-verification-button').addEventListener('click', async () => { await requestVerificationMail(profile.email) })
 
 document.getElementById('refresh-button').addEventListener('click', async () => {
   const result = await call('POST', '/auth/refresh')
@@ -84,8 +82,7 @@ document.getElementById('refresh-button').addEventListener('click', async () => 
     await loadProfile()
     say('New access and refresh tokens issued; the old refresh token is spent.')
   } else {
-    show('login')
-    say('The session has ended: please sign in again.', true)
+    signedOut('The session has ended: please sign in again.')
   }
 })
 

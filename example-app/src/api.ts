@@ -7,6 +7,7 @@ const Profile = {
     id: { type: 'string' },
     username: { type: 'string' },
     email: { type: ['string', 'null'] },
+    emailVerifiedAt: { type: ['integer', 'null'] },
     roles: { type: 'array', items: { type: 'string' } },
     createdAt: { type: 'integer' },
     tokenExpiresAt: { type: 'integer' }
@@ -18,7 +19,7 @@ export const api: FastifyPluginAsync = async (app) => {
   app.get('/me', { onRequest: app.authenticate, schema: { response: { 200: Profile } } }, async (request) => {
     const user = await app.tokenAuth.accounts.findUserById(request.user.sub)
     if (user === undefined) throw new TokenRevokedError()
-    return { id: user.id, username: user.username, email: user.email, roles: user.roles, createdAt: user.createdAt, tokenExpiresAt: request.user.exp }
+    return { id: user.id, username: user.username, email: user.email, emailVerifiedAt: user.emailVerifiedAt, roles: user.roles, createdAt: user.createdAt, tokenExpiresAt: request.user.exp }
   })
 
   app.get('/admin', { onRequest: app.requireRole('admin') }, async (request) => {

@@ -28,6 +28,12 @@ export interface AppConfig {
   reportsPort: number | undefined
   /** The revocation feed's service credential; undefined: one generated per start and shared in-process. */
   revocationFeedCredential: string | undefined
+  /** How account mail leaves: an smtp:// or smtps:// URL, or 'console' (printed to stderr, development only). */
+  mailUrl: string
+  /** The sender of account mail. */
+  mailFrom: string
+  /** Where users reach the app: the links in account mail start with it (no trailing slash). */
+  publicUrl: string
 }
 
 /** A configuration problem, reported as one clear line at startup. */
@@ -71,6 +77,34 @@ function databaseUrl (value: string | undefined, dataDir: string): string {
   return value
 }
 
+function mailUrl (value: string | undefined, production: boolean): string {
+  // The console transport prints each mail, its single-use link included, where the logs go.
+  if (value === undefined || value === '') {
+    if (production) throw new ConfigError('MAIL_URL is required when NODE_ENV=production (smtp://user:password@host:587 or smtps://…:465)')
+    return 'console'
+  }
+  if (value === 'console') {
+    if (production) throw new ConfigError('MAIL_URL=console prints password-reset links to the logs: set an smtp:// or smtps:// URL in production')
+    return value
+  }
+  if (!/^smtps?:\/\/[^/?#]/.test(value) || !URL.canParse(value)) throw new ConfigError('MAIL_URL must be smtp://host[:port], smtps://host[:port] or console')
+  return value
+}
+
+function publicUrl (value: string | undefined, production: boolean, listenPort: number): string {
+  if (value === undefined || value === '') {
+    // Links to localhost reach no one but the operator's own browser.
+    if (production) throw new ConfigError('PUBLIC_URL is required when NODE_ENV=production: the links in account mail start with it')
+    return `http://localhost:${listenPort}`
+  }
+  const url = URL.canParse(value) ? new URL(value) : undefined
+  if (url === undefined || !['http:', 'https:'].includes(url.protocol) || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    // Not echoed: a URL with credentials in it would put them in the log.
+    throw new ConfigError('PUBLIC_URL must be an http:// or https:// address without query, fragment or credentials')
+  }
+  return url.href.replace(/\/+$/, '')
+}
+
 /** Reads the configuration; throws ConfigError with the variable's name on a bad value. */
 export function loadConfig (env: NodeJS.ProcessEnv, appRoot: string): AppConfig {
   const production = env.NODE_ENV === 'production'
@@ -79,10 +113,11 @@ export function loadConfig (env: NodeJS.ProcessEnv, appRoot: string): AppConfig 
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got ${JSON.stringify(logLevel)}`)
   const tokenSecret = env.TOKEN_SECRET === '' ? undefined : env.TOKEN_SECRET
   if (production && tokenSecret === undefined) throw new ConfigError('TOKEN_SECRET is required when NODE_ENV=production (a generated one would differ per instance)')
+  const listenPort = port('PORT', env.PORT, '3000')
   return {
     production,
     host: env.HOST ?? 'localhost',
-    port: port('PORT', env.PORT, '3000'),
+    port: listenPort,
     dataDir,
     databaseUrl: databaseUrl(env.DATABASE_URL, dataDir),
     tablePrefix: env.TABLE_PREFIX ?? 'auth_',
@@ -96,6 +131,9 @@ export function loadConfig (env: NodeJS.ProcessEnv, appRoot: string): AppConfig 
     shutdownTimeoutMs: shutdownTimeout(env.SHUTDOWN_TIMEOUT),
     // REPORTS_PORT=off runs the auth service alone.
     reportsPort: env.REPORTS_PORT === 'off' ? undefined : port('REPORTS_PORT', env.REPORTS_PORT, '3001'),
-    revocationFeedCredential: feedCredential(env.REVOCATION_FEED_CREDENTIAL)
+    revocationFeedCredential: feedCredential(env.REVOCATION_FEED_CREDENTIAL),
+    mailUrl: mailUrl(env.MAIL_URL, production),
+    mailFrom: env.MAIL_FROM === undefined || env.MAIL_FROM === '' ? 'Example <no-reply@localhost>' : env.MAIL_FROM,
+    publicUrl: publicUrl(env.PUBLIC_URL, production, listenPort)
   }
 }

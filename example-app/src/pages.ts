@@ -3,11 +3,25 @@ import { readFile } from 'node:fs/promises'
 
 const PUBLIC_DIR = new URL('../public/', import.meta.url)
 
-// The page is plain files: read once at startup and served from memory.
+const HTML = 'text/html; charset=utf-8'
+const JAVASCRIPT = 'text/javascript; charset=utf-8'
+const CSS = 'text/css; charset=utf-8'
+
+// The pages are plain files: read once at startup and served from memory. The account pages
+// are the ones the mailed links open (their token rides in the fragment, which no request carries).
 const FILES = [
-  { path: '/', file: 'index.html', type: 'text/html; charset=utf-8' },
-  { path: '/app.js', file: 'app.js', type: 'text/javascript; charset=utf-8' },
-  { path: '/app.css', file: 'app.css', type: 'text/css; charset=utf-8' }
+  { path: '/', file: 'index.html', type: HTML },
+  { path: '/forgot-password', file: 'forgot-password.html', type: HTML },
+  { path: '/reset-password', file: 'reset-password.html', type: HTML },
+  { path: '/verify-email', file: 'verify-email.html', type: HTML },
+  { path: '/app.js', file: 'app.js', type: JAVASCRIPT },
+  { path: '/api.js', file: 'api.js', type: JAVASCRIPT },
+  { path: '/sessions.js', file: 'sessions.js', type: JAVASCRIPT },
+  { path: '/admin.js', file: 'admin.js', type: JAVASCRIPT },
+  { path: '/forgot-password.js', file: 'forgot-password.js', type: JAVASCRIPT },
+  { path: '/reset-password.js', file: 'reset-password.js', type: JAVASCRIPT },
+  { path: '/verify-email.js', file: 'verify-email.js', type: JAVASCRIPT },
+  { path: '/app.css', file: 'app.css', type: CSS }
 ]
 
 // No inline script or style, no third-party origin, no framing: XSS has little to work with.
@@ -25,8 +39,8 @@ function escapeAttribute (value: string): string {
 }
 
 /**
- * index.html with the server's CSRF cookie and header names in its <meta> tags: the page
- * reads them from there (the CSP forbids inline script), so they are never written twice.
+ * A page with the server's CSRF cookie and header names in its <meta> tags: the scripts
+ * read them from there (the CSP forbids inline script), so they are never written twice.
  */
 function withServerNames (html: string, options: PageOptions): string {
   return html
@@ -34,11 +48,11 @@ function withServerNames (html: string, options: PageOptions): string {
     .replace('{{csrfHeader}}', escapeAttribute(options.csrfHeader))
 }
 
-/** The login page: index.html, app.js, app.css. */
+/** The pages: sign-in and account (index.html), forgot, reset and verify, their scripts and stylesheet. */
 export const pages: FastifyPluginAsync<PageOptions> = async (app, options) => {
   for (const { path, file, type } of FILES) {
     const content = await readFile(new URL(file, PUBLIC_DIR), 'utf8')
-    const body = file === 'index.html' ? withServerNames(content, options) : content
+    const body = type === HTML ? withServerNames(content, options) : content
     app.get(path, async (_request, reply) => {
       return await reply.type(type).header('cache-control', 'no-cache').header('content-security-policy', CONTENT_SECURITY_POLICY).send(body)
     })

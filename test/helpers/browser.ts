@@ -12,8 +12,8 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-backgr
 export const browserSkip: string | false = existsSync(CHROMIUM) || process.env.REQUIRE_BROWSER === '1' ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
 
 /** A headless browser with a profile in `folder`, closed in teardown. */
-export async function launchBrowser (t: { teardown: (fn: () => Promise<void>) => void }, folder: string, options: { args?: string[] | undefined, ignoreHTTPSErrors?: boolean | undefined } = {}): Promise<{ context: BrowserContext, page: Page }> {
-  const context = await chromium.launchPersistentContext(folder, { executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...options.args ?? []], ignoreHTTPSErrors: options.ignoreHTTPSErrors === true })
+export async function launchBrowser (t: { teardown: (fn: () => Promise<void>) => void }, folder: string, options: { args?: string[] | undefined, ignoreHTTPSErrors?: boolean | undefined, userAgent?: string | undefined } = {}): Promise<{ context: BrowserContext, page: Page }> {
+  const context = await chromium.launchPersistentContext(folder, { executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...options.args ?? []], ignoreHTTPSErrors: options.ignoreHTTPSErrors === true, ...options.userAgent === undefined ? {} : { userAgent: options.userAgent } })
   t.teardown(async () => { await context.close() })
   return { context, page: context.pages()[0] ?? await context.newPage() }
 }
@@ -22,10 +22,15 @@ export async function visible (page: Page, selector: string): Promise<void> {
   await page.waitForSelector(`${selector}:not([hidden])`, { timeout: 10_000 })
 }
 
+/** Fills and sends the page's sign-in form. */
+export async function submitSignIn (page: Page, username: string, password: string): Promise<void> {
+  await page.fill('input[name="username"]', username)
+  await page.fill('input[name="password"]', password)
+  await page.click('#login-form button[type="submit"]')
+}
+
 /** Signs in as the demo user through the page's form and waits for the profile. */
 export async function signInAsDemo (page: Page): Promise<void> {
-  await page.fill('input[name="username"]', 'demo')
-  await page.fill('input[name="password"]', DEMO_PASSWORD)
-  await page.click('#login-form button[type="submit"]')
+  await submitSignIn(page, 'demo', DEMO_PASSWORD)
   await visible(page, '#profile-view')
 }
