@@ -38,6 +38,17 @@ forEachStore(t, 'createUser stores a normalised username and a bcrypt hash, neve
   t.equal(await accounts.findUserByUsername('bob\u0000'), undefined, 'a NUL never reaches the database')
 })
 
+forEachStore(t, 'createUser stores an email as unproven, unless the application says it is verified', async (t, target) => {
+  const { accounts, clock } = await setup(t, target)
+  t.equal((await accounts.createUser({ username: 'ann', password: PASSWORD, email: 'ann@example.com' })).emailVerifiedAt, null)
+  const imported = await accounts.createUser({ username: 'ben', password: PASSWORD, email: 'Ben@Example.com', emailVerified: true })
+  t.equal(imported.emailVerifiedAt, Math.floor(clock.now() / 1000), 'verified as of its creation')
+  t.equal((await accounts.findUserById(imported.id))?.emailVerifiedAt, imported.emailVerifiedAt, 'and stored so')
+  t.equal((await accounts.createUser({ username: 'cy', password: PASSWORD, emailVerified: true })).emailVerifiedAt, null, 'no email: nothing to be verified')
+  await t.rejects(accounts.createUser({ username: 'di', password: PASSWORD, email: 'di@example.com', emailVerified: 'yes' as never }), { code: 'FST_TOKEN_AUTH_INVALID_USER', message: /emailVerified must be a boolean/ })
+  t.equal(await accounts.findUserByUsername('di'), undefined)
+})
+
 forEachStore(t, 'a duplicate username is a 409 and leaves exactly one row', async (t, target) => {
   const { accounts } = await setup(t, target)
   const first = await accounts.createUser({ username: 'bob', password: PASSWORD })

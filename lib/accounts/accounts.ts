@@ -1,6 +1,6 @@
 import { type ActionContext, contextFields, type EmitAuthEvent } from '../audit/auth-events.js'
 import { type Clock, nowSeconds } from '../clock.js'
-import { PasswordRejectedError, UserNotFoundError } from '../errors.js'
+import { InvalidUserError, PasswordRejectedError, UserNotFoundError } from '../errors.js'
 import type { Revocation, UserChanges, UserPort, UserRecord } from '../store/ports.js'
 import type { PasswordHasher } from './password-hasher.js'
 import { normalisePassword } from './password-input.js'
@@ -69,6 +69,7 @@ export class Accounts {
     // Validate the cheap fields first: a bad username costs no bcrypt work.
     normaliseUsername(input.username)
     checkEmail(input.email)
+    if (input.emailVerified !== undefined && typeof input.emailVerified !== 'boolean') throw new InvalidUserError('emailVerified must be a boolean')
     checkRoles(input.roles ?? [])
     checkProfile(input.profile ?? {}, this.#parts.policy.profileFields)
     const passwordHash = await this.#hashNewPassword(input.password)

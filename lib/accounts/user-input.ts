@@ -9,6 +9,11 @@ export interface NewUser {
   username: string
   password: string
   email?: string | null | undefined
+  /**
+   * The application already knows the address reaches the user (an import, an identity
+   * provider's verified email): stored as verified at creation. Default false.
+   */
+  emailVerified?: boolean | undefined
   roles?: string[] | undefined
   disabled?: boolean | undefined
   profile?: Record<string, unknown> | undefined
@@ -39,11 +44,12 @@ export function checkProfile (profile: unknown, fields: readonly string[]): Reco
 /** Validates a NewUser and builds the record to insert, with the password already hashed. */
 export function userRecordFrom (input: NewUser, passwordHash: string, profileFields: readonly string[], now: number): UserRecord {
   const profile = checkProfile(input.profile ?? {}, profileFields)
+  const email = checkEmail(input.email)
   return {
     id: randomUUID(),
     username: normaliseUsername(input.username),
-    email: checkEmail(input.email),
-    emailVerifiedAt: null,
+    email,
+    emailVerifiedAt: input.emailVerified === true && email !== null ? Math.floor(now) : null,
     roles: checkRoles(input.roles ?? []),
     disabled: input.disabled === true,
     tokenVersion: 0,
