@@ -6,7 +6,10 @@ import { MAX_USERNAME_LENGTH } from '../lib/accounts/username.js'
 
 // Ids are UUIDs; an application's own store may use other strings, never this long.
 const MAX_ID_LENGTH = 128
-const id = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH })
+// No id or username holds a control character, and PostgreSQL refuses a NUL in any query
+// (an error, not a miss): such a value is a 400 before it reaches the store.
+const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001f\\u007f]*$'
+const id = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH, pattern: NO_CONTROL_CHARACTERS })
 
 export const UserParams = Type.Object({ id }, { additionalProperties: false })
 export type UserParamsType = Static<typeof UserParams>
@@ -25,7 +28,7 @@ export type OwnSessionParamsType = Static<typeof OwnSessionParams>
 export const UserListQuery = Type.Union([
   Type.Object({
     limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]{0,2}|1000)$', description: 'Users per page, 1 to 1000. Default 50.' })),
-    after: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_USERNAME_LENGTH, description: 'The `next` of the previous page.' })),
+    after: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_USERNAME_LENGTH, pattern: NO_CONTROL_CHARACTERS, description: 'The `next` of the previous page.' })),
     search: Type.Optional(Type.String({ maxLength: MAX_USER_SEARCH_LENGTH, description: 'Text the username or email contains, in any case.' }))
   }, { additionalProperties: false }),
   Type.Object({

@@ -19,6 +19,15 @@ export function emailBinding (email: string | null): string {
   return fingerprint(email === null ? 'no-email' : `email:${email}`)
 }
 
+/**
+ * What an email change's link is bound to: the email and the password hash when it was
+ * requested. Either changing voids it, so that a password reset or change (what the notice
+ * to the old address tells its owner to do) also ends a change someone else asked for.
+ */
+export function emailChangeBinding (email: string | null, passwordHash: string): string {
+  return fingerprint(`change:${emailBinding(email)}:${passwordBinding(passwordHash)}`)
+}
+
 /** True for a string that could be an account token; anything else is refused before any lookup. */
 export function looksLikeAccountToken (value: unknown): value is string {
   return typeof value === 'string' && ACCOUNT_TOKEN_SHAPE.test(value)

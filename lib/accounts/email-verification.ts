@@ -2,7 +2,7 @@ import { nowSeconds } from '../clock.js'
 import { AccountTokenInvalidError, UserNotFoundError } from '../errors.js'
 import type { UserRecord } from '../store/ports.js'
 import { mailLink, type AccountMailParts } from './account-mail-parts.js'
-import { emailBinding, fingerprint, looksLikeAccountToken } from './account-tokens.js'
+import { emailBinding, emailChangeBinding, fingerprint, looksLikeAccountToken } from './account-tokens.js'
 import { normaliseEmail } from './email-address.js'
 
 export interface EmailVerificationPolicy {
@@ -21,7 +21,8 @@ export interface VerifiedEmail {
  * Proving that an address reaches its user: the link mailed to a user's own address, and
  * the link of an email change, mailed to the new address (the email changes only when it
  * is followed). A link works once, and only while the user's email is still the one it was
- * issued against.
+ * issued against (a change's link: and the password, so that a reset ends a change someone
+ * else asked for).
  */
 export class EmailVerification {
   readonly #parts: AccountMailParts
@@ -80,15 +81,16 @@ export class EmailVerification {
     if (!send) return
     this.#parts.jobs.run('email change mails', async () => {
       if (await this.#parts.users.findByEmail(address) !== undefined) return
-      await mailLink(this.#parts, { purpose: 'email_verification', kind: 'emailVerification', user, to: address, binding: emailBinding(user.email), ttlSeconds: this.#policy.ttlSeconds })
+      await mailLink(this.#parts, { purpose: 'email_verification', kind: 'emailVerification', user, to: address, binding: emailChangeBinding(user.email, user.passwordHash), ttlSeconds: this.#policy.ttlSeconds })
       if (user.email !== null) await this.#parts.mailer.send('emailChangeRequested', user.email, { username: user.username, newEmail: address })
     })
   }
 
   /**
    * Follows a verification link: the address it was sent to becomes the user's verified
-   * email, in one compare-and-set on the email it was issued against. AccountTokenInvalidError
-   * (400) for a token unknown, expired, used, or issued before the email last changed;
+   * email, in one compare-and-set on the email it was issued against (and, for a change, the
+   * password). AccountTokenInvalidError (400) for a token unknown, expired, used, or issued
+   * before the email (or, for a change, the password) last changed;
    * EmailTakenError (409) when another user took the new address meanwhile; 429 past the
    * address's failed links.
    */
@@ -98,12 +100,15 @@ export class EmailVerification {
     const { users, accountTokens, clock } = this.#parts
     const found = await accountTokens.consume(fingerprint(token), 'email_verification', nowSeconds(clock))
     const user = found === undefined ? undefined : await users.findById(found.userId)
-    if (found === undefined || user === undefined || user.disabled || emailBinding(user.email) !== found.binding) throw new AccountTokenInvalidError()
-    const updated = await users.update(user.id, { set: { email: found.email, emailVerifiedAt: Math.floor(nowSeconds(clock)) }, expect: { email: user.email } })
-    // The email changed between the lookup and here: the link was issued against the old one.
+    if (found === undefined || user === undefined || user.disabled) throw new AccountTokenInvalidError()
+    // A link to another address than the user's is an email change's: bound to the password too.
+    const changed = found.email !== user.email
+    if (found.binding !== (changed ? emailChangeBinding(user.email, user.passwordHash) : emailBinding(user.email))) throw new AccountTokenInvalidError()
+    const expect = changed ? { email: user.email, passwordHash: user.passwordHash } : { email: user.email }
+    const updated = await users.update(user.id, { set: { email: found.email, emailVerifiedAt: Math.floor(nowSeconds(clock)) }, expect })
+    // The email (or, for a change, the password) changed between the lookup and here: the link was issued against the old one.
     if (updated === undefined) throw new AccountTokenInvalidError()
     await attempt.succeeded()
-    const changed = found.email !== user.email
     this.#parts.emit({ type: changed ? 'email.changed' : 'email.verified', userId: user.id, address: clientAddress })
     const oldEmail = user.email
     if (changed && oldEmail !== null) {

@@ -79,11 +79,15 @@ export interface SessionClientSeen {
 
 // Enough for every real browser's User-Agent; a longer one is cut, not refused.
 const MAX_USER_AGENT_LENGTH = 512
+// Enough for any IP address (IPv6 with a zone included). The address can be the client's own
+// words (X-Forwarded-For under `trustProxy: true`, a header read by `clientAddress`): a
+// longer one is cut like the User-Agent, never a failed write that costs the user the login.
+const MAX_SESSION_CLIENT_ADDRESS_LENGTH = 64
 
-/** Where a session is used from, as stored: unknown parts are null, the User-Agent bounded. */
+/** Where a session is used from, as stored: unknown parts are null, both bounded. */
 export function sessionClient ({ clientAddress, userAgent }: SessionClientSeen): SessionClient {
   return {
-    clientAddress: typeof clientAddress === 'string' ? clientAddress : null,
+    clientAddress: typeof clientAddress === 'string' ? clientAddress.slice(0, MAX_SESSION_CLIENT_ADDRESS_LENGTH) : null,
     userAgent: typeof userAgent === 'string' && userAgent !== '' ? userAgent.slice(0, MAX_USER_AGENT_LENGTH) : null
   }
 }

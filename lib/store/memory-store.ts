@@ -97,7 +97,8 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
       },
       async list ({ after, limit, search }) {
         return [...users.values()]
-          .filter((user) => (after === undefined || user.username > after) &&
+          // Compared as the sort compares (UTF-8 bytes), not by UTF-16 units: beyond U+FFFF they disagree.
+          .filter((user) => (after === undefined || Buffer.compare(Buffer.from(user.username), Buffer.from(after)) > 0) &&
             (search === undefined || user.username.includes(search) || (user.email?.includes(search) ?? false)))
           // Byte order of the UTF-8 encoding, as the databases compare the column.
           .sort((a, b) => Buffer.compare(Buffer.from(a.username), Buffer.from(b.username)))

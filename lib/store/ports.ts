@@ -112,7 +112,7 @@ export interface RefreshFamily {
   previousTokenHash: string | null
   rotatedAt: number | null
   revokedAt: number | null
-  /** The client address the session was last used from (its start, or its latest rotation); null when unknown. */
+  /** The client address the session was last used from (its start, or its latest rotation), at most 64 characters; null when unknown. */
   clientAddress: string | null
   /** The User-Agent header of that request, at most 512 characters; null when none was sent. */
   userAgent: string | null
