@@ -83,6 +83,7 @@ t.test('listUsers refuses a limit, cursor or search it cannot honour, as the pro
   await t.rejects(accounts.listUsers({ search: 'x'.repeat(255) }), TypeError, 'a search longer than any name')
   await t.rejects(accounts.listUsers({ search: 42 as unknown as string }), TypeError)
   await t.rejects(accounts.listUsers({ after: 'x'.repeat(255) }), TypeError, 'a cursor longer than any username')
+  await t.rejects(accounts.listUsers({ after: 'alice\u0000' }), TypeError, 'a cursor with a NUL, which no username holds')
   t.same(await accounts.listUsers({ limit: 1000 }), { users: [], next: null })
 })
 

@@ -42,7 +42,7 @@ function checkedLimit (limit: number | undefined): number {
 }
 
 function checkedCursor (after: string | undefined): string | undefined {
-  if (after !== undefined && (typeof after !== 'string' || after.length > MAX_USERNAME_LENGTH)) {
+  if (after !== undefined && (typeof after !== 'string' || after.length > MAX_USERNAME_LENGTH || after.includes('\u0000'))) {
     throw new TypeError(`listUsers after must be a username of at most ${MAX_USERNAME_LENGTH} characters`)
   }
   return after

@@ -151,6 +151,26 @@ export const userCases: StoreContractCase[] = [
     }
   },
   {
+    name: 'users and families: a key with a NUL matches nothing, on every database, and is no error',
+    async run (open) {
+      const store = await open()
+      const user = newUser()
+      await store.users.insert(user)
+      await store.families.create(newFamily(user.id), newToken())
+      const nul = `${user.id}\u0000`
+      assert.equal(await store.users.findById(nul), undefined)
+      assert.equal(await store.users.update(nul, { set: { roles: ['admin'] } }), undefined)
+      assert.equal(await store.users.delete(nul, { now: NOW, expiresAt: NOW + 60 }), false)
+      assert.deepEqual(await store.users.list({ search: '\u0000', limit: 10 }), [])
+      assert.deepEqual(await store.families.listByUser(nul, NOW), [])
+      assert.equal(await store.families.revoke('x\u0000', NOW, NOW + 60), false)
+      assert.equal(await store.families.rotate('x\u0000', 'a'.repeat(64), newToken(), NOW), false)
+      assert.equal(await store.families.findByToken(`${'a'.repeat(63)}\u0000`), undefined)
+      assert.equal((await store.families.listByUser(user.id, NOW)).length, 1, 'nothing else changed')
+      assert.deepEqual((await store.users.findById(user.id))?.roles, [])
+    }
+  },
+  {
     name: 'users: emailVerifiedAt is kept, changed and cleared',
     async run (open) {
       const store = await open()

@@ -4,6 +4,7 @@ import { appendRevocation } from './revocations.js'
 import { familyFromRow, seconds } from './rows.js'
 import { guarded } from './store-errors.js'
 import type { TableNames } from './table-names.js'
+import { unmatchable } from './unmatchable.js'
 
 /**
  * Refresh-token families: one row per session, and a history of every token issued.
@@ -33,47 +34,55 @@ export function knexFamilyPort (knex: Knex, tables: TableNames): RefreshFamilyPo
       })
     },
 
-    findByToken: async (tokenHash) => await guarded(async () => {
-      const row = await knex(`${tables.refreshTokens} as token`)
-        .join(`${tables.refreshFamilies} as family`, 'family.id', 'token.family_id')
-        .where('token.token_hash', tokenHash)
-        .first('family.*', 'token.token_hash as token_hash', 'token.expires_at as token_expires_at')
-      if (row === undefined) return undefined
-      return { family: familyFromRow(row), token: { hash: String(row.token_hash), expiresAt: Number(row.token_expires_at) } }
-    }),
+    findByToken: async (tokenHash) => unmatchable(tokenHash)
+      ? undefined
+      : await guarded(async () => {
+        const row = await knex(`${tables.refreshTokens} as token`)
+          .join(`${tables.refreshFamilies} as family`, 'family.id', 'token.family_id')
+          .where('token.token_hash', tokenHash)
+          .first('family.*', 'token.token_hash as token_hash', 'token.expires_at as token_expires_at')
+        if (row === undefined) return undefined
+        return { family: familyFromRow(row), token: { hash: String(row.token_hash), expiresAt: Number(row.token_expires_at) } }
+      }),
 
-    rotate: async (familyId, spentHash, successor, now, client) => await guarded(async () => await knex.transaction(async (trx) => {
-      const at = seconds(now)
-      const swapped = await trx(tables.refreshFamilies)
-        .where({ id: familyId, current_token_hash: spentHash })
-        .whereNull('revoked_at')
-        .where('expires_at', '>', at)
-        .update({
-          current_token_hash: successor.hash,
-          previous_token_hash: spentHash,
-          rotated_at: at,
-          ...(client === undefined ? {} : { client_address: client.clientAddress, user_agent: client.userAgent })
-        })
-      if (swapped !== 1) return false
-      await trx(tables.refreshTokens).insert({ token_hash: successor.hash, family_id: familyId, expires_at: seconds(successor.expiresAt) })
-      return true
-    })),
+    rotate: async (familyId, spentHash, successor, now, client) => unmatchable(familyId, spentHash)
+      ? false
+      : await guarded(async () => await knex.transaction(async (trx) => {
+        const at = seconds(now)
+        const swapped = await trx(tables.refreshFamilies)
+          .where({ id: familyId, current_token_hash: spentHash })
+          .whereNull('revoked_at')
+          .where('expires_at', '>', at)
+          .update({
+            current_token_hash: successor.hash,
+            previous_token_hash: spentHash,
+            rotated_at: at,
+            ...(client === undefined ? {} : { client_address: client.clientAddress, user_agent: client.userAgent })
+          })
+        if (swapped !== 1) return false
+        await trx(tables.refreshTokens).insert({ token_hash: successor.hash, family_id: familyId, expires_at: seconds(successor.expiresAt) })
+        return true
+      })),
 
-    revoke: async (familyId, now, accessTokensExpireBy) => await guarded(async () => await knex.transaction(async (trx) => {
-      const revoked = await trx(tables.refreshFamilies).where({ id: familyId }).whereNull('revoked_at').update({ revoked_at: seconds(now) })
-      if (revoked !== 1) return false
-      await appendRevocation(trx, tables, { kind: 'session', subject: familyId, version: 0, expiresAt: accessTokensExpireBy }, now)
-      return true
-    })),
+    revoke: async (familyId, now, accessTokensExpireBy) => unmatchable(familyId)
+      ? false
+      : await guarded(async () => await knex.transaction(async (trx) => {
+        const revoked = await trx(tables.refreshFamilies).where({ id: familyId }).whereNull('revoked_at').update({ revoked_at: seconds(now) })
+        if (revoked !== 1) return false
+        await appendRevocation(trx, tables, { kind: 'session', subject: familyId, version: 0, expiresAt: accessTokensExpireBy }, now)
+        return true
+      })),
 
-    listByUser: async (userId, now) => await guarded(async () => {
-      const rows = await knex(tables.refreshFamilies)
-        .where({ user_id: userId })
-        .whereNull('revoked_at')
-        .where('expires_at', '>', seconds(now))
-        .orderBy(['created_at', 'id'])
-      return rows.map(familyFromRow)
-    }),
+    listByUser: async (userId, now) => unmatchable(userId)
+      ? []
+      : await guarded(async () => {
+        const rows = await knex(tables.refreshFamilies)
+          .where({ user_id: userId })
+          .whereNull('revoked_at')
+          .where('expires_at', '>', seconds(now))
+          .orderBy(['created_at', 'id'])
+        return rows.map(familyFromRow)
+      }),
 
     prune: async (now) => await guarded(async () => {
       const at = seconds(now)

@@ -3,6 +3,7 @@ import { EmailTakenError, UsernameTakenError } from '../../errors.js'
 import type { UserListQuery, UserPort, UserRecord, UserUpdate } from '../ports.js'
 import { isMySql } from './migrations.js'
 import { appendRevocation } from './revocations.js'
+import { unmatchable } from './unmatchable.js'
 import { seconds, userChangesToRow, userFromRow, userToRow, type Row } from './rows.js'
 import { guarded, isUniqueViolationOf, type UniqueIndex } from './store-errors.js'
 import { userIndexNames, type TableNames } from './table-names.js'
@@ -72,7 +73,7 @@ export function knexUserPort (knex: Knex, tables: TableNames, profileColumns: re
       await writing(async () => { await knex(tables.users).insert(userToRow(user, profileColumns)) })
     },
 
-    findById: async (id) => await guarded(async () => await findUser(knex, { id })),
+    findById: async (id) => unmatchable(id) ? undefined : await guarded(async () => await findUser(knex, { id })),
 
     findByUsername: async (username) => await guarded(async () => {
       // Exactly this spelling, whatever the column's collation (MySQL's default ignores case and accents).
@@ -85,9 +86,11 @@ export function knexUserPort (knex: Knex, tables: TableNames, profileColumns: re
       return user?.email === email ? user : undefined
     }),
 
-    list: async (query) => await guarded(async () => await list(query)),
+    // No username or email holds a NUL: such a search finds nobody.
+    list: async (query) => unmatchable(query.search) ? [] : await guarded(async () => await list(query)),
 
     update: async (id, { set, expect, revokeTokens }) => await writing(async () => await knex.transaction(async (trx) => {
+      if (unmatchable(id)) return undefined
       // token_version is always assigned (+0 without revokeTokens), so the SET is never
       // empty. mysql2 reports rows matched (its default FOUND_ROWS flag), so an update
       // that changes nothing still counts as applied.
@@ -106,16 +109,18 @@ export function knexUserPort (knex: Knex, tables: TableNames, profileColumns: re
       return user
     })),
 
-    delete: async (id, { now, expiresAt }) => await guarded(async () => await knex.transaction(async (trx) => {
-      const bumped = await trx(tables.users).where({ id }).update({ token_version: trx.raw('?? + 1', ['token_version']) })
-      if (bumped !== 1) return false
-      const { token_version: version } = await trx(tables.users).where({ id }).first('token_version')
-      await trx(tables.refreshTokens).whereIn('family_id', trx(tables.refreshFamilies).select('id').where({ user_id: id })).delete()
-      await trx(tables.refreshFamilies).where({ user_id: id }).delete()
-      await trx(tables.accountTokens).where({ user_id: id }).delete()
-      await trx(tables.users).where({ id }).delete()
-      await appendRevocation(trx, tables, { kind: 'user', subject: id, version: Number(version), expiresAt }, now)
-      return true
-    }))
+    delete: async (id, { now, expiresAt }) => unmatchable(id)
+      ? false
+      : await guarded(async () => await knex.transaction(async (trx) => {
+        const bumped = await trx(tables.users).where({ id }).update({ token_version: trx.raw('?? + 1', ['token_version']) })
+        if (bumped !== 1) return false
+        const { token_version: version } = await trx(tables.users).where({ id }).first('token_version')
+        await trx(tables.refreshTokens).whereIn('family_id', trx(tables.refreshFamilies).select('id').where({ user_id: id })).delete()
+        await trx(tables.refreshFamilies).where({ user_id: id }).delete()
+        await trx(tables.accountTokens).where({ user_id: id }).delete()
+        await trx(tables.users).where({ id }).delete()
+        await appendRevocation(trx, tables, { kind: 'user', subject: id, version: Number(version), expiresAt }, now)
+        return true
+      }))
   }
 }
