@@ -156,3 +156,17 @@ t.test('over real SMTP: the new address gets the link, the old one both notices,
   t.match((await catcher.nextMessage(ALICE_EMAIL)).text, NEW_EMAIL)
   t.equal((await mail.store.users.findById(mail.alice.id))?.email, NEW_EMAIL)
 })
+
+t.test('an email change asked for a user who no longer exists is refused as a revoked token, and mails nothing', async (t) => {
+  const { createAuthCore, createMemoryStore } = await import('fastify-token-auth')
+  const sent: string[] = []
+  const core = createAuthCore({
+    secret: 'nO7hX2qL9vR4tW8yB3mK6pD1sF5gJ0cZ-aE_uI4oP8lQ2wY',
+    store: createMemoryStore(),
+    mail: { transport: { send: async (message) => { sent.push(message.to) } }, from: 'no-reply@example.com', links: { passwordReset: 'https://app.example/reset', emailVerification: 'https://app.example/verify' } }
+  })
+  t.teardown(async () => { await core.stop() })
+  // A token still valid for a user deleted a moment ago: the route's authentication and the deletion raced.
+  await t.rejects(core.requestEmailChange({ userId: '00000000-0000-4000-8000-000000000000', newEmail: 'new@example.com', currentPassword: 'whatever it is', clientAddress: '192.0.2.1' }), { code: 'FST_TOKEN_AUTH_TOKEN_REVOKED' })
+  t.same(sent, [])
+})

@@ -35,7 +35,8 @@ t.test('mail configuration: the console in development, SMTP required in product
     [{ PUBLIC_URL: 'localhost:3000' }, /^PUBLIC_URL must be an http:\/\/ or https:\/\/ address/],
     [{ PUBLIC_URL: 'https://app.example.com/?x=1' }, /^PUBLIC_URL must be/],
     [{ PUBLIC_URL: 'https://app.example.com/#top' }, /^PUBLIC_URL must be/],
-    [{ PUBLIC_URL: 'https://user:pw@app.example.com' }, /^PUBLIC_URL must be[^@]*$/]
+    [{ PUBLIC_URL: 'https://user:pw@app.example.com' }, /^PUBLIC_URL must be[^@]*$/],
+    [{ PUBLIC_URL: 'https://:pw@app.example.com' }, /^PUBLIC_URL must be[^@]*$/]
   ]
   for (const [env, message] of bad) t.throws(() => loadConfig(env, EXAMPLE_ROOT), { name: 'ConfigError', message })
   t.throws(() => loadConfig({ MAIL_URL: 'smtp://mailer:hunter2@host:99999' }, EXAMPLE_ROOT), { message: /^(?!.*hunter2)/ }, 'a bad MAIL_URL is not echoed: it may hold the SMTP password')

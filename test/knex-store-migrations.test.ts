@@ -5,7 +5,7 @@ import { createKnexStore } from 'fastify-token-auth/knex'
 import { binaryKeys, collateEmail, familiesSchema, initialSchema, PackagedMigrationSource, packagedMigrations } from '../lib/store/knex/migrations.js'
 import { isUniqueViolationOf } from '../lib/store/knex/store-errors.js'
 import { tableNames } from '../lib/store/knex/table-names.js'
-import { usernameOrder } from '../lib/store/knex/user-list.js'
+import { exactRolesColumn, usernameOrder } from '../lib/store/knex/user-list.js'
 import { databaseTargets, knexConfig, openDatabase, serverUrl, type DatabaseName, type TestDatabase } from './helpers/databases.js'
 import { TcpProxy, throughProxy } from './helpers/tcp-proxy.js'
 
@@ -355,10 +355,12 @@ t.test('on MySQL and MariaDB, 0004 switches emails to a byte-for-byte collation,
   ])
 })
 
-t.test('users are listed in byte order: COLLATE "C" on PostgreSQL, the column\'s own order elsewhere', async (t) => {
+t.test('users are listed in byte order (COLLATE "C" on PostgreSQL, the column\'s own order elsewhere) and roles compared byte for byte (BINARY on MySQL)', async (t) => {
   const on = (dialect: string): Knex => ({ client: { dialect } }) as unknown as Knex
   t.same(usernameOrder(on('postgresql')), { collate: 'COLLATE "C"' })
   for (const dialect of ['sqlite3', 'mysql', 'better-sqlite3']) t.same(usernameOrder(on(dialect)), { collate: '' }, dialect)
+  t.equal(exactRolesColumn('mysql'), 'BINARY ??', 'roles compare byte for byte on MySQL, whose default collation ignores case')
+  for (const dialect of ['sqlite3', 'postgresql']) t.equal(exactRolesColumn(dialect), '??', dialect)
 })
 
 t.test('a unique violation is told apart by the index each database names in it', async (t) => {

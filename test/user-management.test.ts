@@ -166,16 +166,29 @@ t.test('a roles write decided from an older read does not drop a role granted me
 })
 
 t.test('a roles write whose condition keeps failing ends the sessions on its last, unconditional try', async (t) => {
-  let version = 0
+  let reads = 0
   const { core } = await racedCore(t, 3, async (store, id) => {
-    // Every read is followed by another write to the roles, so each conditional write fails.
-    await store.users.update(id, { set: { roles: ['staff', `grant-${++version}`, 'support'] } })
+    // Every read is followed by another write to the roles, each leaving the update a pure
+    // grant from what it read (so each try is conditional), and each failing its condition.
+    await store.users.update(id, { set: { roles: ++reads % 2 === 1 ? [] : ['staff'] } })
   })
   const accounts = (core.stateful as NonNullable<AuthCore['stateful']>).accounts
   const user = await accounts.createUser({ username: 'alice', password: PASSWORD, roles: ['staff'] })
   const updated = await (core.stateful as NonNullable<AuthCore['stateful']>).management.updateUser(user.id, { roles: ['staff', 'support'] })
   t.same(updated.roles, ['staff', 'support'])
+  // Each conditional try was a pure grant from its read, which ends no session: only the last try ends them.
   t.equal(updated.tokenVersion, 1, 'no condition could hold, so the role change ends every session rather than risk a stale grant')
+})
+
+t.test('a user deleted before the last, unconditional try of an update is a 404', async (t) => {
+  let reads = 0
+  const { core } = await racedCore(t, 3, async (store, id) => {
+    if (++reads < 3) await store.users.update(id, { set: { roles: reads % 2 === 1 ? [] : ['staff'] } })
+    else await store.users.delete(id, { now: 0, expiresAt: 1 })
+  })
+  const accounts = (core.stateful as NonNullable<AuthCore['stateful']>).accounts
+  const user = await accounts.createUser({ username: 'alice', password: PASSWORD, roles: ['staff'] })
+  await t.rejects((core.stateful as NonNullable<AuthCore['stateful']>).management.updateUser(user.id, { roles: ['staff', 'support'] }), UserNotFoundError)
 })
 
 t.test('updateUser on a user deleted meanwhile, before either of its writes, is a 404 and writes nothing', async (t) => {

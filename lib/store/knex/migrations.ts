@@ -117,8 +117,7 @@ export function familiesSchema (tables: TableNames): PackagedMigration {
   }
 }
 
-/** Whether the connection is to MySQL or MariaDB. */
-export const isMySql = (knex: { client: { config: { client?: unknown } } }): boolean => /mysql|maria/i.test(String(knex.client.config.client))
+const isMySql = (knex: Knex): boolean => /mysql|maria/i.test(String(knex.client.config.client))
 
 /**
  * MySQL and MariaDB compare strings by the column's collation, by default case- and

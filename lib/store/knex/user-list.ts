@@ -21,3 +21,12 @@ export function likePattern (text: string): string {
 export function usernameOrder (knex: Knex): { collate: string } {
   return { collate: knex.client.dialect === 'postgresql' ? 'COLLATE "C"' : '' }
 }
+
+/**
+ * The column expression that compares the stored roles (JSON text) byte for byte:
+ * MySQL's default collation would take ["Admin"] for ["admin"] and let a stale
+ * compare-and-set pass; PostgreSQL and SQLite compare text exactly already.
+ */
+export function exactRolesColumn (dialect: string): string {
+  return dialect === 'mysql' ? 'BINARY ??' : '??'
+}

@@ -1,13 +1,12 @@
 import type { Knex } from 'knex'
 import { EmailTakenError, UsernameTakenError } from '../../errors.js'
 import type { UserListQuery, UserPort, UserRecord, UserUpdate } from '../ports.js'
-import { isMySql } from './migrations.js'
 import { appendRevocation } from './revocations.js'
 import { unmatchable } from './unmatchable.js'
 import { seconds, userChangesToRow, userFromRow, userToRow, type Row } from './rows.js'
 import { guarded, isUniqueViolationOf, type UniqueIndex } from './store-errors.js'
 import { userIndexNames, type TableNames } from './table-names.js'
-import { likePattern, LIKE_ESCAPE, usernameOrder } from './user-list.js'
+import { exactRolesColumn, likePattern, LIKE_ESCAPE, usernameOrder } from './user-list.js'
 
 function applyExpect (query: Knex.QueryBuilder, expect: UserUpdate['expect'] = {}): Knex.QueryBuilder {
   if (expect.passwordHash !== undefined) query.where('password_hash', expect.passwordHash)
@@ -15,12 +14,7 @@ function applyExpect (query: Knex.QueryBuilder, expect: UserUpdate['expect'] = {
   // SQL's `email = NULL` matches nothing: expecting no email is IS NULL.
   if (expect.email === null) query.whereNull('email')
   else if (expect.email !== undefined) query.where('email', expect.email)
-  // Roles are compared as stored (JSON text), byte for byte: MySQL's default collation
-  // would take ["Admin"] for ["admin"] and let a stale write pass.
-  if (expect.roles !== undefined) {
-    if (isMySql({ client: query.client })) query.whereRaw('BINARY ?? = ?', ['roles', JSON.stringify(expect.roles)])
-    else query.where('roles', JSON.stringify(expect.roles))
-  }
+  if (expect.roles !== undefined) query.whereRaw(`${exactRolesColumn(String(query.client.dialect))} = ?`, ['roles', JSON.stringify(expect.roles)])
   return query
 }
 
