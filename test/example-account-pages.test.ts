@@ -33,6 +33,7 @@ t.test('mail configuration: the console in development, SMTP required in product
     [{ MAIL_URL: 'smtp://' }, /^MAIL_URL must be/],
     [{ MAIL_URL: 'smtp://host:99999' }, /^MAIL_URL must be/],
     [{ PUBLIC_URL: 'localhost:3000' }, /^PUBLIC_URL must be an http:\/\/ or https:\/\/ address/],
+    [{ PUBLIC_URL: 'not an address' }, /^PUBLIC_URL must be an http:\/\/ or https:\/\/ address/],
     [{ PUBLIC_URL: 'https://app.example.com/?x=1' }, /^PUBLIC_URL must be/],
     [{ PUBLIC_URL: 'https://app.example.com/#top' }, /^PUBLIC_URL must be/],
     [{ PUBLIC_URL: 'https://user:pw@app.example.com' }, /^PUBLIC_URL must be[^@]*$/],
