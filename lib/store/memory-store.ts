@@ -1,5 +1,6 @@
 import { EmailTakenError, UsernameTakenError } from '../errors.js'
 import { optionNames, refuseUnknownKeys, type KnownKeys } from '../options/known-keys.js'
+import { memoryApiKeys } from './memory-api-keys.js'
 import type {
   AccountToken, AttemptCounter, AuthStore, FoundRefreshToken, IssuedRefreshToken, NewRefreshFamily, RefreshFamily,
   Revocation, StoredRevocation, UserRecord, UserUpdate
@@ -32,6 +33,7 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
   const revocations = new Map<number, StoredRevocation>()
   const counters = new Map<string, AttemptCounter>()
   let lastRevocationId = 0
+  const apiKeys = memoryApiKeys({ users, copyUser, append })
 
   function append (revocation: Revocation, now: number): void {
     const id = ++lastRevocationId
@@ -116,6 +118,7 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
         if (roles !== undefined) user.roles = [...roles]
         if (profile !== undefined) user.profile = { ...user.profile, ...profile }
         if (revokeTokens !== undefined) {
+          if (set.disabled === true) apiKeys.revokeAllOf(id, revokeTokens.now)
           user.tokenVersion++
           revokeFamiliesOf(id, revokeTokens.now)
           append({ kind: 'user', subject: id, version: user.tokenVersion, expiresAt: revokeTokens.expiresAt }, revokeTokens.now)
@@ -129,6 +132,7 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
         idByUsername.delete(user.username)
         if (user.email !== null) idByEmail.delete(user.email)
         deleteAccountTokensOf(id)
+        apiKeys.deleteAllOf(id)
         for (const [familyId, family] of families) if (family.userId === id) families.delete(familyId)
         append({ kind: 'user', subject: id, version: user.tokenVersion + 1, expiresAt }, now)
         return true
@@ -226,6 +230,8 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
         return deleted
       }
     },
+
+    apiKeys: apiKeys.port,
 
     attempts: {
       async update (keys, decide) {

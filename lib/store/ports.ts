@@ -1,5 +1,5 @@
 /**
- * The store contract: five small ports through which the core keeps every piece of
+ * The store contract: six small ports through which the core keeps every piece of
  * shared state. Each method says what it must do atomically; the policy (who may log in,
  * how long a lockout lasts, when a family is stolen) lives in the core, written once.
  *
@@ -88,10 +88,13 @@ export interface UserPort {
    * Atomically applies `update` to one user and returns the user as it now is, or
    * undefined when no user has this id or an `expect` did not hold (nothing changed).
    * EmailTakenError, with nothing changed, when `set.email` is another user's email.
+   * When `set.disabled` is true and `revokeTokens` is given, every unrevoked API key of the
+   * user is revoked (revokedAt = revokeTokens.now) in the same atomic step: a key created
+   * concurrently either is revoked by it or is refused by `apiKeys.insert`.
    */
   update: (id: string, update: UserUpdate) => Promise<UserRecord | undefined>
   /**
-   * Atomically deletes the user, their refresh-token families and account tokens, and
+   * Atomically deletes the user, their refresh-token families, account tokens and API keys, and
    * appends a `user` revocation at tokenVersion + 1, like `revokeTokens`. False when no such user.
    */
   delete: (id: string, revocation: { now: number, expiresAt: number }) => Promise<boolean>
@@ -276,13 +279,86 @@ export interface AccountTokenPort {
   prune: (now: number) => Promise<number>
 }
 
-/** A store: the five ports, plus the schema setup where the backend has one. */
+/**
+ * A personal access token (API key) of a user. The key itself is never stored: only its
+ * SHA-256, and its first characters so that the user can recognise it in a list.
+ */
+export interface ApiKeyRecord {
+  /** Short public id (what lists, routes and audit events name the key by). */
+  id: string
+  userId: string
+  /** The user's label for it, 1 to 100 characters. */
+  name: string
+  /** SHA-256 (hex) of the whole key, prefix included. Unique. */
+  hash: string
+  /** The key's prefix and first characters (at most 32), shown in lists. */
+  start: string
+  /** What the key may do: names from the application's scope catalogue, at most 64. */
+  scopes: string[]
+  createdAt: number
+  /** After this the key is refused; null: it never expires. */
+  expiresAt: number | null
+  /** When it was last used, to the minute (written in batches); null while never used. */
+  lastUsedAt: number | null
+  revokedAt: number | null
+  /** The session the key was created from (for the audit trail); null when created by the application. */
+  createdBySession: string | null
+}
+
+/** A key found by its hash, with its user as they are now. */
+export interface FoundApiKey {
+  key: ApiKeyRecord
+  user: UserRecord
+}
+
+/** One key's latest use, for `recordUse`. */
+export interface ApiKeyUse {
+  id: string
+  lastUsedAt: number
+}
+
+export interface ApiKeyPort {
+  /**
+   * Inserts a key. Atomically, serialised with `users.update` and `users.delete` of the
+   * same user (take the user's row lock first): only while the user exists, is not
+   * disabled, and has fewer than `maxPerUser` unrevoked keys. False, with nothing
+   * written, otherwise.
+   */
+  insert: (key: ApiKeyRecord, maxPerUser: number) => Promise<boolean>
+  /**
+   * The key with this hash (revoked and expired ones too) and its user, in one indexed
+   * lookup; undefined when no key has it.
+   */
+  findByHash: (hash: string) => Promise<FoundApiKey | undefined>
+  /** The user's unrevoked keys (expired ones too, until pruned), by ascending createdAt then id. */
+  listByUser: (userId: string) => Promise<ApiKeyRecord[]>
+  /** Renames the user's unrevoked key `id`. False when the user has no such key. */
+  rename: (userId: string, id: string, name: string) => Promise<boolean>
+  /**
+   * Atomically revokes the user's unrevoked key `id` (revokedAt = now) and appends a
+   * `token` revocation with the key's id as subject, expiring at `revocationExpiresAt`.
+   * True only for the call that revoked it; false, with nothing written, otherwise.
+   */
+  revoke: (userId: string, id: string, now: number, revocationExpiresAt: number) => Promise<boolean>
+  /**
+   * Atomically revokes every unrevoked key of the user and appends one `token` revocation
+   * per key, like `revoke`. Returns the ids revoked (none: nothing written).
+   */
+  revokeAllByUser: (userId: string, now: number, revocationExpiresAt: number) => Promise<string[]>
+  /** Raises each key's lastUsedAt to the given time (never lowers it); unknown ids are ignored. */
+  recordUse: (uses: readonly ApiKeyUse[]) => Promise<void>
+  /** Deletes keys revoked at or before `now`, or expired at `now`. Returns how many. */
+  prune: (now: number) => Promise<number>
+}
+
+/** A store: the six ports, plus the schema setup where the backend has one. */
 export interface AuthStore {
   readonly users: UserPort
   readonly families: RefreshFamilyPort
   readonly revocations: RevocationPort
   readonly attempts: LoginAttemptPort
   readonly accountTokens: AccountTokenPort
+  readonly apiKeys: ApiKeyPort
   /** Application fields users may carry in `profile` (the knex store's profileColumns). Default none. */
   readonly profileFields?: readonly string[] | undefined
   /** Creates or upgrades what the store needs. Safe to call on every start, from several instances at once. */
