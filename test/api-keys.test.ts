@@ -298,7 +298,7 @@ t.test('housekeeping prunes revoked and expired keys', async (t) => {
 
 t.test('session access tokens carry the scopes the user\'s roles grant, unless claims() sets its own', async (t) => {
   const { core, alice } = await apiKeyCore(t)
-  const claimsOf = async (c: AuthCore, user = alice): Promise<Record<string, unknown>> => ownTokens(c).verify((await (c.stateful as NonNullable<AuthCore['stateful']>).sessions.start(user)).accessToken)
+  const claimsOf = async (c: AuthCore, user = alice): Promise<Record<string, unknown>> => ({ ...ownTokens(c).verify((await (c.stateful as NonNullable<AuthCore['stateful']>).sessions.start(user)).accessToken) })
   t.equal((await claimsOf(core)).scope, 'profile:read reports:read reports:write')
   t.same((await claimsOf(core)).roles, ['developer', 'reader'], 'the default claims stay')
   const store = createMemoryStore()
