@@ -94,6 +94,8 @@ t.test('scopes: each in the catalogue (400) and granted by the user\'s current r
   t.same(apiKeys.grantableScopes(['developer']), ['profile:read', 'reports:read', 'reports:write', ...Object.keys(many)])
   t.same(apiKeys.grantableScopes([]).slice(0, 2), ['profile:read', 's0'])
   t.same(apiKeys.grantableScopes(['admin']).slice(0, 2), ['profile:read', 'admin:all'])
+  t.same(await apiKeys.grantableScopesOf(alice.id), apiKeys.grantableScopes(['developer', 'reader']), 'by the user\'s stored roles')
+  t.same(await apiKeys.grantableScopesOf('nobody'), [])
 })
 
 t.test('lifetime: 60 s to maxLifetime, maxLifetime when not given', async (t) => {
