@@ -1,0 +1,190 @@
+import { contextFields, type ActionContext } from '../audit/auth-events.js'
+import { nowSeconds } from '../clock.js'
+import { ApiKeyLimitError, ApiKeyNotFoundError, UserNotFoundError } from '../errors.js'
+import type { ApiKeyRecord } from '../store/ports.js'
+import type { ApiKeyIdentity } from './api-key-identity.js'
+import type { ResolvedApiKeyOptions } from './api-key-options.js'
+import { checkedKeyName, checkedLifetime, checkedRequest, type NewApiKey } from './api-key-request.js'
+import { KeyAuthenticator, type ApiKeysParts } from './key-authenticator.js'
+import { generateKey, generateKeyId } from './key-format.js'
+
+export type { ApiKeysParts } from './key-authenticator.js'
+
+/** A key as lists show it: never the key, never its hash. Times in seconds. */
+export interface ApiKeySummary {
+  id: string
+  name: string
+  /** The prefix and the first characters of the key, so the user can tell which one it is. */
+  start: string
+  scopes: string[]
+  createdAt: number
+  /** Null: the key never expires. */
+  expiresAt: number | null
+  /** To the minute; null while never used. */
+  lastUsedAt: number | null
+}
+
+/** A key just created: `key` is shown to the user this once, and kept nowhere. */
+export interface CreatedApiKey {
+  key: string
+  apiKey: ApiKeySummary
+}
+
+/** Who revoked keys, for the audit event. */
+export type ApiKeyRevoker = 'user' | 'admin' | 'password_reset'
+
+/** The key as lists show it, with a use noted here and not yet written. */
+function summaryOf (key: ApiKeyRecord, pendingUse: number | undefined): ApiKeySummary {
+  const lastUsedAt = pendingUse !== undefined && (key.lastUsedAt === null || pendingUse > key.lastUsedAt) ? pendingUse : key.lastUsedAt
+  return { id: key.id, name: key.name, start: key.start, scopes: [...key.scopes], createdAt: key.createdAt, expiresAt: key.expiresAt, lastUsedAt }
+}
+
+/**
+ * API keys (personal access tokens): created by a user for scripts and integrations, shown
+ * once, kept only as a SHA-256; each with a name, scopes from the application's catalogue and
+ * an expiry. A request with a key costs a hash and a few Map lookups once the key is cached;
+ * a revocation on any instance reaches every cache within the revocation staleness bound, and
+ * any change to the user (roles, disabled, logged out everywhere) makes the next request look
+ * the key up again. Failed keys are throttled per client address.
+ */
+export class ApiKeys {
+  readonly #parts: ApiKeysParts
+  readonly #options: ResolvedApiKeyOptions
+  readonly #authenticator: KeyAuthenticator
+
+  constructor (parts: ApiKeysParts) {
+    this.#parts = parts
+    this.#options = parts.options
+    this.#authenticator = new KeyAuthenticator(parts)
+  }
+
+  #now (): number {
+    return Math.floor(nowSeconds(this.#parts.clock))
+  }
+
+  /** Whether a Bearer value is meant as an API key (it has the prefix): it is then never parsed as a JWT. */
+  isApiKey (text: string): boolean {
+    return text.startsWith(this.#options.prefix)
+  }
+
+  /** Every catalogue scope these roles may put into a key. */
+  grantableScopes (roles: readonly string[]): string[] {
+    return this.#options.catalogue.grantable(roles)
+  }
+
+  /**
+   * Every catalogue scope the user's roles, as stored now, may put into a key: what `create`
+   * checks against (a token's `roles` claim may be older, or absent with the application's
+   * claims). None for a user unknown.
+   */
+  async grantableScopesOf (userId: string): Promise<string[]> {
+    const user = await this.#parts.store.users.findById(userId)
+    return user === undefined ? [] : this.grantableScopes(user.roles)
+  }
+
+  /**
+   * Creates a key for an enabled user: the name, scopes (each in the catalogue, 400, and
+   * granted by the user's current roles, 403) and lifetime checked, then stored while the user
+   * holds fewer than `maxPerUser` (409 otherwise). 404 for a user unknown or disabled.
+   * `context`: the session and address it was created from, for the audit event.
+   */
+  async create (userId: string, request: NewApiKey, context: ActionContext = {}): Promise<CreatedApiKey> {
+    const input = checkedRequest(request)
+    const name = checkedKeyName(input.name)
+    const lifetime = checkedLifetime(input.expiresIn, this.#options.maxLifetimeSeconds)
+    const { users, apiKeys } = this.#parts.store
+    const user = await users.findById(userId)
+    if (user === undefined || user.disabled) throw new UserNotFoundError()
+    const scopes = this.#options.catalogue.checkRequested(input.scopes, user.roles)
+    const now = this.#now()
+    const { key, hash, start } = generateKey(this.#options.prefix)
+    const record: ApiKeyRecord = {
+      id: generateKeyId(),
+      userId: user.id,
+      name,
+      hash,
+      start,
+      scopes,
+      createdAt: now,
+      expiresAt: lifetime === null ? null : now + lifetime,
+      lastUsedAt: null,
+      revokedAt: null,
+      createdBySession: context.sessionId ?? null
+    }
+    if (!await apiKeys.insert(record, this.#options.maxPerUser)) {
+      // Refused in the same step as the count: tell a user disabled or deleted meanwhile from one at the limit.
+      const current = await users.findById(userId)
+      if (current === undefined || current.disabled) throw new UserNotFoundError()
+      throw new ApiKeyLimitError()
+    }
+    this.#parts.emit({ type: 'api_key.created', userId: user.id, keyId: record.id, scopes: [...scopes], ...contextFields(context) })
+    return { key, apiKey: summaryOf(record, undefined) }
+  }
+
+  /** The user's unrevoked keys (expired ones too, until pruned), oldest first. */
+  async list (userId: string): Promise<ApiKeySummary[]> {
+    const keys = await this.#parts.store.apiKeys.listByUser(userId)
+    return keys.map((key) => summaryOf(key, this.#authenticator.usage.pending(key.id)))
+  }
+
+  /** Renames one of the user's keys; 404 for a key unknown, revoked or another user's. */
+  async rename (userId: string, id: string, name: string, context: ActionContext = {}): Promise<ApiKeySummary> {
+    const checked = checkedKeyName(name)
+    const { apiKeys } = this.#parts.store
+    if (!await apiKeys.rename(userId, id, checked)) throw new ApiKeyNotFoundError()
+    this.#parts.emit({ type: 'api_key.renamed', userId, keyId: id, ...contextFields(context) })
+    const renamed = (await apiKeys.listByUser(userId)).find((key) => key.id === id)
+    // Revoked between the rename and the read.
+    if (renamed === undefined) throw new ApiKeyNotFoundError()
+    return summaryOf(renamed, this.#authenticator.usage.pending(id))
+  }
+
+  #revocationExpiry (now: number): number {
+    return Math.ceil(now + this.#parts.revocationSeconds)
+  }
+
+  #revokedHere (ids: readonly string[], expiresAt: number): void {
+    // Applied on this instance at once; others see it at their next sync.
+    for (const id of ids) this.#parts.revocations.add({ kind: 'token', subject: id, version: 0, expiresAt })
+  }
+
+  /** Revokes one of the user's keys; 404 for a key unknown, already revoked or another user's. */
+  async revoke (userId: string, id: string, context: ActionContext = {}, by: ApiKeyRevoker = 'user'): Promise<void> {
+    const now = this.#now()
+    const expiresAt = this.#revocationExpiry(now)
+    if (!await this.#parts.store.apiKeys.revoke(userId, id, now, expiresAt)) throw new ApiKeyNotFoundError()
+    this.#revokedHere([id], expiresAt)
+    this.#parts.emit({ type: 'api_key.revoked', userId, keyIds: [id], by, ...contextFields(context) })
+  }
+
+  /** Revokes every key of the user; how many were. */
+  async revokeAll (userId: string, context: ActionContext = {}, by: ApiKeyRevoker = 'user'): Promise<number> {
+    const now = this.#now()
+    const expiresAt = this.#revocationExpiry(now)
+    const ids = await this.#parts.store.apiKeys.revokeAllByUser(userId, now, expiresAt)
+    if (ids.length === 0) return 0
+    this.#revokedHere(ids, expiresAt)
+    this.#parts.emit({ type: 'api_key.revoked', userId, keyIds: ids, by, ...contextFields(context) })
+    return ids.length
+  }
+
+  /**
+   * Who a request presenting `key` from `clientAddress` acts for: the identity itself when the
+   * key is cached (no I/O), a Promise otherwise (see KeyAuthenticator.authenticate). Every
+   * refusal is the same 401 InvalidApiKeyError; 429 past the address's allowance; 503 (thrown
+   * at once) while revocations cannot be trusted.
+   */
+  authenticate (key: string, clientAddress: string): ApiKeyIdentity | Promise<ApiKeyIdentity> {
+    return this.#authenticator.authenticate(key, clientAddress)
+  }
+
+  /** Starts writing key uses once a minute. */
+  start (): void {
+    this.#authenticator.usage.start()
+  }
+
+  /** Stops the timer and writes the uses not yet written. */
+  async stop (): Promise<void> {
+    await this.#authenticator.usage.stop()
+  }
+}
