@@ -141,3 +141,26 @@ t.test('revocations not synced for longer than maxStaleness: 503, from the cache
   t.match(refusals, Array(3).fill({ code: 'FST_TOKEN_AUTH_REVOCATIONS_UNAVAILABLE', statusCode: 503, headers: { 'retry-after': '1' } }))
   t.equal(lookups.count, 0)
 })
+
+t.test('an entry ages from before its lookup: a read that returns late is not kept past the ttl of when it was read', async (t) => {
+  const { apiKeys, alice, store, clock } = await apiKeyCore(t, { apiKeys: { scopes: {}, cache: { ttl: '60s' } } })
+  const { key } = await apiKeys.create(alice.id, { name: 'k', scopes: [] })
+  const findByHash = store.apiKeys.findByHash
+  let release: () => void = () => {}
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  let lookups = 0
+  store.apiKeys.findByHash = async (hash) => {
+    lookups++
+    const found = await findByHash(hash)
+    if (lookups === 1) await gate
+    return found
+  }
+  const first = authenticated(apiKeys, key)
+  await new Promise((resolve) => setImmediate(resolve))
+  clock.advance(50_000)
+  release()
+  await first
+  clock.advance(11_000)
+  await authenticated(apiKeys, key)
+  t.equal(lookups, 2, '61 s after the read began the key is looked up again, though the read ended 11 s ago')
+})

@@ -90,7 +90,8 @@ export class KeyAuthenticator {
   async #reserve (clientAddress: string): Promise<{ takeBack: () => Promise<void> }> {
     const reservation = await this.#throttle.reserve(clientAddress)
     if (reservation.allowed) return reservation
-    this.#parts.emit({ type: 'api_key.rejected', userId: undefined, address: clientAddress, reason: 'throttled' })
+    // Once per address and window on each instance: a flood of refused requests is not a flood of events.
+    if (!reservation.remembered) this.#parts.emit({ type: 'api_key.rejected', userId: undefined, address: clientAddress, reason: 'throttled' })
     throw withRetryAfter(new RateLimitedError(), reservation.retryAfter)
   }
 
@@ -108,6 +109,9 @@ export class KeyAuthenticator {
   }
 
   async #lookUp (key: string, hash: string, clientAddress: string): Promise<ApiKeyIdentity> {
+    // The entry ages from before the read: a read that saw the key just before its revocation
+    // and returned late (a slow connection) must not outlive the revocation in the cache.
+    const readStartedMs = this.#parts.clock.now()
     // Counted before anything is looked at, so concurrent guesses count too; a success takes it back.
     const reservation = await this.#reserve(clientAddress)
     if (!isWellFormedKey(key, this.#options.prefix, this.#options.pattern)) this.#reject(clientAddress, 'malformed')
@@ -128,7 +132,7 @@ export class KeyAuthenticator {
       lastUsedAt: record.lastUsedAt
     }
     this.usage.record(entry, Math.floor(nowMs / 1000))
-    this.#cache.set(hash, entry, nowMs)
+    this.#cache.set(hash, entry, readStartedMs)
     return identity
   }
 }
