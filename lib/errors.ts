@@ -75,6 +75,27 @@ export const UserNotFoundError = createError(
 export const SessionNotFoundError = createError(
   'FST_TOKEN_AUTH_SESSION_NOT_FOUND', 'No such session', 404, Error, NO_STACK)
 
+/**
+ * An API key that is unknown, revoked, expired, mistyped, or whose user is disabled or gone:
+ * one answer for all, so a caller learns nothing about which.
+ */
+export const InvalidApiKeyError = createError(
+  'FST_TOKEN_AUTH_INVALID_API_KEY', 'The API key is invalid, revoked or expired', 401, Error, NO_STACK)
+
+/** An API key sent to a route that accepts only access tokens (nothing was looked up). */
+export const ApiKeyNotAllowedError = createError(
+  'FST_TOKEN_AUTH_API_KEY_NOT_ALLOWED', 'This route does not accept API keys', 401, Error, NO_STACK)
+
+/** An unknown or revoked key id, or another user's: one answer for all, so ids of others' keys cannot be probed. */
+export const ApiKeyNotFoundError = createError(
+  'FST_TOKEN_AUTH_API_KEY_NOT_FOUND', 'No such API key', 404, Error, NO_STACK)
+
+export const ApiKeyLimitError = createError(
+  'FST_TOKEN_AUTH_API_KEY_LIMIT', 'The user holds as many API keys as allowed: revoke one first', 409, Error, NO_STACK)
+
+export const InvalidApiKeyRequestError = createError<'FST_TOKEN_AUTH_INVALID_API_KEY_REQUEST', 400, [string]>(
+  'FST_TOKEN_AUTH_INVALID_API_KEY_REQUEST', 'The API key request is not acceptable: %s', 400, Error, NO_STACK)
+
 /** A status error that tells the client when to come back. */
 export function withRetryAfter<E extends Error> (error: E, seconds: number): E & { headers: Record<string, string> } {
   return Object.assign(error, { headers: { 'retry-after': String(Math.max(1, Math.ceil(seconds))) } })

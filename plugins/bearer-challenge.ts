@@ -9,6 +9,8 @@ const BEARER_ERRORS: Readonly<Record<string, string | null>> = {
   FST_TOKEN_AUTH_TOKEN_EXPIRED: 'invalid_token',
   FST_TOKEN_AUTH_TOKEN_REVOKED: 'invalid_token',
   FST_TOKEN_AUTH_INVALID_REFRESH_TOKEN: 'invalid_token',
+  FST_TOKEN_AUTH_INVALID_API_KEY: 'invalid_token',
+  FST_TOKEN_AUTH_API_KEY_NOT_ALLOWED: 'invalid_token',
   FST_TOKEN_AUTH_INVALID_REQUEST: 'invalid_request',
   FST_TOKEN_AUTH_INSUFFICIENT_SCOPE: 'insufficient_scope'
 }

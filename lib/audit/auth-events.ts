@@ -179,6 +179,49 @@ export interface UserTokensRevokedEvent extends AuthEventBase {
   userId: string
 }
 
+/** The user (from session `sessionId`, at `address`) or the application created API key `keyId` with these scopes. */
+export interface ApiKeyCreatedEvent extends AuthEventBase {
+  type: 'api_key.created'
+  userId: string
+  keyId: string
+  scopes: string[]
+}
+
+/** API key `keyId` of the user was given a new name. */
+export interface ApiKeyRenamedEvent extends AuthEventBase {
+  type: 'api_key.renamed'
+  userId: string
+  keyId: string
+}
+
+/**
+ * API keys of the user were revoked: one, or all at once (never an empty list). `by` the user,
+ * an administrator (`actorId`), or a password reset (the account was taken back by mail).
+ */
+export interface ApiKeyRevokedEvent extends AuthEventBase {
+  type: 'api_key.revoked'
+  userId: string
+  keyIds: string[]
+  by: 'user' | 'admin' | 'password_reset'
+}
+
+/**
+ * Why an API key was refused: the client always gets the same 401 (or 429 when `throttled`),
+ * the operator sees this. `malformed`: not a key of this service (bad length, characters or checksum).
+ */
+export type ApiKeyRejectionReason = 'unknown' | 'revoked' | 'expired' | 'malformed' | 'user_disabled' | 'throttled'
+
+/**
+ * An API key was refused from `address`. `keyId` and `userId` when the key was found;
+ * undefined for a key nobody has, a mistyped one, or a request refused before any lookup.
+ */
+export interface ApiKeyRejectedEvent extends AuthEventBase {
+  type: 'api_key.rejected'
+  address: string
+  keyId?: string | undefined
+  reason: ApiKeyRejectionReason
+}
+
 /**
  * One typed stream for the account and session lifecycle, told apart by `type`. A new
  * feature adds its event as one more member here (an interface extending AuthEventBase
@@ -206,6 +249,10 @@ export type AuthEvent =
   | UserTokensRevokedEvent
   | UserUnlockedEvent
   | SessionEndedEvent
+  | ApiKeyCreatedEvent
+  | ApiKeyRenamedEvent
+  | ApiKeyRevokedEvent
+  | ApiKeyRejectedEvent
 
 export type AuthEventType = AuthEvent['type']
 

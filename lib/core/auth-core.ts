@@ -1,4 +1,6 @@
 import { Accounts } from '../accounts/accounts.js'
+import type { ApiKeys } from '../api-keys/api-keys.js'
+import { createApiKeys } from '../api-keys/create-api-keys.js'
 import { UserDirectory } from '../accounts/user-directory.js'
 import { createAuthEventEmitter, type EmitAuthEvent } from '../audit/auth-events.js'
 import { RemoteIssuer } from '../issuers/remote-issuer.js'
@@ -67,6 +69,8 @@ export interface StatefulParts<Claims extends AccessTokenClaimsBase> {
   management: UserManagement
   /** Present when the `mail` option is set. */
   accountMail: AccountMailFlows | undefined
+  /** Present when the `apiKeys` option is set. */
+  apiKeys: ApiKeys | undefined
 }
 
 /** The flows that mail a link: password reset, email verification and change. */
@@ -143,7 +147,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
     if (store === undefined || tokens === undefined) return
     const revocations = new RevocationList()
     const onRevocation = (revocation: Revocation): void => { revocations.add(revocation) }
-    this.#sync = new RevocationSync({
+    const sync = this.#sync = new RevocationSync({
       feed: store.revocations,
       list: revocations,
       clock,
@@ -215,6 +219,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
         ...resolved.login
       }),
       sessions,
+      apiKeys: createApiKeys(resolved, { store, revocations, sync, clock, emit, log }),
       management: createUserManagement(accounts, new UserDirectory(store.users), new AccountUnlock({ users: store.users, attempts: store.attempts, emit }), userSessions)
     }
   }
@@ -281,6 +286,8 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
    */
   async resetPassword (reset: { token: unknown, newPassword: unknown, clientAddress: string, userAgent?: string | undefined }): Promise<PasswordResetResult> {
     const user = await this.#accountMail().passwordReset.reset(reset.token, reset.newPassword, reset.clientAddress)
+    // A reset is how an account is taken back: keys the taker made must not outlive it.
+    await this.#statefulParts().apiKeys?.revokeAll(user.id, { address: reset.clientAddress }, 'password_reset')
     if (!this.options.passwordReset.logIn) return { user, session: undefined }
     const session = await this.#statefulParts().sessions.start(user, { clientAddress: reset.clientAddress, userAgent: reset.userAgent })
     this.#emit({ type: 'login.succeeded', userId: user.id, username: user.username, sessionId: session.sessionId, address: reset.clientAddress })
@@ -325,6 +332,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
   async start (): Promise<void> {
     await Promise.all([this.#sync?.start(), ...this.issuers.map(async (issuer) => { await issuer.start() })])
     this.#housekeeping?.start()
+    this.stateful?.apiKeys?.start()
   }
 
   /** Stops the timers, and lets mails still being sent finish (for a bounded time) before the mailer closes. */
@@ -332,6 +340,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
     await Promise.all([
       this.#sync?.stop(),
       this.#housekeeping?.stop(),
+      this.stateful?.apiKeys?.stop(),
       ...this.issuers.map(async (issuer) => { await issuer.stop() }),
       this.#jobs.drain(MAIL_DRAIN_TIMEOUT_MS).then(async () => { await this.#mailer?.close() })
     ])

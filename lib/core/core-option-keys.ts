@@ -29,7 +29,8 @@ const CORE_OPTIONS: KnownKeys<AuthCoreOptions> = {
   requireVerifiedEmail: true,
   passwordReset: true,
   emailVerification: true,
-  mailThrottle: true
+  mailThrottle: true,
+  apiKeys: true
 }
 
 /** Every name the core takes at the top level of its options. */
@@ -43,6 +44,17 @@ const REVOCATION: KnownKeys<Nested<'revocation'>> = { syncInterval: true, maxSta
 const PASSWORD_RESET: KnownKeys<Nested<'passwordReset'>> = { tokenTtl: true, logIn: true }
 const EMAIL_VERIFICATION: KnownKeys<Nested<'emailVerification'>> = { tokenTtl: true }
 const MAIL_THROTTLE: KnownKeys<Nested<'mailThrottle'>> = { perAddress: true, perEmail: true, failedLinksPerAddress: true, window: true }
+const API_KEYS: KnownKeys<Nested<'apiKeys'>> = {
+  prefix: true,
+  scopes: true,
+  maxLifetime: true,
+  maxPerUser: true,
+  cache: true,
+  failuresPerAddress: true,
+  window: true,
+  allowByDefault: true
+}
+const API_KEY_CACHE: KnownKeys<NonNullable<Nested<'apiKeys'>['cache']>> = { maxEntries: true, ttl: true }
 const KEY: KnownKeys<KeyDefinition> = { kid: true, alg: true, secret: true, privateKey: true, publicKey: true }
 
 const NESTED_OPTIONS: ReadonlyArray<[string, readonly string[]]> = [
@@ -53,9 +65,11 @@ const NESTED_OPTIONS: ReadonlyArray<[string, readonly string[]]> = [
   ['revocation', optionNames(REVOCATION)],
   ['passwordReset', optionNames(PASSWORD_RESET)],
   ['emailVerification', optionNames(EMAIL_VERIFICATION)],
-  ['mailThrottle', optionNames(MAIL_THROTTLE)]
+  ['mailThrottle', optionNames(MAIL_THROTTLE)],
+  ['apiKeys', optionNames(API_KEYS)]
 ]
 const KEY_NAMES = optionNames(KEY)
+const API_KEY_CACHE_NAMES = optionNames(API_KEY_CACHE)
 
 /**
  * Refuses a name that is not an option, at the top level or in any nested options object,
@@ -67,5 +81,7 @@ export function refuseUnknownCoreOptions (options: unknown): void {
   for (const [name, names] of NESTED_OPTIONS) {
     if (values[name] !== undefined) refuseUnknownKeys(values[name], names, { path: name })
   }
+  const cache = (values.apiKeys as Record<string, unknown> | undefined)?.cache
+  if (cache !== undefined) refuseUnknownKeys(cache, API_KEY_CACHE_NAMES, { path: 'apiKeys.cache' })
   if (Array.isArray(values.keys)) values.keys.forEach((key: unknown, index) => { refuseUnknownKeys(key, KEY_NAMES, { path: `keys[${index}]` }) })
 }

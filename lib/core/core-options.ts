@@ -9,12 +9,14 @@ import { resolveIssuers, type IssuerOptions, type ResolvedIssuer } from '../issu
 import { createKeyRing, createRingKey, KeyRing, type KeyDefinition } from '../tokens/key-ring.js'
 import { weakSecretPolicy, type WeakSecretPolicy } from '../tokens/weak-secret-policy.js'
 import { refuseUnknownCoreOptions } from './core-option-keys.js'
-import { integerInRange, optionalString } from '../options/option-values.js'
+import { flag, integerInRange, optionalString } from '../options/option-values.js'
 import { shownValue } from '../shown-value.js'
 import { resolveMailOptions } from '../mail/create-mailer.js'
 import type { MailOptions } from '../mail/mail-port.js'
 import type { MailThrottlePolicy } from '../login/mail-throttle.js'
 import { MAX_THROTTLE_SECONDS } from '../login/throttle-policy.js'
+import { resolveApiKeyOptions, type ApiKeyOptions, type ResolvedApiKeyOptions } from '../api-keys/api-key-options.js'
+import { withGrantedScope } from '../api-keys/session-scope.js'
 
 /** What the core takes: keys, token policy, the store and the session rules. */
 export interface AuthCoreOptions {
@@ -135,6 +137,11 @@ export interface AuthCoreOptions {
     /** Default '1h', at most '24h'. */
     window?: Duration | undefined
   } | undefined
+  /**
+   * API keys (personal access tokens) users create for scripts and integrations: `Bearer` keys
+   * with scopes, looked up by hash, revocable, cached. Needs a `store`. Absent: off.
+   */
+  apiKeys?: ApiKeyOptions | undefined
 }
 
 export interface ResolvedCoreOptions {
@@ -166,6 +173,8 @@ export interface ResolvedCoreOptions {
   passwordReset: { ttlSeconds: number, logIn: boolean }
   emailVerification: { ttlSeconds: number }
   mailThrottle: MailThrottlePolicy
+  /** Undefined when API keys are off. */
+  apiKeys: ResolvedApiKeyOptions | undefined
 }
 
 const defaultClaims = (user: UserRecord): Record<string, unknown> => user.roles.length > 0 ? { roles: user.roles } : {}
@@ -200,11 +209,6 @@ function passwordOptions (options: AuthCoreOptions['passwords'] = {}): { hasher:
   return { hasher, minPasswordLength: integerInRange(options.minLength, 'passwords.minLength', 8, 1, 64) }
 }
 
-function flag (value: unknown, name: string): boolean {
-  if (value !== undefined && typeof value !== 'boolean') throw new InvalidOptionError(`${name} must be true or false; got ${shownValue(value)}`)
-  return value === true
-}
-
 function accountMailOptions (options: AuthCoreOptions, store: AuthStore | undefined): Pick<ResolvedCoreOptions, 'mail' | 'requireVerifiedEmail' | 'passwordReset' | 'emailVerification' | 'mailThrottle'> {
   const mail = options.mail === undefined ? undefined : resolveMailOptions(options.mail)
   if (mail !== undefined && store === undefined) throw new InvalidOptionError('account mail needs a `store` for its single-use links: set `store` too, or leave `mail` out')
@@ -223,6 +227,14 @@ function accountMailOptions (options: AuthCoreOptions, store: AuthStore | undefi
       windowSeconds: Math.round(seconds(throttle.window, '1h', 'mailThrottle.window', 1, MAX_THROTTLE_SECONDS))
     }
   }
+}
+
+function apiKeyOptions (options: AuthCoreOptions, store: AuthStore | undefined): ResolvedApiKeyOptions | undefined {
+  const apiKeys = resolveApiKeyOptions(options.apiKeys)
+  if (apiKeys !== undefined && (store === undefined || typeof (store as Partial<AuthStore>).apiKeys !== 'object')) {
+    throw new InvalidOptionError('API keys are kept in the store: set a `store` that implements the apiKeys port too, or leave `apiKeys` out')
+  }
+  return apiKeys
 }
 
 /** Validates every core option once: a bad configuration fails at startup, never a request. */
@@ -249,6 +261,7 @@ export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptio
   const ring = keyRingFrom(options, policy)
   const issuer = optionalString(options.issuer, 'issuer')
   const store = checkStore(options.store, ring)
+  const apiKeys = apiKeyOptions(options, store)
   return {
     ring,
     issuers: resolveIssuers(options.issuers, issuer),
@@ -262,7 +275,7 @@ export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptio
     maxTokenLength: integerInRange(options.maxTokenLength, 'maxTokenLength', 4096, 256, 16384),
     cacheSize: integerInRange(options.verifiedTokenCacheSize, 'verifiedTokenCacheSize', 10000, 0, 10_000_000),
     store,
-    claims: options.claims ?? defaultClaims,
+    claims: withGrantedScope(options.claims ?? defaultClaims, apiKeys?.catalogue),
     ...passwordOptions(options.passwords),
     throttle: options.throttle,
     login: options.login,
@@ -279,6 +292,7 @@ export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptio
       pruneIntervalMs: seconds(revocation.pruneInterval, '1m', 'revocation.pruneInterval', 1, 86400) * 1000
     },
     onAuthEvent: options.onAuthEvent,
-    ...accountMailOptions(options, store)
+    ...accountMailOptions(options, store),
+    apiKeys
   }
 }

@@ -47,3 +47,8 @@ export function mailRecipientKey (email: string): string {
 export function accountTokenAddressKey (clientAddress: string): string {
   return throttleKey('account-token-address', clientAddressKey(String(clientAddress)))
 }
+
+/** The key counting a client address's failed API keys. */
+export function apiKeyAddressKey (clientAddress: string): string {
+  return throttleKey('api-key-address', clientAddressKey(String(clientAddress)))
+}

@@ -16,3 +16,9 @@ export function integerInRange (value: unknown, name: string, fallback: number, 
   }
   return resolved as number
 }
+
+/** A boolean option: false when not given. */
+export function flag (value: unknown, name: string): boolean {
+  if (value !== undefined && typeof value !== 'boolean') throw new InvalidOptionError(`${name} must be true or false; got ${shownValue(value)}`)
+  return value === true
+}

@@ -7,6 +7,7 @@ export interface PruneResult {
   revocations: number
   accountTokens: number
   attempts: number
+  apiKeys: number
 }
 
 export interface HousekeepingOptions {
@@ -18,9 +19,10 @@ export interface HousekeepingOptions {
 }
 
 /**
- * Deletes expired refresh-token families and tokens, revocations and idle attempt
- * counters on a timer, so nobody has to write a cron job. Each instance prunes on its own
- * jittered schedule; deleting what another instance already deleted is harmless.
+ * Deletes expired refresh-token families and tokens, revocations, idle attempt counters
+ * and revoked or expired API keys on a timer, so nobody has to write a cron job. Each
+ * instance prunes on its own jittered schedule; deleting what another instance already
+ * deleted is harmless.
  */
 export class Housekeeping {
   readonly #options: HousekeepingOptions
@@ -41,7 +43,8 @@ export class Housekeeping {
         revocations: await store.revocations.prune(now),
         accountTokens: await store.accountTokens.prune(now),
         // Throttle windows and lockouts are capped at this: a counter idle longer counts for nothing.
-        attempts: await store.attempts.prune(now - MAX_THROTTLE_SECONDS)
+        attempts: await store.attempts.prune(now - MAX_THROTTLE_SECONDS),
+        apiKeys: await store.apiKeys.prune(now)
       })
     } catch (error) {
       this.#options.onError(error)
