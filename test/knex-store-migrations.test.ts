@@ -2,7 +2,8 @@ import knex, { type Knex } from 'knex'
 import t, { type Test } from 'tap'
 import type { AuthStore } from 'fastify-token-auth'
 import { createKnexStore } from 'fastify-token-auth/knex'
-import { binaryKeys, collateEmail, familiesSchema, initialSchema, PackagedMigrationSource, packagedMigrations } from '../lib/store/knex/migrations.js'
+import { binaryKeys, collateApiKeys, collateEmail, familiesSchema, initialSchema, PackagedMigrationSource, packagedMigrations } from '../lib/store/knex/migrations.js'
+import { whereExactly } from '../lib/store/knex/exact-match.js'
 import { isUniqueViolationOf } from '../lib/store/knex/store-errors.js'
 import { tableNames } from '../lib/store/knex/table-names.js'
 import { exactRolesColumn, usernameOrder } from '../lib/store/knex/user-list.js'
@@ -12,7 +13,7 @@ import { TcpProxy, throughProxy } from './helpers/tcp-proxy.js'
 // What only the knex store has: its migrations, options, and its answer to a database outage.
 
 const NOW = 1_700_000_000
-const TABLES = ['users', 'refresh_families', 'refresh_tokens', 'revocations', 'login_attempts', 'account_tokens', 'migrations', 'migrations_lock']
+const TABLES = ['users', 'refresh_families', 'refresh_tokens', 'revocations', 'login_attempts', 'account_tokens', 'api_keys', 'migrations', 'migrations_lock']
 
 async function tablesPresent (database: TestDatabase): Promise<string[]> {
   const present: string[] = []
@@ -90,6 +91,7 @@ async function breakablePool (t: Test, database: TestDatabase): Promise<{ pool: 
 function everyMethod (store: AuthStore): Record<string, () => Promise<unknown>> {
   const token = { hash: 'a'.repeat(64), expiresAt: NOW + 60 }
   const counters = (): { write: [], result: null } => ({ write: [], result: null })
+  const apiKey = { id: 'k', userId: 'u', name: 'n', hash: token.hash, start: 'fta_live_abcdef', scopes: [], createdAt: NOW, expiresAt: null, lastUsedAt: null, revokedAt: null, createdBySession: null }
   return {
     'users.insert': async () => { await store.users.insert(user('00000000-0000-4000-8000-000000000002', 'bob')) },
     'users.findById': async () => await store.users.findById('00000000-0000-4000-8000-000000000001'),
@@ -114,6 +116,14 @@ function everyMethod (store: AuthStore): Record<string, () => Promise<unknown>> 
     'accountTokens.consume': async () => await store.accountTokens.consume(token.hash, 'password_reset', NOW),
     'accountTokens.deleteByUser': async () => await store.accountTokens.deleteByUser('u', 'password_reset'),
     'accountTokens.prune': async () => await store.accountTokens.prune(NOW),
+    'apiKeys.insert': async () => await store.apiKeys.insert(apiKey, 5),
+    'apiKeys.findByHash': async () => await store.apiKeys.findByHash(apiKey.hash),
+    'apiKeys.listByUser': async () => await store.apiKeys.listByUser('u'),
+    'apiKeys.rename': async () => await store.apiKeys.rename('u', apiKey.id, 'renamed'),
+    'apiKeys.revoke': async () => await store.apiKeys.revoke('u', apiKey.id, NOW, NOW + 60),
+    'apiKeys.revokeAllByUser': async () => await store.apiKeys.revokeAllByUser('u', NOW, NOW + 60),
+    'apiKeys.recordUse': async () => { await store.apiKeys.recordUse([{ id: apiKey.id, lastUsedAt: NOW }]) },
+    'apiKeys.prune': async () => await store.apiKeys.prune(NOW),
     migrate: async () => { await store.migrate() }
   }
 }
@@ -146,7 +156,7 @@ for (const target of databaseTargets()) {
       await store.migrate()
       await store.migrate()
       t.same(await tablesPresent(database), TABLES)
-      t.same((await database.knex(`${database.prefix}migrations`).orderBy('id')).map((row: { name: string }) => row.name), ['0001_initial_schema', '0002_refresh_families_and_login_attempts', '0003_binary_usernames_and_keys', '0004_accounts'])
+      t.same((await database.knex(`${database.prefix}migrations`).orderBy('id')).map((row: { name: string }) => row.name), ['0001_initial_schema', '0002_refresh_families_and_login_attempts', '0003_binary_usernames_and_keys', '0004_accounts', '0005_api_keys'])
       await store.rollback()
       t.same(await tablesPresent(database), [])
       await store.migrate()
@@ -232,7 +242,8 @@ for (const target of databaseTargets()) {
       await store.migrate()
       await store.users.insert({ ...user(userId(1), 'alice'), email: 'alice@example.com', emailVerifiedAt: NOW })
       await store.families.create({ id: 'f', userId: userId(1), tokenVersion: 1, createdAt: NOW, expiresAt: NOW + 60, clientAddress: '192.0.2.1', userAgent: null }, { hash: 'a'.repeat(64), expiresAt: NOW + 60 })
-      await database.knex.migrate.down({ migrationSource: new PackagedMigrationSource(packagedMigrations(tables)), tableName: tables.migrations })
+      // 0005, then 0004.
+      for (let step = 0; step < 2; step++) await database.knex.migrate.down({ migrationSource: new PackagedMigrationSource(packagedMigrations(tables)), tableName: tables.migrations })
       t.notOk(await database.knex.schema.hasTable(tables.accountTokens))
       t.notOk(await database.knex.schema.hasColumn(tables.users, 'email_verified_at'))
       t.notOk(await database.knex.schema.hasColumn(tables.refreshFamilies, 'client_address'))
@@ -246,12 +257,30 @@ for (const target of databaseTargets()) {
       t.match(await store.families.findByToken('a'.repeat(64)), { family: { id: 'f', clientAddress: null, userAgent: null } })
     })
 
+    t.test('0005 rolls back to the 0004 schema, dropping API keys and keeping the rest, and migrates up again', async (t) => {
+      const database = await openDatabase(t, name)
+      const tables = tableNames(database.prefix)
+      const store = createKnexStore({ knex: database.knex, tablePrefix: database.prefix })
+      await store.migrate()
+      const alice = user(userId(1), 'alice')
+      await store.users.insert(alice)
+      const key = { id: 'k1', userId: alice.id, name: 'ci', hash: 'a'.repeat(64), start: 'fta_live_abcdef', scopes: ['read'], createdAt: NOW, expiresAt: null, lastUsedAt: null, revokedAt: null, createdBySession: null }
+      t.equal(await store.apiKeys.insert(key, 5), true)
+      await database.knex.migrate.down({ migrationSource: new PackagedMigrationSource(packagedMigrations(tables)), tableName: tables.migrations })
+      t.notOk(await database.knex.schema.hasTable(tables.apiKeys))
+      t.same(await store.users.findById(alice.id), alice, 'users kept')
+      await store.migrate()
+      t.equal(await store.apiKeys.findByHash(key.hash), undefined, 'keys went with the table')
+      t.equal(await store.apiKeys.insert(key, 5), true)
+      t.same(await store.apiKeys.findByHash(key.hash), { key, user: alice })
+    })
+
     t.test('three pools migrating one fresh database at once all succeed', async (t) => {
       const database = await openDatabase(t, name)
       const stores = [database.knex, database.connect(), database.connect()].map((pool) => createKnexStore({ knex: pool, tablePrefix: database.prefix }))
       await Promise.all(stores.map(async (store) => { await store.migrate() }))
       t.same(await tablesPresent(database), TABLES)
-      t.equal((await database.knex(`${database.prefix}migrations`)).length, 4)
+      t.equal((await database.knex(`${database.prefix}migrations`)).length, 5)
       await stores[2].users.insert(user('00000000-0000-4000-8000-000000000001', 'alice'))
       t.ok(await stores[0].users.findByUsername('alice'))
     })
@@ -353,6 +382,25 @@ t.test('on MySQL and MariaDB, 0004 switches emails to a byte-for-byte collation,
     'ALTER TABLE ?? MODIFY ?? VARCHAR(254) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL auth_users,email',
     'ALTER TABLE ?? MODIFY ?? VARCHAR(254) CHARACTER SET utf8mb4 NULL auth_users,email'
   ])
+})
+
+t.test('on MySQL and MariaDB, 0005 makes API key ids compare byte for byte and names utf8mb4', async (t) => {
+  const statements: string[] = []
+  const mysql = { client: { config: { client: 'mysql2' } }, raw: async (sql: string, bindings: string[]) => { statements.push(`${sql} ${bindings.join(',')}`) } } as unknown as Knex
+  await collateApiKeys(mysql, 'auth_api_keys')
+  t.same(statements, ['ALTER TABLE ?? MODIFY ?? VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, MODIFY ?? VARCHAR(100) CHARACTER SET utf8mb4 NOT NULL auth_api_keys,id,name'])
+})
+
+t.test('an exact match adds a BINARY comparison on MySQL only, beside the one the index serves', async (t) => {
+  for (const [client, sql] of [
+    ['mysql2', "select * from `api_keys` where `id` = 'k1' and BINARY `id` = 'k1'"],
+    ['pg', 'select * from "api_keys" where "id" = \'k1\''],
+    ['sqlite3', "select * from `api_keys` where `id` = 'k1'"]
+  ]) {
+    const builder = knex({ client, useNullAsDefault: true })
+    t.teardown(async () => { await builder.destroy() })
+    t.equal(whereExactly(builder('api_keys'), 'id', 'k1').toString(), sql, client)
+  }
 })
 
 t.test('users are listed in byte order (COLLATE "C" on PostgreSQL, the column\'s own order elsewhere) and roles compared byte for byte (BINARY on MySQL)', async (t) => {

@@ -1,3 +1,4 @@
+import { byCreation } from './api-key-order.js'
 import type { ApiKeyPort, ApiKeyRecord, Revocation, UserRecord } from './ports.js'
 
 const copyKey = (key: ApiKeyRecord): ApiKeyRecord => ({ ...key, scopes: [...key.scopes] })
@@ -51,7 +52,7 @@ export function memoryApiKeys ({ users, copyUser, append }: MemoryApiKeyState): 
     async listByUser (userId) {
       return keysOf(userId)
         .filter((key) => key.revokedAt === null)
-        .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .sort(byCreation)
         .map(copyKey)
     },
     async rename (userId, id, name) {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import type { AccountToken, AuthStore, IssuedRefreshToken, NewRefreshFamily, UserRecord } from '../ports.js'
+import type { AccountToken, ApiKeyRecord, AuthStore, IssuedRefreshToken, NewRefreshFamily, UserRecord } from '../ports.js'
 
 /**
  * One case of the store contract. `open()` gives a store over this case's data, empty
@@ -65,5 +65,23 @@ export async function concurrently<T> (count: number, call: (index: number) => P
   return {
     values: settled.flatMap((outcome) => outcome.status === 'fulfilled' ? [outcome.value] : []),
     errors: settled.flatMap((outcome) => outcome.status === 'rejected' ? [outcome.reason] : [])
+  }
+}
+
+/** An API key as the core makes them: a short id, the SHA-256 (hex) of the key, its first characters. */
+export function newApiKey (userId: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
+  return {
+    id: randomBytes(12).toString('base64url'),
+    userId,
+    name: 'deploy',
+    hash: randomBytes(32).toString('hex'),
+    start: `fta_live_${randomBytes(3).toString('hex')}`,
+    scopes: ['reports:read'],
+    createdAt: NOW,
+    expiresAt: NOW + 86_400,
+    lastUsedAt: null,
+    revokedAt: null,
+    createdBySession: randomUUID(),
+    ...overrides
   }
 }

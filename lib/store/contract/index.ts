@@ -1,4 +1,5 @@
 import { accountTokenCases } from './account-token-cases.js'
+import { apiKeyCases } from './api-key-cases.js'
 import { attemptCases } from './attempt-cases.js'
 import type { StoreContractCase } from './case.js'
 import { familyCases } from './family-cases.js'
@@ -21,13 +22,15 @@ export type { StoreContractCase } from './case.js'
  *
  * They test the guarantees, not only the happy paths: concurrent reservations all
  * counted, a refresh loop racing a logout, compare-and-set updates, unique usernames
- * and emails, account tokens consumed once, pages of users in byte order, and that
- * results are copies. They assume whole-second times are kept exactly.
+ * and emails, account tokens consumed once, pages of users in byte order, API keys
+ * limited per user and revoked once, and that results are copies. They assume
+ * whole-second times are kept exactly.
  */
 export const storeContractCases: ReadonlyArray<StoreContractCase> = Object.freeze([
   ...userCases,
   ...familyCases,
   ...revocationCases,
   ...attemptCases,
-  ...accountTokenCases
+  ...accountTokenCases,
+  ...apiKeyCases
 ])

@@ -1,5 +1,6 @@
 import type { AuthStore } from '../ports.js'
 import { knexAccountTokenPort } from './account-tokens.js'
+import { knexApiKeyPort } from './api-keys.js'
 import { knexAttemptPort } from './attempts.js'
 import { knexFamilyPort } from './families.js'
 import { resolveKnexStoreOptions, type KnexStoreOptions } from './knex-store-options.js'
@@ -33,6 +34,7 @@ export function createKnexStore (options: KnexStoreOptions): KnexStore {
     revocations: knexRevocationPort(knex, tables, readTimeoutMs),
     attempts: knexAttemptPort(knex, tables),
     accountTokens: knexAccountTokenPort(knex, tables),
+    apiKeys: knexApiKeyPort(knex, tables, profileColumns),
     migrate: async () => { await guarded(schema.migrate) },
     rollback: async () => { await guarded(schema.rollback) }
   }

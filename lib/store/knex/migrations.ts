@@ -231,6 +231,47 @@ export function accountsSchema (tables: TableNames): PackagedMigration {
   }
 }
 
+const MAX_API_KEY_NAME_LENGTH = 100
+
+// On MySQL and MariaDB: key ids are base62, where case matters, so their primary key
+// compares byte for byte (utf8mb4_bin); a key's name is the user's own text, emoji
+// included, so it is utf8mb4 whatever the database's default character set.
+export async function collateApiKeys (knex: Knex, apiKeys: string): Promise<void> {
+  if (!isMySql(knex)) return
+  await knex.raw(`ALTER TABLE ?? MODIFY ?? VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, MODIFY ?? VARCHAR(${MAX_API_KEY_NAME_LENGTH}) CHARACTER SET utf8mb4 NOT NULL`, [apiKeys, 'id', 'name'])
+}
+
+/**
+ * API keys: one row per key, found by the SHA-256 (lower-case hex) of the key, unique,
+ * and listed by user. Lookups by id or hash compare byte for byte in the port, whatever
+ * the collation. Revocation and expiry times are indexed for the prune.
+ */
+export function apiKeysSchema (tables: TableNames): PackagedMigration {
+  return {
+    name: '0005_api_keys',
+    async up (knex) {
+      await knex.schema.createTable(tables.apiKeys, (table) => {
+        table.string('id', 16).primary()
+        table.string('user_id', 36).notNullable().index()
+        table.string('name', MAX_API_KEY_NAME_LENGTH).notNullable()
+        table.string('hash', 64).notNullable().unique()
+        table.string('start', 32).notNullable()
+        table.text('scopes').notNullable()
+        table.bigInteger('created_at').notNullable()
+        table.bigInteger('expires_at').nullable().index()
+        table.bigInteger('last_used_at').nullable()
+        table.bigInteger('revoked_at').nullable().index()
+        // As wide as the id of the session (refresh family) it names.
+        table.string('created_by_session', 64).nullable()
+      })
+      await collateApiKeys(knex, tables.apiKeys)
+    },
+    async down (knex) {
+      await knex.schema.dropTableIfExists(tables.apiKeys)
+    }
+  }
+}
+
 /**
  * Creates knex's migration lock table with its single row before knex does. knex checks
  * for the row and inserts it when missing, which two instances starting at once can
@@ -271,5 +312,5 @@ export class PackagedMigrationSource implements Knex.MigrationSource<PackagedMig
 
 /** Every migration of the current schema, in order. */
 export function packagedMigrations (tables: TableNames): PackagedMigration[] {
-  return [initialSchema(tables), familiesSchema(tables), binaryKeys(tables), accountsSchema(tables)]
+  return [initialSchema(tables), familiesSchema(tables), binaryKeys(tables), accountsSchema(tables), apiKeysSchema(tables)]
 }

@@ -1,4 +1,4 @@
-import type { AccountToken, AccountTokenPurpose, AttemptCounter, RefreshFamily, RevocationKind, StoredRevocation, UserChanges, UserRecord } from '../ports.js'
+import type { AccountToken, AccountTokenPurpose, ApiKeyRecord, AttemptCounter, RefreshFamily, RevocationKind, StoredRevocation, UserChanges, UserRecord } from '../ports.js'
 
 // Drivers disagree on types: pg returns BIGINT as strings, MySQL and SQLite booleans
 // as 0/1. Every value read goes through Number()/Boolean() so one mapping fits all.
@@ -8,6 +8,7 @@ export type Row = Record<string, unknown>
 const optionalNumber = (value: unknown): number | null => value === null ? null : Number(value)
 const optionalString = (value: unknown): string | null => value === null ? null : String(value)
 export const seconds = Math.floor
+const optionalSeconds = (value: number | null): number | null => value === null ? null : seconds(value)
 
 export function userFromRow (row: Row, profileColumns: readonly string[]): UserRecord {
   const profile: Record<string, unknown> = {}
@@ -119,5 +120,37 @@ export function counterToRow (counter: AttemptCounter): Row {
     window_started_at: seconds(counter.windowStartedAt),
     locked_until: seconds(counter.lockedUntil),
     last_attempt_at: seconds(counter.lastAttemptAt)
+  }
+}
+
+export function apiKeyFromRow (row: Row): ApiKeyRecord {
+  return {
+    id: String(row.id),
+    userId: String(row.user_id),
+    name: String(row.name),
+    hash: String(row.hash),
+    start: String(row.start),
+    scopes: JSON.parse(String(row.scopes)) as string[],
+    createdAt: Number(row.created_at),
+    expiresAt: optionalNumber(row.expires_at),
+    lastUsedAt: optionalNumber(row.last_used_at),
+    revokedAt: optionalNumber(row.revoked_at),
+    createdBySession: optionalString(row.created_by_session)
+  }
+}
+
+export function apiKeyToRow (key: ApiKeyRecord): Row {
+  return {
+    id: key.id,
+    user_id: key.userId,
+    name: key.name,
+    hash: key.hash,
+    start: key.start,
+    scopes: JSON.stringify(key.scopes),
+    created_at: seconds(key.createdAt),
+    expires_at: optionalSeconds(key.expiresAt),
+    last_used_at: optionalSeconds(key.lastUsedAt),
+    revoked_at: optionalSeconds(key.revokedAt),
+    created_by_session: key.createdBySession
   }
 }

@@ -11,6 +11,8 @@ export interface TableNames {
   loginAttempts: string
   /** Single-use links sent by mail (password resets, email verifications), by hash. */
   accountTokens: string
+  /** Users' API keys, by id and by hash. */
+  apiKeys: string
   /** The 0001 schema's throttling table, dropped by 0002. */
   loginFailures: string
   /** knex's own bookkeeping for this package's migrations. */
@@ -47,6 +49,7 @@ export function tableNames (prefix: string): TableNames {
     revocations: `${prefix}revocations`,
     loginAttempts: `${prefix}login_attempts`,
     accountTokens: `${prefix}account_tokens`,
+    apiKeys: `${prefix}api_keys`,
     loginFailures: `${prefix}login_failures`,
     migrations: `${prefix}migrations`,
     migrationsLock: `${prefix}migrations_lock`

@@ -22,8 +22,9 @@ function applyExpect (query: Knex.QueryBuilder, expect: UserUpdate['expect'] = {
  * Users in one table. Every change is a conditional UPDATE of the user's row run first in
  * its transaction: it is the compare-and-set, it takes the row lock (PostgreSQL, MySQL)
  * or the write lock (SQLite) at once, and everything the change implies (revoking the
- * families, appending the revocation) happens under that lock. Usernames and emails
- * are unique by index: a write that breaks one fails and its transaction rolls back.
+ * families and, for a disable, the API keys, appending the revocation) happens under
+ * that lock. Usernames and emails are unique by index: a write that breaks one fails and
+ * its transaction rolls back.
  */
 export function knexUserPort (knex: Knex, tables: TableNames, profileColumns: readonly string[]): UserPort {
   const indexes = userIndexNames(tables)
@@ -98,6 +99,8 @@ export function knexUserPort (knex: Knex, tables: TableNames, profileColumns: re
       if (revokeTokens !== undefined) {
         const { now, expiresAt } = revokeTokens
         await trx(tables.refreshFamilies).where({ user_id: id }).whereNull('revoked_at').update({ revoked_at: seconds(now) })
+        // Under the user's lock, which apiKeys.insert takes first too: no key is created behind it.
+        if (set.disabled === true) await trx(tables.apiKeys).where({ user_id: id }).whereNull('revoked_at').update({ revoked_at: seconds(now) })
         await appendRevocation(trx, tables, { kind: 'user', subject: id, version: user.tokenVersion, expiresAt }, now)
       }
       return user
@@ -112,6 +115,7 @@ export function knexUserPort (knex: Knex, tables: TableNames, profileColumns: re
         await trx(tables.refreshTokens).whereIn('family_id', trx(tables.refreshFamilies).select('id').where({ user_id: id })).delete()
         await trx(tables.refreshFamilies).where({ user_id: id }).delete()
         await trx(tables.accountTokens).where({ user_id: id }).delete()
+        await trx(tables.apiKeys).where({ user_id: id }).delete()
         await trx(tables.users).where({ id }).delete()
         await appendRevocation(trx, tables, { kind: 'user', subject: id, version: Number(version), expiresAt }, now)
         return true
