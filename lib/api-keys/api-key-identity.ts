@@ -23,10 +23,15 @@ export interface ApiKeyIdentity {
   readonly [claim: string]: unknown
 }
 
+const KEY_CLAIMS = ['sub', 'scope', 'authMethod', 'keyId', 'jti', 'iat', 'exp'] as const
+
 /** The frozen identity of a key of `user`: the same object is handed to every request until it is looked up again. */
 export function apiKeyIdentity (key: ApiKeyRecord, user: UserRecord, claims: ClaimsForUser, catalogue: ScopeCatalogue): ApiKeyIdentity {
-  // A key grants what it holds, never the scope the application (or the session default) gives the user.
-  const { scope: _ignored, ...application } = claims(user)
+  // Through JSON, as into an access token: the same claims either way, and none of the application's objects frozen.
+  const application = JSON.parse(JSON.stringify(claims(user))) as Record<string, unknown>
+  // The key's own facts win over same-named application claims: a key grants what it holds, never
+  // the scope the application (or the session default) gives the user, and never outlives its exp.
+  for (const name of KEY_CLAIMS) delete application[name]
   const scopes = catalogue.effective(key.scopes, user.roles)
   return deepFreeze({
     sub: user.id,

@@ -1,19 +1,14 @@
-import { contextFields, type ActionContext, type ApiKeyRejectionReason, type EmitAuthEvent } from '../audit/auth-events.js'
-import { nowSeconds, type Clock } from '../clock.js'
-import {
-  ApiKeyLimitError, ApiKeyNotFoundError, InvalidApiKeyError, RateLimitedError, RevocationsUnavailableError,
-  UserNotFoundError, withRetryAfter
-} from '../errors.js'
-import type { RevocationList } from '../sessions/revocation-list.js'
-import type { ApiKeyRecord, AuthStore, UserRecord } from '../store/ports.js'
-import { ApiKeyCache, type CachedApiKey } from './api-key-cache.js'
-import { apiKeyIdentity, type ApiKeyIdentity } from './api-key-identity.js'
+import { contextFields, type ActionContext } from '../audit/auth-events.js'
+import { nowSeconds } from '../clock.js'
+import { ApiKeyLimitError, ApiKeyNotFoundError, UserNotFoundError } from '../errors.js'
+import type { ApiKeyRecord } from '../store/ports.js'
+import type { ApiKeyIdentity } from './api-key-identity.js'
 import type { ResolvedApiKeyOptions } from './api-key-options.js'
 import { checkedKeyName, checkedLifetime, checkedRequest, type NewApiKey } from './api-key-request.js'
-import { generateKey, generateKeyId, hashKey, isWellFormedKey } from './key-format.js'
-import { KeyThrottle } from './key-throttle.js'
-import { KeyUsage } from './key-usage.js'
-import type { ClaimsForUser } from './session-scope.js'
+import { KeyAuthenticator, type ApiKeysParts } from './key-authenticator.js'
+import { generateKey, generateKeyId } from './key-format.js'
+
+export type { ApiKeysParts } from './key-authenticator.js'
 
 /** A key as lists show it: never the key, never its hash. Times in seconds. */
 export interface ApiKeySummary {
@@ -38,38 +33,10 @@ export interface CreatedApiKey {
 /** Who revoked keys, for the audit event. */
 export type ApiKeyRevoker = 'user' | 'admin' | 'password_reset'
 
-export interface ApiKeysParts {
-  options: ResolvedApiKeyOptions
-  store: Pick<AuthStore, 'apiKeys' | 'users' | 'attempts'>
-  /** This instance's view of revocations, kept in sync with the store. */
-  revocations: RevocationList
-  /** Whether that view is recent enough to trust (see RevocationSync.isFresh). */
-  revocationsFresh: (nowMs: number) => boolean
-  /** The core's claims for a user (the application's, or `roles`). */
-  claims: ClaimsForUser
-  clock: Clock
-  emit: EmitAuthEvent
-  log: { warn: (details: object, message: string) => void }
-  /**
-   * How long a key's revocation is kept (seconds): the cache ttl, the revocation staleness bound
-   * and the clock tolerance, after which no instance holds a cache entry filled before it.
-   */
-  revocationSeconds: number
-  /** How often recorded uses are written; default one minute. */
-  usageFlushIntervalMs?: number | undefined
-}
-
 /** The key as lists show it, with a use noted here and not yet written. */
 function summaryOf (key: ApiKeyRecord, pendingUse: number | undefined): ApiKeySummary {
   const lastUsedAt = pendingUse !== undefined && (key.lastUsedAt === null || pendingUse > key.lastUsedAt) ? pendingUse : key.lastUsedAt
   return { id: key.id, name: key.name, start: key.start, scopes: [...key.scopes], createdAt: key.createdAt, expiresAt: key.expiresAt, lastUsedAt }
-}
-
-/** Why a key found in the store is refused at `now`, or undefined when it is good. */
-function refusalOf (key: ApiKeyRecord, user: UserRecord, now: number): ApiKeyRejectionReason | undefined {
-  if (key.revokedAt !== null) return 'revoked'
-  if (key.expiresAt !== null && key.expiresAt <= now) return 'expired'
-  return user.disabled ? 'user_disabled' : undefined
 }
 
 /**
@@ -83,16 +50,12 @@ function refusalOf (key: ApiKeyRecord, user: UserRecord, now: number): ApiKeyRej
 export class ApiKeys {
   readonly #parts: ApiKeysParts
   readonly #options: ResolvedApiKeyOptions
-  readonly #cache: ApiKeyCache<ApiKeyIdentity>
-  readonly #throttle: KeyThrottle
-  readonly #usage: KeyUsage
+  readonly #authenticator: KeyAuthenticator
 
   constructor (parts: ApiKeysParts) {
     this.#parts = parts
     this.#options = parts.options
-    this.#cache = new ApiKeyCache({ maxEntries: parts.options.cache.maxEntries, ttlMs: parts.options.cache.ttlSeconds * 1000 })
-    this.#throttle = new KeyThrottle(parts.store.attempts, parts.clock, parts.options)
-    this.#usage = new KeyUsage({ apiKeys: parts.store.apiKeys, log: parts.log, intervalMs: parts.usageFlushIntervalMs })
+    this.#authenticator = new KeyAuthenticator(parts)
   }
 
   #now (): number {
@@ -107,6 +70,16 @@ export class ApiKeys {
   /** Every catalogue scope these roles may put into a key. */
   grantableScopes (roles: readonly string[]): string[] {
     return this.#options.catalogue.grantable(roles)
+  }
+
+  /**
+   * Every catalogue scope the user's roles, as stored now, may put into a key: what `create`
+   * checks against (a token's `roles` claim may be older, or absent with the application's
+   * claims). None for a user unknown.
+   */
+  async grantableScopesOf (userId: string): Promise<string[]> {
+    const user = await this.#parts.store.users.findById(userId)
+    return user === undefined ? [] : this.grantableScopes(user.roles)
   }
 
   /**
@@ -151,7 +124,7 @@ export class ApiKeys {
   /** The user's unrevoked keys (expired ones too, until pruned), oldest first. */
   async list (userId: string): Promise<ApiKeySummary[]> {
     const keys = await this.#parts.store.apiKeys.listByUser(userId)
-    return keys.map((key) => summaryOf(key, this.#usage.pending(key.id)))
+    return keys.map((key) => summaryOf(key, this.#authenticator.usage.pending(key.id)))
   }
 
   /** Renames one of the user's keys; 404 for a key unknown, revoked or another user's. */
@@ -163,7 +136,7 @@ export class ApiKeys {
     const renamed = (await apiKeys.listByUser(userId)).find((key) => key.id === id)
     // Revoked between the rename and the read.
     if (renamed === undefined) throw new ApiKeyNotFoundError()
-    return summaryOf(renamed, this.#usage.pending(id))
+    return summaryOf(renamed, this.#authenticator.usage.pending(id))
   }
 
   #revocationExpiry (now: number): number {
@@ -196,84 +169,22 @@ export class ApiKeys {
   }
 
   /**
-   * Who a request presenting `key` from `clientAddress` acts for. From the cache, at once (no
-   * I/O): the identity itself. Otherwise a Promise: the address's allowance reserved (429 past
-   * it), the key checked and looked up, and the identity cached. Every refusal is the same 401
-   * (InvalidApiKeyError) and counts against the address; 503 while revocations cannot be
-   * trusted, like access tokens.
+   * Who a request presenting `key` from `clientAddress` acts for: the identity itself when the
+   * key is cached (no I/O), a Promise otherwise (see KeyAuthenticator.authenticate). Every
+   * refusal is the same 401 InvalidApiKeyError; 429 past the address's allowance; 503 (thrown
+   * at once) while revocations cannot be trusted.
    */
   authenticate (key: string, clientAddress: string): ApiKeyIdentity | Promise<ApiKeyIdentity> {
-    const nowMs = this.#parts.clock.now()
-    if (!this.#parts.revocationsFresh(nowMs)) throw withRetryAfter(new RevocationsUnavailableError(), 1)
-    const hash = hashKey(key)
-    const cached = this.#cache.get(hash, nowMs)
-    if (cached !== undefined) {
-      const now = Math.floor(nowMs / 1000)
-      if (cached.expiresAt !== null && cached.expiresAt <= now) return this.#refuseCached(hash, cached, clientAddress, 'expired')
-      const revocations = this.#parts.revocations
-      if (revocations.isRevoked({ jti: cached.keyId })) return this.#refuseCached(hash, cached, clientAddress, 'revoked')
-      // The user changed since (roles, disabled, logged out everywhere): look the key up again.
-      if (!revocations.isRevoked({ sub: cached.userId, ver: cached.tokenVersion })) {
-        this.#usage.record(cached, now)
-        return cached.identity
-      }
-      this.#cache.delete(hash)
-    }
-    return this.#lookUp(key, hash, clientAddress)
-  }
-
-  async #reserve (clientAddress: string): Promise<{ takeBack: () => Promise<void> }> {
-    const reservation = await this.#throttle.reserve(clientAddress)
-    if (reservation.allowed) return reservation
-    this.#parts.emit({ type: 'api_key.rejected', userId: undefined, address: clientAddress, reason: 'throttled' })
-    throw withRetryAfter(new RateLimitedError(), reservation.retryAfter)
-  }
-
-  #reject (clientAddress: string, reason: ApiKeyRejectionReason, key?: { userId: string, keyId: string }): never {
-    const known = key === undefined ? { userId: undefined } : { userId: key.userId, keyId: key.keyId }
-    this.#parts.emit({ type: 'api_key.rejected', ...known, address: clientAddress, reason })
-    throw new InvalidApiKeyError()
-  }
-
-  /** A cached key now refused: counted like any failure, with no lookup (the answer is known). */
-  async #refuseCached (hash: string, cached: CachedApiKey<ApiKeyIdentity>, clientAddress: string, reason: 'expired' | 'revoked'): Promise<never> {
-    this.#cache.delete(hash)
-    await this.#reserve(clientAddress)
-    this.#reject(clientAddress, reason, cached)
-  }
-
-  async #lookUp (key: string, hash: string, clientAddress: string): Promise<ApiKeyIdentity> {
-    // Counted before anything is looked at, so concurrent guesses count too; a success takes it back.
-    const reservation = await this.#reserve(clientAddress)
-    if (!isWellFormedKey(key, this.#options.prefix, this.#options.pattern)) this.#reject(clientAddress, 'malformed')
-    const found = await this.#parts.store.apiKeys.findByHash(hash)
-    if (found === undefined) this.#reject(clientAddress, 'unknown')
-    const { key: record, user } = found
-    const nowMs = this.#parts.clock.now()
-    const refusal = refusalOf(record, user, Math.floor(nowMs / 1000))
-    if (refusal !== undefined) this.#reject(clientAddress, refusal, { userId: user.id, keyId: record.id })
-    await reservation.takeBack()
-    const identity = apiKeyIdentity(record, user, this.#parts.claims, this.#options.catalogue)
-    const entry: CachedApiKey<ApiKeyIdentity> = {
-      identity,
-      keyId: record.id,
-      userId: user.id,
-      tokenVersion: user.tokenVersion,
-      expiresAt: record.expiresAt,
-      lastUsedAt: record.lastUsedAt
-    }
-    this.#usage.record(entry, Math.floor(nowMs / 1000))
-    this.#cache.set(hash, entry, nowMs)
-    return identity
+    return this.#authenticator.authenticate(key, clientAddress)
   }
 
   /** Starts writing key uses once a minute. */
   start (): void {
-    this.#usage.start()
+    this.#authenticator.usage.start()
   }
 
   /** Stops the timer and writes the uses not yet written. */
   async stop (): Promise<void> {
-    await this.#usage.stop()
+    await this.#authenticator.usage.stop()
   }
 }

@@ -11,8 +11,11 @@ export interface KeyThrottlePolicy {
   maxRemembered?: number | undefined
 }
 
-/** A lookup may go ahead (a success takes its count back), or the address has used its allowance. */
-export type KeyReservation = { allowed: true, takeBack: () => Promise<void> } | { allowed: false, retryAfter: number }
+/**
+ * A lookup may go ahead (a success takes its count back), or the address has used its
+ * allowance; `remembered`: this instance already knew (the refusal cost no store call).
+ */
+export type KeyReservation = { allowed: true, takeBack: () => Promise<void> } | { allowed: false, retryAfter: number, remembered: boolean }
 
 /**
  * Failed API keys per client address, over the store's attempt counters so that every
@@ -39,14 +42,14 @@ export class KeyThrottle {
     const now = Math.floor(nowSeconds(this.#clock))
     const refusedUntil = this.#refused.get(key)
     if (refusedUntil !== undefined) {
-      if (now < refusedUntil) return { allowed: false, retryAfter: refusedUntil - now }
+      if (now < refusedUntil) return { allowed: false, retryAfter: refusedUntil - now, remembered: true }
       this.#refused.delete(key)
     }
     const limit = { key, limit: this.#policy.failuresPerAddress, windowSeconds: this.#policy.windowSeconds }
     const decision = await this.#attempts.update([key], countRequest(limit, now))
     if (!decision.allowed) {
       this.#remember(key, now + decision.retryAfter)
-      return decision
+      return { ...decision, remembered: false }
     }
     return { allowed: true, takeBack: async () => { await this.#attempts.update([key], uncountRequest(decision.counted)) } }
   }
