@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { ActionContext } from '../lib/audit/auth-events.js'
+import { refuseApiKeysOnRoute } from './api-key-transport.js'
 import { InvalidOptionError, UserNotFoundError } from '../lib/errors.js'
 import { optionNames, refuseUnknownKeys, type KnownKeys } from '../lib/options/known-keys.js'
 import { SessionParams, UserListQuery, UserParams, UserPatchBody, type SessionParamsType, type UserListQueryType, type UserParamsType, type UserPatchRequest } from './admin-schemas.js'
@@ -37,6 +38,7 @@ const plugin: FastifyPluginAsync<AdminRoutesOptions> = async (app, options) => {
   // JSON only: a form or text/plain post (what a cross-site <form> can send) gets 415.
   app.removeContentTypeParser('text/plain')
   app.setValidatorCompiler(strictValidatorCompiler)
+  app.addHook('onRoute', refuseApiKeysOnRoute)
   // Every route: the role, checked on a verified token (a cookie one passes CSRF on unsafe methods).
   app.addHook('onRequest', authenticator.requireRole(role))
   app.addHook('onSend', async (_request, reply) => { reply.header('cache-control', 'no-store') })

@@ -1,6 +1,8 @@
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
+import type { ApiKeyIdentity } from '../lib/api-keys/api-key-identity.js'
 import { InsufficientScopeError, InvalidOptionError, TokenMissingError } from '../lib/errors.js'
 import type { TokenVerifier } from '../lib/issuers/token-verifier.js'
+import type { ApiKeyTransport } from './api-key-transport.js'
 import type { AccessTokenClaims } from './claims-types.js'
 import { sessionIdOf } from './csrf-check.js'
 import type { PresentedToken } from './request-credentials.js'
@@ -12,6 +14,8 @@ export interface AuthenticatorParts {
   checkCsrf: (request: FastifyRequest, sessionId: string) => void
   /** The request decorator that holds the verified claims: `decorators.user`, 'user' by default. */
   userName: string
+  /** API keys by Bearer header; undefined when the `apiKeys` option is off. */
+  apiKeys?: ApiKeyTransport | undefined
 }
 
 type ClaimsCheck = (claims: AccessTokenClaims) => void
@@ -25,8 +29,9 @@ function checkedNames (names: string[], what: string): string[] {
 
 export interface Authenticator {
   /**
-   * Finds and verifies the request's access token, stores and returns its claims; a promise
-   * only when an issuer's keys had to be fetched again (an unknown `kid`).
+   * Finds and verifies the request's access token (or API key), stores and returns its claims;
+   * a promise only when an issuer's keys had to be fetched again (an unknown `kid`), or an
+   * API key was not in the cache.
    */
   verifyRequest: (request: FastifyRequest) => AccessTokenClaims | Promise<AccessTokenClaims>
   /** The claims a hook verified on this request: what `request.user` (or its configured name) holds. */
@@ -39,9 +44,10 @@ export interface Authenticator {
 /**
  * The request-side of the plugin: find the token, verify it, check CSRF against its
  * session when it came by cookie, set `request.user` (or the name configured in
- * `decorators.user`). Hooks use the callback style: no promise per request.
+ * `decorators.user`). A Bearer value with the API-key prefix is an API key instead, never
+ * parsed as a JWT. Hooks use the callback style: no promise per request.
  */
-export function createAuthenticator ({ verifier, readToken, checkCsrf, userName }: AuthenticatorParts): Authenticator {
+export function createAuthenticator ({ verifier, readToken, checkCsrf, userName, apiKeys }: AuthenticatorParts): Authenticator {
   // The request decorator is named at registration, so the request is reached by that name.
   const holderOf = (request: FastifyRequest): Record<string, AccessTokenClaims> => request as unknown as Record<string, AccessTokenClaims>
   const claimsOf = (request: FastifyRequest): AccessTokenClaims => holderOf(request)[userName]
@@ -52,9 +58,23 @@ export function createAuthenticator ({ verifier, readToken, checkCsrf, userName 
     return claims
   }
 
+  /** A key's identity, typed as the claims `request.user` holds (with `authMethod: 'api_key'`). */
+  function acceptKey (request: FastifyRequest, identity: ApiKeyIdentity): AccessTokenClaims {
+    holderOf(request)[userName] = identity as AccessTokenClaims
+    return identity as AccessTokenClaims
+  }
+
+  function verifyApiKey (request: FastifyRequest, presented: PresentedToken, transport: ApiKeyTransport): AccessTokenClaims | Promise<AccessTokenClaims> {
+    const identity = transport.authenticate(request, presented)
+    // Only a key looked up (not cached) costs a closure and a promise.
+    if (identity instanceof Promise) return identity.then((found) => acceptKey(request, found))
+    return acceptKey(request, identity)
+  }
+
   function verifyRequest (request: FastifyRequest): AccessTokenClaims | Promise<AccessTokenClaims> {
     const presented = readToken(request)
     if (presented === undefined) throw new TokenMissingError()
+    if (apiKeys !== undefined && apiKeys.isApiKey(presented.token)) return verifyApiKey(request, presented, apiKeys)
     const verified = verifier.verify(presented.token)
     if (verified instanceof Promise) return verified.then((claims) => accept(request, presented, claims))
     return accept(request, presented, verified)

@@ -30,7 +30,17 @@ interface RequestDecorationsByRole {
 export type TokenAuthInstanceDecorations = { [Role in keyof InstanceDecorationsByRole as DecoratorNames[Role]]: InstanceDecorationsByRole[Role] }
 export type TokenAuthRequestDecorations = { [Role in keyof RequestDecorationsByRole as DecoratorNames[Role]]: RequestDecorationsByRole[Role] }
 
+/** What a route's `config` tells tokenAuth. */
+export interface TokenAuthRouteConfig {
+  /**
+   * Whether the route accepts API keys (`Authorization: Bearer <key>`): true accepts them,
+   * false refuses them (401); absent, the `apiKeys.allowByDefault` option decides (default: refused).
+   */
+  allowApiKeys?: boolean | undefined
+}
+
 declare module 'fastify' {
   interface FastifyInstance extends TokenAuthInstanceDecorations {}
   interface FastifyRequest extends TokenAuthRequestDecorations {}
+  interface FastifyContextConfig extends TokenAuthRouteConfig {}
 }

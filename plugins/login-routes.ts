@@ -7,6 +7,7 @@ import { optionNames, refuseUnknownKeys, type KnownKeys } from '../lib/options/k
 import type { UserRecord } from '../lib/store/ports.js'
 import type { AccessTokenClaims } from './claims-types.js'
 import { accountMailRoutes } from './account-mail-routes.js'
+import { refuseApiKeysOnRoute } from './api-key-transport.js'
 import { coreHandleOf } from './core-handle.js'
 import { sessionIdOf } from './csrf-check.js'
 import { emptyResponses, LoginBody, PasswordChangeBody, RefreshTokenBody, tokenResponses, type LoginRequest, type PasswordChangeRequest, type RefreshTokenRequest } from './login-schemas.js'
@@ -62,6 +63,7 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
   // JSON only: a form or text/plain post (what a cross-site <form> can send) gets 415.
   app.removeContentTypeParser('text/plain')
   app.setValidatorCompiler(strictValidatorCompiler)
+  app.addHook('onRoute', refuseApiKeysOnRoute)
 
   /**
    * Answers with a session. Browsers (they send Sec-Fetch-Site, which no page script can

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify'
+import type { ApiKeys } from '../lib/api-keys/api-keys.js'
 import type { AuthCore } from '../lib/core/auth-core.js'
 import type { UserManagement } from '../lib/core/user-management.js'
 import { toSeconds, type Duration } from '../lib/duration.js'
@@ -38,18 +39,47 @@ function issuedAtSeconds (issuedAt: unknown): number | undefined {
   throw new TypeError('issuedAt must be a Date or a number of seconds since the epoch')
 }
 
+/**
+ * A user's API keys, for the application's own code (an admin page, a provisioning job):
+ * what the apiKeyRoutes do over HTTP. `context` names the session, address and actor for the
+ * audit events; `by` (revoke, revokeAll) who revoked, 'user' by default.
+ */
+export interface ApiKeyManagement {
+  /** Creates a key: the `key` in the answer is shown this once and kept nowhere. */
+  create: ApiKeys['create']
+  /** The user's unrevoked keys (never the keys themselves), oldest first. */
+  list: ApiKeys['list']
+  rename: ApiKeys['rename']
+  revoke: ApiKeys['revoke']
+  /** Revokes every key of the user; how many were. */
+  revokeAll: ApiKeys['revokeAll']
+}
+
+function apiKeyManagementOf (apiKeys: ApiKeys | undefined): ApiKeyManagement | undefined {
+  if (apiKeys === undefined) return undefined
+  return Object.freeze({
+    create: apiKeys.create.bind(apiKeys),
+    list: apiKeys.list.bind(apiKeys),
+    rename: apiKeys.rename.bind(apiKeys),
+    revoke: apiKeys.revoke.bind(apiKeys),
+    revokeAll: apiKeys.revokeAll.bind(apiKeys)
+  })
+}
+
 /** `app.tokenAuth`: what applications use besides the request hooks. */
 export class TokenAuthDecorator {
   readonly #core: AuthCore<AccessTokenClaims>
   readonly #cookies: SessionCookies
   readonly #options: ResolvedTokenAuthOptions
   readonly #csrfTokenFor: (sessionId: string) => string
+  readonly #apiKeys: ApiKeyManagement | undefined
 
   constructor (core: AuthCore<AccessTokenClaims>, cookies: SessionCookies, options: ResolvedTokenAuthOptions, csrfTokenFor: (sessionId: string) => string) {
     this.#core = core
     this.#cookies = cookies
     this.#options = options
     this.#csrfTokenFor = csrfTokenFor
+    this.#apiKeys = apiKeyManagementOf(core.stateful?.apiKeys)
   }
 
   /** The realm of WWW-Authenticate challenges. */
@@ -97,6 +127,16 @@ export class TokenAuthDecorator {
    */
   get accounts (): UserManagement {
     return this.#stateful().management
+  }
+
+  /**
+   * Users' API keys: create, list, rename, revoke one or all. Reading it throws a TypeError
+   * when the `apiKeys` option is off (as `accounts` does without a `store`): a mistake in the
+   * calling code, found at its first use.
+   */
+  get apiKeys (): ApiKeyManagement {
+    if (this.#apiKeys === undefined) throw new TypeError('API keys need the `apiKeys` option (and a `store`) in the tokenAuth options')
+    return this.#apiKeys
   }
 
   /**

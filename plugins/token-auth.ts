@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { createAuthCore } from '../lib/core/auth-core.js'
+import { checkApiKeyRouteConfig, createApiKeyTransport } from './api-key-transport.js'
 import { createAuthenticator } from './authenticator.js'
 import { challengeOnError } from './bearer-challenge.js'
 import type { AccessTokenClaims } from './claims-types.js'
@@ -24,11 +25,18 @@ const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => 
 
   const csrf = createCsrfProtection(options)
   const cookies = new SessionCookies(options.cookie, core.clock, csrf.csrfTokenFor)
-  const authenticator = createAuthenticator({ verifier: core.verifier, readToken: createTokenReader(options), checkCsrf: csrf.checkCsrf, userName: names.user })
+  const authenticator = createAuthenticator({
+    verifier: core.verifier,
+    readToken: createTokenReader(options),
+    checkCsrf: csrf.checkCsrf,
+    userName: names.user,
+    apiKeys: createApiKeyTransport({ apiKeys: core.stateful?.apiKeys, options: core.options.apiKeys, clientAddress: options.clientAddress })
+  })
 
   app.decorate(kCoreHandle, { core, options, cookies, csrf, authenticator })
   app.decorate(names.tokenAuth, new TokenAuthDecorator(core, cookies, options, csrf.csrfTokenFor))
   app.addHook('onError', challengeOnError(options.realm))
+  app.addHook('onRoute', checkApiKeyRouteConfig)
   app.decorate(names.authenticate, authenticator.authenticate)
   app.decorate(names.requireRole, authenticator.requireRole)
   app.decorate(names.requireScope, authenticator.requireScope)
