@@ -21,6 +21,16 @@ if (variant === 'hello') {
   // With a store, so the revocation check (and its sync) is on, as in production.
   await app.register(tokenAuth, { secret, issuer: ISSUER, audience: AUDIENCE, store: createMemoryStore() })
   app.get('/me', { onRequest: app.authenticate }, async (request) => ({ sub: request.user.sub }))
+} else if (variant === 'ours-keys') {
+  // ours-header's app and route with API keys on and the route opened to them: loaded with
+  // an access token and with a key of the same user, both made here and printed for the loader.
+  await app.register(tokenAuth, { secret, issuer: ISSUER, audience: AUDIENCE, store: createMemoryStore(), passwords: { bcryptCost: 10 }, apiKeys: {} })
+  app.get('/me', { onRequest: app.authenticate, config: { allowApiKeys: true } }, async (request) => ({ sub: request.user.sub }))
+  await app.ready()
+  const user = await app.tokenAuth.accounts.createUser({ username: 'bench', password: 'correct horse battery staple' })
+  const { key } = await app.tokenAuth.apiKeys.create(user.id, { name: 'bench', scopes: [] })
+  const token = await app.tokenAuth.sign({ sub: user.id }, { expiresIn: '2h' })
+  console.log(`credentials ${JSON.stringify({ key, token })}`)
 } else if (variant === 'jwt-header' || variant === 'jwt-cookie') {
   await app.register(fastifyCookie)
   await app.register(fastifyJwt, {

@@ -8,7 +8,15 @@ import { median, processCpuMicros } from './measure.mjs'
 
 const COOKIE = '__Host-access-token'
 export const VARIANTS = ['hello', 'ours-header', 'ours-cookie', 'jwt-header', 'jwt-cookie', 'ours-jwks', 'jwt-jwks']
+/**
+ * One app with API keys on, its route opened to keys: loaded once with an access token and
+ * once with an API key of the same user (the server makes both and prints them).
+ */
+export const API_KEY_VARIANTS = ['keys-app-token', 'keys-app-key']
 const JWKS_VARIANTS = VARIANTS.filter((variant) => variant.endsWith('-jwks'))
+// The server process a variant is measured on: its own, unless it shares one.
+const SERVER_OF = { 'keys-app-token': 'ours-keys', 'keys-app-key': 'ours-keys' }
+const serverOf = (variant) => SERVER_OF[variant] ?? variant
 
 async function startIssuer () {
   const child = spawn(process.execPath, [new URL('./jwks-issuer.mjs', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -19,23 +27,28 @@ async function startIssuer () {
   return { child, ...ready }
 }
 
+/** A server process; `credentials` are the ones it made itself and printed (`credentials {…}`), if any. */
 async function startServer (variant, secret, issuer) {
   const child = spawn(process.execPath, [new URL('./http-server.mjs', import.meta.url).pathname, variant, secret, issuer.origin], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let credentials
   const port = await new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (line) => { if (line.startsWith('listening ')) resolve(Number(line.slice(10))) })
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.startsWith('credentials ')) credentials = JSON.parse(line.slice(12))
+      if (line.startsWith('listening ')) resolve(Number(line.slice(10)))
+    })
     child.on('exit', (code) => reject(new Error(`${variant} server exited with ${code}`)))
   })
-  return { variant, child, port }
+  return { variant, child, port, credentials }
 }
 
 function headersFor (variant, token) {
-  if (variant.endsWith('-header') || variant.endsWith('-jwks')) return { authorization: `Bearer ${token}` }
+  if (variant.endsWith('-header') || variant.endsWith('-jwks') || variant.startsWith('keys-app-')) return { authorization: `Bearer ${token}` }
   if (variant.endsWith('-cookie')) return { cookie: `${COOKIE}=${token}` }
   return {}
 }
 
-async function load (server, token, seconds, connections) {
-  const run = autocannon({ url: `http://127.0.0.1:${server.port}/me`, connections, duration: seconds, headers: headersFor(server.variant, token) })
+async function load (target, seconds, connections) {
+  const run = autocannon({ url: `http://127.0.0.1:${target.server.port}/me`, connections, duration: seconds, headers: headersFor(target.variant, target.token) })
   const result = await run
   return result
 }
@@ -50,40 +63,56 @@ async function jwksFetches (issuer, servers) {
   return Object.fromEntries(servers.map((server) => [server.variant, (byPid[server.child.pid] ?? 0) + unattributed]))
 }
 
+function tokenFor (variant, server, issuer, token) {
+  if (variant.endsWith('-jwks')) return issuer.token
+  if (variant === 'keys-app-token') return server.credentials.token
+  if (variant === 'keys-app-key') return server.credentials.key
+  return token
+}
+
 /**
  * Requests per second and server CPU per request, median over the rounds, for every
  * variant; the same token for every protected variant (ours and @fastify/jwt both
  * verify it: HS256, same secret, iss and aud), and the same RS256 token of the local
  * issuer for both resource servers. Also how many times each resource server fetched
- * the JWKS during the whole run, warm-up included.
+ * the JWKS during the whole run, warm-up included. The API-key variants share one
+ * server, loaded in turn with the access token and the key it made (`variants` picks).
  */
-export async function runHttp ({ rounds, seconds, warmupSeconds, connections, secret, token, onProgress }) {
-  const servers = []
+export async function runHttp ({ variants = VARIANTS, rounds, seconds, warmupSeconds, connections, secret, token, onProgress }) {
+  const servers = new Map()
   let issuer
   try {
     issuer = await startIssuer()
-    const tokenFor = (variant) => variant.endsWith('-jwks') ? issuer.token : token
-    for (const variant of VARIANTS) servers.push(await startServer(variant, secret, issuer))
-    for (const server of servers) {
-      const check = await fetch(`http://127.0.0.1:${server.port}/me`, { headers: headersFor(server.variant, tokenFor(server.variant)) })
-      if (check.status !== 200) throw new Error(`${server.variant} answered ${check.status} to the benchmark token: ${await check.text()}`)
-      await load(server, tokenFor(server.variant), warmupSeconds, connections)
+    for (const variant of variants) {
+      const name = serverOf(variant)
+      if (!servers.has(name)) servers.set(name, await startServer(name, secret, issuer))
     }
-    const samples = Object.fromEntries(VARIANTS.map((variant) => [variant, { rps: [], cpuMicrosPerRequest: [], errors: 0, non2xx: 0 }]))
+    const targets = variants.map((variant) => {
+      const server = servers.get(serverOf(variant))
+      return { variant, server, token: tokenFor(variant, server, issuer, token) }
+    })
+    for (const target of targets) {
+      // The first request also fills the API-key cache: the rounds measure cached keys, as tokens are.
+      const check = await fetch(`http://127.0.0.1:${target.server.port}/me`, { headers: headersFor(target.variant, target.token) })
+      if (check.status !== 200) throw new Error(`${target.variant} answered ${check.status} to the benchmark credential: ${await check.text()}`)
+      await load(target, warmupSeconds, connections)
+    }
+    const samples = Object.fromEntries(variants.map((variant) => [variant, { rps: [], cpuMicrosPerRequest: [], errors: 0, non2xx: 0 }]))
     for (let round = 0; round < rounds; round++) {
-      for (const server of servers) {
-        onProgress?.(`http round ${round + 1}/${rounds}: ${server.variant}`)
-        const cpuBefore = await processCpuMicros(server.child.pid)
-        const result = await load(server, tokenFor(server.variant), seconds, connections)
-        const cpu = await processCpuMicros(server.child.pid) - cpuBefore
-        const sample = samples[server.variant]
+      for (const target of targets) {
+        onProgress?.(`http round ${round + 1}/${rounds}: ${target.variant}`)
+        const cpuBefore = await processCpuMicros(target.server.child.pid)
+        const result = await load(target, seconds, connections)
+        const cpu = await processCpuMicros(target.server.child.pid) - cpuBefore
+        const sample = samples[target.variant]
         sample.rps.push(result.requests.average)
         sample.cpuMicrosPerRequest.push(cpu / result.requests.total)
         sample.errors += result.errors + result.timeouts
         sample.non2xx += result.non2xx
       }
     }
-    const fetches = await jwksFetches(issuer, servers.filter((server) => JWKS_VARIANTS.includes(server.variant)))
+    const jwksServers = [...servers.values()].filter((server) => JWKS_VARIANTS.includes(server.variant))
+    const fetches = jwksServers.length === 0 ? {} : await jwksFetches(issuer, jwksServers)
     return Object.fromEntries(Object.entries(samples).map(([variant, s]) => [variant, {
       rps: median(s.rps),
       cpuMicrosPerRequest: median(s.cpuMicrosPerRequest),
@@ -92,7 +121,7 @@ export async function runHttp ({ rounds, seconds, warmupSeconds, connections, se
       ...(variant in fetches ? { jwksFetches: fetches[variant] } : {})
     }]))
   } finally {
-    for (const server of servers) server.child.kill('SIGTERM')
+    for (const server of servers.values()) server.child.kill('SIGTERM')
     issuer?.child.kill('SIGTERM')
   }
 }

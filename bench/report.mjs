@@ -5,11 +5,46 @@ import { ASYMMETRIC_ALGORITHMS } from './micro.mjs'
 const rate = (value) => Math.round(value).toLocaleString('en')
 const fixed = (value, digits = 2) => Number(value).toFixed(digits)
 
+// What the API-key variants are, in words.
+const HTTP_LABELS = { 'keys-app-token': 'API keys on: with an access token', 'keys-app-key': 'API keys on: with an API key' }
+
 function rows (results) {
-  const { micro, http, login, memory } = results
+  const { micro, http, keyRevocation, login, memory } = results
   const out = []
   const section = (title) => out.push({ section: title })
   const row = (what, value, unit = 'ops/s') => out.push({ what, value, unit })
+  if (micro !== undefined) microRows(micro, section, row)
+  if (http !== undefined) {
+    section('HTTP GET /me, autocannon -c 50 (req/s, server CPU per request)')
+    for (const [variant, value] of Object.entries(http)) row(HTTP_LABELS[variant] ?? variant, `${rate(value.rps)} req/s, ${fixed(value.cpuMicrosPerRequest, 1)} µs CPU`, '')
+    if (Object.values(http).some((value) => value.jwksFetches !== undefined)) {
+      section('Resource servers (-jwks rows above): JWKS fetches during the whole HTTP run')
+      for (const [variant, value] of Object.entries(http)) if (value.jwksFetches !== undefined) row(variant, value.jwksFetches, 'fetches')
+    }
+  }
+  if (keyRevocation !== undefined) {
+    section(`API key revoked on instance A, until instance B refuses it (${keyRevocation.database}, sync every ${keyRevocation.syncIntervalMs} ms)`)
+    row(`median of ${keyRevocation.trials} trials`, fixed(keyRevocation.medianMs, 1), 'ms')
+    row('worst', fixed(keyRevocation.maxMs, 1), 'ms')
+    row('documented bound (revocation.maxStaleness)', keyRevocation.boundMs, 'ms')
+    row('trials never refused within 5 s', keyRevocation.neverRefused, '')
+  }
+  if (login !== undefined) {
+    section(`Login, bcrypt cost ${login.cost}, ${login.concurrency} in flight`)
+    row('bare @node-rs/bcrypt verify', fixed(login.bareVerifiesPerSecond), 'verifies/s')
+    row('POST /auth/login (SQLite store)', fixed(login.loginsPerSecond), 'logins/s')
+    row('event-loop delay p99 during the burst', fixed(login.eventLoopP99Ms), 'ms')
+    row('GET /healthz during the burst', `${login.probesOk}/${login.probesSent} ok, p99 ${fixed(login.probeP99Ms, 1)} ms`, '')
+  }
+  if (memory !== undefined) {
+    section('Memory')
+    row('distinct tokens signed and verified', rate(memory.tokens), '')
+    row('heap after a full GC, at the end', fixed(memory.heapMb, 1), 'MB')
+  }
+  return out
+}
+
+function microRows (micro, section, row) {
   section('HS256 verify (same token)')
   for (const [name, value] of Object.entries(micro.hs256.verify)) row(name, rate(value))
   section('HS256 verify with a cache (a new token string per call, as from HTTP)')
@@ -20,19 +55,6 @@ function rows (results) {
     section(`${alg} sign / verify`)
     for (const op of ['sign', 'verify']) for (const [name, value] of Object.entries(micro[key][op])) row(`${op}: ${name}`, rate(value))
   }
-  section('HTTP GET /me, autocannon -c 50 (req/s, server CPU per request)')
-  for (const [variant, value] of Object.entries(http)) row(variant, `${rate(value.rps)} req/s, ${fixed(value.cpuMicrosPerRequest, 1)} µs CPU`, '')
-  section('Resource servers (-jwks rows above): JWKS fetches during the whole HTTP run')
-  for (const [variant, value] of Object.entries(http)) if (value.jwksFetches !== undefined) row(variant, value.jwksFetches, 'fetches')
-  section(`Login, bcrypt cost ${login.cost}, ${login.concurrency} in flight`)
-  row('bare @node-rs/bcrypt verify', fixed(login.bareVerifiesPerSecond), 'verifies/s')
-  row('POST /auth/login (SQLite store)', fixed(login.loginsPerSecond), 'logins/s')
-  row('event-loop delay p99 during the burst', fixed(login.eventLoopP99Ms), 'ms')
-  row('GET /healthz during the burst', `${login.probesOk}/${login.probesSent} ok, p99 ${fixed(login.probeP99Ms, 1)} ms`, '')
-  section('Memory')
-  row('distinct tokens signed and verified', rate(memory.tokens), '')
-  row('heap after a full GC, at the end', fixed(memory.heapMb, 1), 'MB')
-  return out
 }
 
 function targetLine (target) {

@@ -1,5 +1,7 @@
 // `npm run bench` (full, writes bench/RESULTS.md) and `npm run bench:quick` (under a
 // minute). Prints medians and the target ratios; exits 1 when a target is missed.
+// `-- --only=api-keys` (or any of micro, http, api-keys, login, memory, comma-separated)
+// runs those groups alone, and never writes RESULTS.md.
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -8,7 +10,8 @@ import { promisify } from 'node:util'
 import { systemClock } from '../dist/esm/lib/clock.js'
 import { AccessTokens } from '../dist/esm/lib/tokens/access-tokens.js'
 import { createKeyRing } from '../dist/esm/lib/tokens/key-ring.js'
-import { runHttp } from './http.mjs'
+import { API_KEY_VARIANTS, runHttp, VARIANTS } from './http.mjs'
+import { runKeyRevocation } from './key-revocation.mjs'
 import { runLogin } from './login.mjs'
 import { runMicro } from './micro.mjs'
 import { renderMarkdown, renderText } from './report.mjs'
@@ -16,8 +19,14 @@ import { evaluate } from './targets.mjs'
 
 const quick = process.argv.includes('--quick')
 const settings = quick
-  ? { micro: { rounds: 7, ms: 60 }, http: { rounds: 1, seconds: 2, warmupSeconds: 0.5, connections: 50 }, login: { rounds: 1, seconds: 5 }, memory: { seconds: 4, requiredTokens: 100_000 } }
-  : { micro: { rounds: 15, ms: 300 }, http: { rounds: 3, seconds: 10, warmupSeconds: 2, connections: 50 }, login: { rounds: 5, seconds: 6 }, memory: { seconds: 60, requiredTokens: 1_000_000 } }
+  ? { micro: { rounds: 7, ms: 60 }, http: { rounds: 1, seconds: 2, warmupSeconds: 0.5, connections: 50 }, keyRevocation: { trials: 5 }, login: { rounds: 1, seconds: 5 }, memory: { seconds: 4, requiredTokens: 100_000 } }
+  : { micro: { rounds: 15, ms: 300 }, http: { rounds: 3, seconds: 10, warmupSeconds: 2, connections: 50 }, keyRevocation: { trials: 20 }, login: { rounds: 5, seconds: 6 }, memory: { seconds: 60, requiredTokens: 1_000_000 } }
+
+const GROUPS = ['micro', 'http', 'api-keys', 'login', 'memory']
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',')
+const unknownGroup = only?.find((group) => !GROUPS.includes(group))
+if (unknownGroup !== undefined) throw new Error(`--only takes ${GROUPS.join(', ')} (comma-separated); got ${unknownGroup}`)
+const runs = (group) => only === undefined || only.includes(group)
 
 const progress = (message) => { process.stderr.write(`  ${new Date().toISOString().slice(11, 19)} ${message}\n`) }
 const version = (name) => JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url))).version
@@ -36,18 +45,30 @@ const { token } = new AccessTokens({ ring: createKeyRing([{ secret }]), issuer: 
   .sign({ sub: 'user-123', roles: ['admin'] })
 
 const started = Date.now()
-progress(`${quick ? 'quick' : 'full'} run: micro-benchmarks`)
-const results = { micro: await runMicro(settings.micro) }
-progress('HTTP benchmarks')
-results.http = await runHttp({ ...settings.http, secret, token, onProgress: progress })
-progress('login benchmark')
-results.login = await runLogin({ cost: 12, concurrency: 8, ...settings.login, secret, onProgress: progress })
-progress(`memory: distinct tokens for ${settings.memory.seconds} s`)
-results.memory = await memory(settings.memory)
+progress(`${quick ? 'quick' : 'full'} run${only === undefined ? '' : ` of ${only.join(', ')}`}`)
+const results = {}
+if (runs('micro')) {
+  progress('micro-benchmarks')
+  results.micro = await runMicro(settings.micro)
+}
+const httpVariants = [...runs('http') ? VARIANTS : [], ...runs('api-keys') ? API_KEY_VARIANTS : []]
+if (httpVariants.length > 0) {
+  progress('HTTP benchmarks')
+  results.http = await runHttp({ ...settings.http, variants: httpVariants, secret, token, onProgress: progress })
+}
+if (runs('api-keys')) results.keyRevocation = await runKeyRevocation({ ...settings.keyRevocation, onProgress: progress })
+if (runs('login')) {
+  progress('login benchmark')
+  results.login = await runLogin({ cost: 12, concurrency: 8, ...settings.login, secret, onProgress: progress })
+}
+if (runs('memory')) {
+  progress(`memory: distinct tokens for ${settings.memory.seconds} s`)
+  results.memory = await memory(settings.memory)
+}
 
 const environment = {
   date: new Date().toISOString(),
-  mode: quick ? 'quick' : 'full',
+  mode: `${quick ? 'quick' : 'full'}${only === undefined ? '' : `, only ${only.join(', ')}`}`,
   cpu: `${cpus().length} × ${cpus()[0].model}`,
   memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
   node: process.version,
@@ -58,7 +79,7 @@ const environment = {
 const targets = evaluate(results)
 console.log(renderText(results, targets, environment))
 writeFileSync(new URL('./results-latest.json', import.meta.url), JSON.stringify({ environment, results, targets }, null, 2))
-if (!quick) writeFileSync(new URL('./RESULTS.md', import.meta.url), renderMarkdown(results, targets, environment))
+if (!quick && only === undefined) writeFileSync(new URL('./RESULTS.md', import.meta.url), renderMarkdown(results, targets, environment))
 const missed = targets.filter((target) => !target.pass)
 if (missed.length > 0) {
   console.log(`\n${missed.length} target(s) missed: ${missed.map((target) => target.name).join('; ')}`)

@@ -73,7 +73,8 @@ t.test('the API answers 401 without a session, and after logout', async (t) => {
 t.test('a token of a deleted user is refused by /api/me', async (t) => {
   const config = await exampleConfig(t)
   const app = await buildExample(t, config)
-  const token = await app.tokenAuth.sign({ sub: 'deleted-user' })
+  // The scope a session of any user carries, so that only the missing user is left to refuse it.
+  const token = await app.tokenAuth.sign({ sub: 'deleted-user', scope: 'profile:read' })
   const res = await app.inject({ url: '/api/me', headers: bearer(token) })
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'FST_TOKEN_AUTH_TOKEN_REVOKED')

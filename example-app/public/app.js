@@ -1,16 +1,20 @@
 // The page uses the cookie transport: the browser sends the HttpOnly access cookie by
 // itself, and every unsafe request echoes the readable CSRF cookie in a header (api.js).
 import { adminPanel } from './admin.js'
+import { apiKeysPanel } from './api-keys.js'
 import { authenticatedCall, call, describeFailure, say } from './api.js'
 import { sessionsPanel } from './sessions.js'
 
 const views = { login: document.getElementById('login-view'), profile: document.getElementById('profile-view') }
 const sessions = sessionsPanel({ onSignedOut: signedOut })
+const apiKeys = apiKeysPanel({ onSignedOut: signedOut })
 const admin = adminPanel()
 const resendForm = document.getElementById('resend-verification-form')
 let profile
 
 function show (view) {
+  // A new API key shown once leaves the page with the session.
+  if (view === 'login') apiKeys.forget()
   views.login.hidden = view !== 'login'
   views.profile.hidden = view !== 'profile'
 }
@@ -43,6 +47,7 @@ async function loadProfile () {
   profile = me.data
   renderProfile()
   await sessions.load()
+  await apiKeys.load()
   await admin.showFor(profile.roles)
   return true
 }

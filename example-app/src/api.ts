@@ -1,6 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { TokenRevokedError } from 'fastify-token-auth'
 
+/**
+ * What an API key of this app may be allowed to do, and who may allow it: reading the
+ * profile, any user; reading the admin area, an admin. Signed-in sessions carry every
+ * scope their roles grant, so the routes below check one thing for both.
+ */
+export const API_KEY_SCOPES = {
+  'profile:read': true,
+  'admin:read': ['admin']
+} as const
+
 const Profile = {
   type: 'object',
   properties: {
@@ -10,19 +20,26 @@ const Profile = {
     emailVerifiedAt: { type: ['integer', 'null'] },
     roles: { type: 'array', items: { type: 'string' } },
     createdAt: { type: 'integer' },
-    tokenExpiresAt: { type: 'integer' }
+    // Absent for an API key that never expires.
+    tokenExpiresAt: { type: 'integer' },
+    // 'api_key' when an API key called, absent for a signed-in session.
+    authMethod: { type: 'string' }
   }
 } as const
 
-/** The protected API the page calls: the profile, and an area for admins only. */
+/**
+ * The protected API the page calls: the profile, and an area for admins only. Both also
+ * answer API keys that hold their scope (`config.allowApiKeys`); every other route refuses keys.
+ */
 export const api: FastifyPluginAsync = async (app) => {
-  app.get('/me', { onRequest: app.authenticate, schema: { response: { 200: Profile } } }, async (request) => {
+  app.get('/me', { onRequest: app.requireScope('profile:read'), config: { allowApiKeys: true }, schema: { response: { 200: Profile } } }, async (request) => {
     const user = await app.tokenAuth.accounts.findUserById(request.user.sub)
     if (user === undefined) throw new TokenRevokedError()
-    return { id: user.id, username: user.username, email: user.email, emailVerifiedAt: user.emailVerifiedAt, roles: user.roles, createdAt: user.createdAt, tokenExpiresAt: request.user.exp }
+    const { exp, authMethod } = request.user as { exp?: number, authMethod?: string }
+    return { id: user.id, username: user.username, email: user.email, emailVerifiedAt: user.emailVerifiedAt, roles: user.roles, createdAt: user.createdAt, tokenExpiresAt: exp, authMethod }
   })
 
-  app.get('/admin', { onRequest: app.requireRole('admin') }, async (request) => {
+  app.get('/admin', { onRequest: app.requireScope('admin:read'), config: { allowApiKeys: true } }, async (request) => {
     return { message: `Welcome to the admin area, user ${request.user.sub}.` }
   })
 }

@@ -1,8 +1,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Knex } from 'knex'
-import tokenAuth, { adminRoutes, EmailTakenError, loginRoutes, redactPaths, revocationFeed, UsernameTakenError, type AuthEvent, type AuthEventType } from 'fastify-token-auth'
+import tokenAuth, { adminRoutes, apiKeyRoutes, EmailTakenError, loginRoutes, redactPaths, revocationFeed, UsernameTakenError, type AuthEvent, type AuthEventType } from 'fastify-token-auth'
 import { createKnexStore, type KnexStore } from 'fastify-token-auth/knex'
-import { api } from './api.js'
+import { api, API_KEY_SCOPES } from './api.js'
 import type { AppConfig } from './config.js'
 import { openDatabase } from './database.js'
 import { health } from './health.js'
@@ -24,6 +24,14 @@ export const ISSUER = 'fastify-token-auth-example'
 // One name for the header the plugin checks and the page sends.
 const CSRF_HEADER = 'x-csrf-token'
 
+/**
+ * What the app's API keys start with: `fta_live_` in production, `fta_test_` anywhere else, so
+ * that a key from a development machine is told apart at a glance (and by a secret scanner).
+ */
+export function apiKeyPrefix (config: AppConfig): string {
+  return config.production ? 'fta_live_' : 'fta_test_'
+}
+
 export const DEMO_USERS = [
   { username: 'demo', roles: ['admin'], email: 'demo@example.com' },
   { username: 'viewer', roles: [], email: 'viewer@example.com' }
@@ -34,8 +42,8 @@ export function loggerOptions (config: AppConfig): NonNullable<FastifyServerOpti
   return config.prettyLogs ? { ...options, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } } : options
 }
 
-// What an operator watches for: guessing, lockouts and a stolen refresh token.
-const WARNING_EVENTS: ReadonlySet<AuthEventType> = new Set(['login.failed', 'login.locked_out', 'session.reuse_detected'])
+// What an operator watches for: guessing, lockouts, a stolen refresh token, and refused API keys (a leaked or guessed one).
+const WARNING_EVENTS: ReadonlySet<AuthEventType> = new Set(['login.failed', 'login.locked_out', 'session.reuse_detected', 'api_key.rejected'])
 
 /** One structured line per auth event (no request needed: the event names the user, session and address). */
 export function logAuthEvent (log: FastifyBaseLogger, event: AuthEvent): void {
@@ -74,8 +82,8 @@ export interface BuildOptions {
 
 /**
  * The example app, ready but not listening: the database migrated, the demo users
- * created, the auth and account routes under /auth, the API under /api (the admin
- * routes under /api/admin) and the pages at /.
+ * created, the auth, account and API-key routes under /auth, the API under /api (the
+ * admin routes under /api/admin) and the pages at /.
  */
 export async function build (config: AppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({ logger: options.logger ?? loggerOptions(config) })
@@ -110,10 +118,14 @@ export async function build (config: AppConfig, options: BuildOptions = {}): Pro
         productName: 'fastify-token-auth example'
       },
       // A user signs in once their address is proven: the mail they get is then their own.
-      requireVerifiedEmail: true
+      requireVerifiedEmail: true,
+      // Personal API keys for scripts and other programs, limited to the scopes of the API (api.ts).
+      apiKeys: { prefix: apiKeyPrefix(config), scopes: API_KEY_SCOPES }
     })
     // /auth/password/…, /auth/email/… and /auth/sessions come with the login routes.
     await app.register(loginRoutes, { prefix: '/auth' })
+    // /auth/api-keys: the signed-in user's keys (created, listed, renamed and revoked with a session, never with a key).
+    await app.register(apiKeyRoutes, { prefix: '/auth' })
     await app.register(adminRoutes, { prefix: '/api/admin', role: 'admin' })
     const feedCredential = options.feedCredential ?? config.revocationFeedCredential
     if (feedCredential !== undefined) await app.register(revocationFeed, { prefix: '/auth', credentials: [feedCredential] })

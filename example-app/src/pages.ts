@@ -17,6 +17,7 @@ const FILES = [
   { path: '/app.js', file: 'app.js', type: JAVASCRIPT },
   { path: '/api.js', file: 'api.js', type: JAVASCRIPT },
   { path: '/sessions.js', file: 'sessions.js', type: JAVASCRIPT },
+  { path: '/api-keys.js', file: 'api-keys.js', type: JAVASCRIPT },
   { path: '/admin.js', file: 'admin.js', type: JAVASCRIPT },
   { path: '/forgot-password.js', file: 'forgot-password.js', type: JAVASCRIPT },
   { path: '/reset-password.js', file: 'reset-password.js', type: JAVASCRIPT },
