@@ -1,15 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { MAX_KEY_LIFETIME_SECONDS, MIN_KEY_LIFETIME_SECONDS } from '../lib/api-keys/api-key-options.js'
 import type { ApiKeySummary } from '../lib/api-keys/api-keys.js'
-import { MAX_KEY_SCOPES } from '../lib/api-keys/scope-catalogue.js'
+import { MAX_KEY_SCOPES, SCOPE_NAME_SOURCE } from '../lib/api-keys/scope-catalogue.js'
 import { ErrorResponse } from './login-schemas.js'
 
 // Bounds the work before the core checks the content (trimmed, printable; scopes in the catalogue).
 const MAX_NAME_LENGTH = 100
-const MAX_SCOPE_LENGTH = 64
 
 const name = Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH, description: 'The user\'s label for the key.' })
-const scope = Type.String({ minLength: 1, maxLength: MAX_SCOPE_LENGTH, pattern: '^[A-Za-z0-9:._-]+$' })
+// Any name the catalogue may hold (OAuth's scope characters), so that every scope it offers can be asked for.
+const scope = Type.String({ minLength: 1, maxLength: 100, pattern: SCOPE_NAME_SOURCE })
 
 export const ApiKeyCreateBody = Type.Object({
   name,

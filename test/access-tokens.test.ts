@@ -16,6 +16,8 @@ t.test('the public entry point refuses sid and ver; the session entry point writ
   const tokens = accessTokens()
   t.throws(() => tokens.sign({ sub: 'u1', sid: 'family-1' }), new TypeError('claims.sid is set only by the session service'))
   t.throws(() => tokens.sign({ sub: 'u1', ver: 3 }), new TypeError('claims.ver is set only by the session service'))
+  t.throws(() => tokens.sign({ sub: 'u1', authMethod: 'api_key' }), new TypeError('claims.authMethod names an API key request: no token carries it'))
+  t.throws(() => tokens.sign({ sub: 'u1', keyId: 'k' }), new TypeError('claims.keyId names an API key request: no token carries it'))
   const { token } = tokens.signForSession({ sub: 'u1', roles: ['a'], sid: 'family-1', ver: 3 })
   t.match(tokens.verify(token), { sub: 'u1', roles: ['a'], sid: 'family-1', ver: 3 })
 })

@@ -4,8 +4,9 @@ import { shownValue } from '../shown-value.js'
 /** Who may grant a scope: the roles that may, or `true` for any user. */
 export type ScopeGrant = readonly string[] | true
 
-/** A scope as OAuth spells one (RFC 6749 §3.3: printable ASCII, no space, `"` or `\`), at most 100 characters. */
-const SCOPE_NAME = /^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/
+/** A scope as OAuth spells one (RFC 6749 §3.3: printable ASCII, no space, `"` or `\`), at most 100 characters; the route schemas share it. */
+export const SCOPE_NAME_SOURCE = '^[\\x21\\x23-\\x5b\\x5d-\\x7e]{1,100}$'
+const SCOPE_NAME = new RegExp(SCOPE_NAME_SOURCE)
 const MAX_CATALOGUE_SCOPES = 1000
 /** Scopes one key may hold. */
 export const MAX_KEY_SCOPES = 64

@@ -41,6 +41,9 @@ export interface AccessTokenOptions {
 /** Claims only the session service writes: a caller setting them could forge a session. */
 const SESSION_CLAIMS = ['sid', 'ver'] as const
 
+/** What `request.user` holds only for an API key: a token carrying them would pass for one. */
+const API_KEY_CLAIMS = ['authMethod', 'keyId'] as const
+
 /** What the session service signs: the claims plus the session and token version. */
 export type SessionClaimsInput = ClaimsInput & { sid: string, ver: number }
 
@@ -107,6 +110,11 @@ export class AccessTokens<Claims extends AccessTokenClaimsBase = AccessTokenClai
     for (const name of SESSION_CLAIMS) {
       if (typeof claims === 'object' && claims !== null && Object.hasOwn(claims, name)) {
         throw new TypeError(`claims.${name} is set only by the session service`)
+      }
+    }
+    for (const name of API_KEY_CLAIMS) {
+      if (typeof claims === 'object' && claims !== null && Object.hasOwn(claims, name)) {
+        throw new TypeError(`claims.${name} names an API key request: no token carries it`)
       }
     }
     return this.#sign(claims, ttlSeconds, this.#issuedAt(issuedAtSeconds))
