@@ -1,0 +1,112 @@
+import t from 'tap'
+import { Writable } from 'node:stream'
+import { createMemoryStore, type AuthStore } from 'fastify-token-auth'
+import { generateKey, hashKey } from '../lib/api-keys/key-format.js'
+import { apiKeyApp, assertRefused, INVALID_TOKEN } from './helpers/api-key-app.js'
+import { countLookups, eventsOf, SCOPES } from './helpers/api-keys.js'
+import { TestClock } from './helpers/clock.js'
+import { bearer } from './helpers/forge.js'
+import { linkTokenOf, MailOutbox } from './helpers/mail-outbox.js'
+import { login } from './helpers/session.js'
+
+// Attacks on API keys: each test is one attack, and says what must hold.
+
+const INVALID_API_KEY = 'FST_TOKEN_AUTH_INVALID_API_KEY'
+const NOT_ALLOWED = 'FST_TOKEN_AUTH_API_KEY_NOT_ALLOWED'
+const ATTACKER = '198.51.100.66'
+const VICTIM = '198.51.100.77'
+
+/** Lets the revocation sync (a 50 ms real-time timer) run a few times, so it prunes by the moved clock. */
+async function letSyncRun (): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 200))
+}
+
+const MAIL = { transport: new MailOutbox(), from: 'no-reply@example.com', links: { passwordReset: 'https://app.example/reset', emailVerification: 'https://app.example/verify' } }
+
+t.test('cache.ttl longer than the user revocation: a disabled user\'s cached key is refused after the revocation is pruned', async (t) => {
+  // Short-lived access tokens (what the docs advise), and a longer key cache to save lookups:
+  // the user revocation a disable writes lives maxTokenTtl + clockTolerance, the cache entry cache.ttl.
+  const { app, alice, clock } = await apiKeyApp(t, {
+    apiKeys: { scopes: SCOPES, cache: { ttl: '30m' } },
+    auth: { accessTokenTtl: '1m', maxTokenTtl: '1m' }
+  })
+  const { key } = await app.tokenAuth.apiKeys.create(alice.id, { name: 'ci', scopes: ['reports:read'] })
+  t.equal((await app.inject({ url: '/keyed', headers: bearer(key) })).statusCode, 200, 'cached')
+  await app.tokenAuth.accounts.setDisabled(alice.id, true)
+  // Nobody uses the key while the user revocation is in the list; then the list prunes it.
+  clock.advance(5 * 60_000)
+  await letSyncRun()
+  const res = await app.inject({ url: '/keyed', headers: bearer(key), remoteAddress: ATTACKER })
+  assertRefused(t, res, 401, INVALID_TOKEN, INVALID_API_KEY, 'a disabled user\'s key must not keep working from the cache')
+})
+
+t.test('cache.ttl longer than the user revocation: a role taken away takes its scopes from a cached key for good', async (t) => {
+  const { app, alice, clock } = await apiKeyApp(t, {
+    apiKeys: { scopes: SCOPES, cache: { ttl: '30m' } },
+    auth: { accessTokenTtl: '1m', maxTokenTtl: '1m' }
+  })
+  const { key } = await app.tokenAuth.apiKeys.create(alice.id, { name: 'ci', scopes: ['reports:write'] })
+  t.equal((await app.inject({ url: '/keyed', headers: bearer(key) })).json().scope, 'reports:write')
+  await app.tokenAuth.accounts.updateUser(alice.id, { roles: ['reader'] })
+  clock.advance(5 * 60_000)
+  await letSyncRun()
+  const res = await app.inject({ url: '/keyed', headers: bearer(key) })
+  t.equal(res.statusCode, 200)
+  t.notOk('scope' in res.json(), `reports:write is no longer granted by alice's roles; got scope ${String(res.json().scope)}`)
+  t.same(res.json().roles, ['reader'], 'and the roles are as stored now')
+})
+
+t.test('cache.ttl longer than the user revocation: a deleted user\'s cached key is refused after the revocation is pruned', async (t) => {
+  const { app, alice, clock } = await apiKeyApp(t, {
+    apiKeys: { scopes: SCOPES, cache: { ttl: '30m' } },
+    auth: { accessTokenTtl: '1m', maxTokenTtl: '1m' }
+  })
+  const { key } = await app.tokenAuth.apiKeys.create(alice.id, { name: 'ci', scopes: [] })
+  t.equal((await app.inject({ url: '/keyed', headers: bearer(key) })).statusCode, 200, 'cached')
+  await app.tokenAuth.accounts.deleteUser(alice.id)
+  clock.advance(5 * 60_000)
+  await letSyncRun()
+  const res = await app.inject({ url: '/keyed', headers: bearer(key) })
+  assertRefused(t, res, 401, INVALID_TOKEN, INVALID_API_KEY, 'a deleted user\'s key must not keep working from the cache')
+})
+
+/** Two instances on one store; B syncs its revocations rarely (within maxStaleness, as configured). */
+async function twoInstances (t: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<{ a: Awaited<ReturnType<typeof apiKeyApp>>, b: Awaited<ReturnType<typeof apiKeyApp>>, store: AuthStore, outbox: MailOutbox }> {
+  const store = createMemoryStore()
+  const clock = new TestClock(1_900_000_000_000)
+  const outbox = new MailOutbox()
+  const mail = { ...MAIL, transport: outbox }
+  const a = await apiKeyApp(t, { store, clock, keyRoutes: true, auth: { mail } })
+  const b = await apiKeyApp(t, { store, clock, keyRoutes: true, auth: { mail, revocation: { syncInterval: '30m', maxStaleness: '1h' } } })
+  await a.app.tokenAuth.accounts.updateUser(a.alice.id, { email: 'alice@example.com' })
+  return { a, b, store, outbox }
+}
+
+t.test('a password reset takes the account back: a stolen access token cannot mint a key that survives it on an instance not yet synced', async (t) => {
+  const { a, b, outbox } = await twoInstances(t)
+  // The attacker holds alice's access token.
+  const stolen = (await login(a.app, {}, ATTACKER)).accessToken
+  // Alice takes her account back on instance A: every key revoked, every session ended.
+  t.equal((await a.app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: 'alice@example.com' } })).statusCode, 202)
+  const token = linkTokenOf(await outbox.next('alice@example.com'))
+  t.equal((await a.app.inject({ method: 'POST', url: '/auth/password/reset', payload: { token, new_password: 'a brand new passphrase' } })).statusCode, 204)
+  // Instance B has not synced the reset's revocation yet (it will within maxStaleness).
+  const minted = await b.app.inject({ method: 'POST', url: '/auth/api-keys', headers: bearer(stolen), payload: { name: 'backdoor', scopes: ['reports:read'] }, remoteAddress: ATTACKER })
+  t.not(minted.statusCode, 201, 'a token older than the reset must not create a key: the store knows the user\'s token version')
+  if (minted.statusCode === 201) {
+    // The key outlives the reset on every instance.
+    const use = await a.app.inject({ url: '/keyed/reports', headers: bearer(minted.json().key), remoteAddress: ATTACKER })
+    t.equal(use.statusCode, 401, `the backdoor key works after the reset (got ${use.statusCode})`)
+    t.equal((await a.app.tokenAuth.apiKeys.list(a.alice.id)).length, 0, 'alice\'s key list after the reset shows the backdoor')
+  }
+})
+
+t.test('log out everywhere then revoke all keys: a stolen access token cannot mint a fresh key on an instance not yet synced', async (t) => {
+  const { a, b } = await twoInstances(t)
+  const stolen = (await login(a.app, {}, ATTACKER)).accessToken
+  const mine = (await login(a.app, {}, VICTIM)).accessToken
+  t.equal((await a.app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(mine) })).statusCode, 204)
+  t.equal((await a.app.inject({ method: 'DELETE', url: '/auth/api-keys', headers: bearer((await login(a.app, {}, VICTIM)).accessToken) })).statusCode, 200)
+  const minted = await b.app.inject({ method: 'POST', url: '/auth/api-keys', headers: bearer(stolen), payload: { name: 'backdoor', scopes: [] }, remoteAddress: ATTACKER })
+  t.not(minted.statusCode, 201, 'a token the user revoked (logout everywhere) must not create a key on any instance')
+})
