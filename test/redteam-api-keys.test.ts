@@ -110,3 +110,98 @@ t.test('log out everywhere then revoke all keys: a stolen access token cannot mi
   const minted = await b.app.inject({ method: 'POST', url: '/auth/api-keys', headers: bearer(stolen), payload: { name: 'backdoor', scopes: [] }, remoteAddress: ATTACKER })
   t.not(minted.statusCode, 201, 'a token the user revoked (logout everywhere) must not create a key on any instance')
 })
+
+t.test('200 concurrent guesses from one address reach the store at most failuresPerAddress times, then 429', async (t) => {
+  const { app, store } = await apiKeyApp(t, { apiKeys: { scopes: SCOPES, failuresPerAddress: 5 } })
+  const lookups = countLookups(store)
+  const guesses = Array.from({ length: 200 }, () => app.inject({ url: '/keyed', headers: bearer(generateKey('fta_live_').key), remoteAddress: ATTACKER }))
+  const statuses = (await Promise.all(guesses)).map((res) => res.statusCode)
+  t.equal(statuses.filter((status) => status === 401).length, 5, 'five refusals')
+  t.equal(statuses.filter((status) => status === 429).length, 195, 'the rest throttled')
+  t.ok(lookups.count <= 5, `at most 5 lookups (got ${lookups.count})`)
+})
+
+t.test('a valid key owner cannot launder guesses: guess, valid, guess, valid… still stops at the allowance', async (t) => {
+  // No cache: every use of the good key is a lookup that takes its own count back, and only it.
+  const { app, alice } = await apiKeyApp(t, { apiKeys: { scopes: SCOPES, failuresPerAddress: 5, cache: { maxEntries: 0 } } })
+  const { key } = await app.tokenAuth.apiKeys.create(alice.id, { name: 'mine', scopes: [] })
+  const statuses: string[] = []
+  for (let round = 1; round <= 8; round++) {
+    statuses.push(`guess ${(await app.inject({ url: '/keyed', headers: bearer(generateKey('fta_live_').key), remoteAddress: ATTACKER })).statusCode}`)
+    statuses.push(`valid ${(await app.inject({ url: '/keyed', headers: bearer(key), remoteAddress: ATTACKER })).statusCode}`)
+  }
+  // Four guesses and four good uses, the fifth guess uses the allowance up: from then on the
+  // address is throttled, the good key's lookups too (its owner shares the address with the guesser).
+  t.same(statuses, [
+    'guess 401', 'valid 200', 'guess 401', 'valid 200', 'guess 401', 'valid 200', 'guess 401', 'valid 200',
+    'guess 401', 'valid 429', 'guess 429', 'valid 429', 'guess 429', 'valid 429', 'guess 429', 'valid 429'
+  ])
+})
+
+t.test('mixing malformed keys (bad checksum, short, padded) into guesses buys no extra lookups', async (t) => {
+  const { app, store } = await apiKeyApp(t, { apiKeys: { scopes: SCOPES, failuresPerAddress: 4 } })
+  const lookups = countLookups(store)
+  const good = generateKey('fta_live_').key
+  const values = [`${good.slice(0, -1)}x`, 'fta_live_short', `${good}==`, good, generateKey('fta_live_').key, generateKey('fta_live_').key]
+  const statuses: number[] = []
+  for (const value of values) statuses.push((await app.inject({ url: '/keyed', headers: bearer(value), remoteAddress: ATTACKER })).statusCode)
+  t.same(statuses, [401, 401, 401, 401, 429, 429])
+  t.equal(lookups.count, 1, 'only the well-formed guess was looked up')
+})
+
+t.test('X-Forwarded-For without trustProxy: an attacker cannot spend another address\'s allowance', async (t) => {
+  const { app, alice } = await apiKeyApp(t, { apiKeys: { scopes: SCOPES, failuresPerAddress: 3 } })
+  const { key } = await app.tokenAuth.apiKeys.create(alice.id, { name: 'victim', scopes: [] })
+  for (let i = 0; i < 10; i++) {
+    await app.inject({ url: '/keyed', headers: { ...bearer(generateKey('fta_live_').key), 'x-forwarded-for': VICTIM }, remoteAddress: ATTACKER })
+  }
+  t.equal((await app.inject({ url: '/keyed', headers: bearer(key), remoteAddress: VICTIM })).statusCode, 200, 'the victim\'s address is untouched')
+  const attacker = await app.inject({ url: '/keyed', headers: bearer(generateKey('fta_live_').key), remoteAddress: ATTACKER })
+  t.equal(attacker.statusCode, 429, 'the attacker\'s own address is the one throttled (accepted, like passwords)')
+  t.ok(Number(attacker.headers['retry-after']) > 0)
+})
+
+t.test('with allowByDefault, the package\'s own routes (and their HEAD twins) still refuse a key, before any lookup', async (t) => {
+  const { app, alice, store } = await apiKeyApp(t, {
+    apiKeys: { scopes: SCOPES, allowByDefault: true },
+    keyRoutes: true,
+    auth: { mail: MAIL }
+  })
+  const { key } = await app.tokenAuth.apiKeys.create(alice.id, { name: 'ci', scopes: ['reports:read'] })
+  const lookups = countLookups(store)
+  const routes: Array<[string, string, unknown?]> = [
+    ['POST', '/auth/api-keys', { name: 'child', scopes: [] }],
+    ['GET', '/auth/api-keys'],
+    ['HEAD', '/auth/api-keys'],
+    ['DELETE', '/auth/api-keys'],
+    ['GET', '/auth/sessions'],
+    ['HEAD', '/auth/sessions'],
+    ['POST', '/auth/logout-all'],
+    ['POST', '/auth/password', { current_password: 'x', new_password: 'another good password' }],
+    ['POST', '/auth/email/change', { new_email: 'mallory@example.com', current_password: 'x' }]
+  ]
+  for (const [method, url, payload] of routes) {
+    const res = await app.inject({ method: method as 'GET', url, headers: bearer(key), ...(payload === undefined ? {} : { payload: payload as object }), remoteAddress: ATTACKER })
+    t.equal(res.statusCode, 401, `${method} ${url}`)
+    if (method !== 'HEAD') t.equal(res.json().code, NOT_ALLOWED, `${method} ${url}: not allowed`)
+  }
+  t.equal(lookups.count, 0, 'no lookup')
+  t.equal((await app.tokenAuth.apiKeys.list(alice.id)).length, 1, 'no key minted')
+})
+
+t.test('unknown, malformed, revoked, expired and disabled-user keys: status, headers and body all identical', async (t) => {
+  const { app, alice, bob, clock } = await apiKeyApp(t)
+  const { key: revoked, apiKey } = await app.tokenAuth.apiKeys.create(alice.id, { name: 'r', scopes: [] })
+  await app.tokenAuth.apiKeys.revoke(alice.id, apiKey.id)
+  const { key: expired } = await app.tokenAuth.apiKeys.create(alice.id, { name: 'e', scopes: [], expiresIn: 60 })
+  const { key: disabled } = await app.tokenAuth.apiKeys.create(bob.id, { name: 'd', scopes: [] })
+  await app.tokenAuth.accounts.setDisabled(bob.id, true)
+  clock.advance(61_000)
+  const answers = []
+  for (const key of [generateKey('fta_live_').key, 'fta_live_x', revoked, expired, disabled]) {
+    const res = await app.inject({ url: '/keyed', headers: bearer(key), remoteAddress: ATTACKER })
+    const { date: _date, ...headers } = res.headers
+    answers.push({ status: res.statusCode, headers, body: res.payload })
+  }
+  for (const answer of answers.slice(1)) t.same(answer, answers[0])
+})
