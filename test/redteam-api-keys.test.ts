@@ -1,9 +1,9 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Writable } from 'node:stream'
 import { createMemoryStore, type AuthStore } from 'fastify-token-auth'
 import { generateKey, hashKey } from '../lib/api-keys/key-format.js'
 import { apiKeyApp, assertRefused, INVALID_TOKEN } from './helpers/api-key-app.js'
-import { countLookups, eventsOf, SCOPES } from './helpers/api-keys.js'
+import { countLookups, SCOPES } from './helpers/api-keys.js'
 import { TestClock } from './helpers/clock.js'
 import { bearer } from './helpers/forge.js'
 import { linkTokenOf, MailOutbox } from './helpers/mail-outbox.js'
@@ -71,7 +71,7 @@ t.test('cache.ttl longer than the user revocation: a deleted user\'s cached key 
 })
 
 /** Two instances on one store; B syncs its revocations rarely (within maxStaleness, as configured). */
-async function twoInstances (t: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<{ a: Awaited<ReturnType<typeof apiKeyApp>>, b: Awaited<ReturnType<typeof apiKeyApp>>, store: AuthStore, outbox: MailOutbox }> {
+async function twoInstances (t: Test): Promise<{ a: Awaited<ReturnType<typeof apiKeyApp>>, b: Awaited<ReturnType<typeof apiKeyApp>>, store: AuthStore, outbox: MailOutbox }> {
   const store = createMemoryStore()
   const clock = new TestClock(1_900_000_000_000)
   const outbox = new MailOutbox()
@@ -204,4 +204,132 @@ t.test('unknown, malformed, revoked, expired and disabled-user keys: status, hea
     answers.push({ status: res.statusCode, headers, body: res.payload })
   }
   for (const answer of answers.slice(1)) t.same(answer, answers[0])
+})
+
+t.test('no log line at trace level, no event and no list answer holds a key or its hash', async (t) => {
+  const lines: string[] = []
+  const stream = new Writable({ write (chunk, _encoding, done) { lines.push(String(chunk)); done() } })
+  const { app, alice } = await apiKeyApp(t, { keyRoutes: true, fastify: { logger: { level: 'trace', stream } } })
+  const token = (await login(app)).accessToken
+  const created = await app.inject({ method: 'POST', url: '/auth/api-keys', headers: bearer(token), payload: { name: 'ci', scopes: ['reports:read'] } })
+  t.equal(created.statusCode, 201)
+  const { key, api_key: view } = created.json()
+  await app.inject({ url: '/keyed', headers: bearer(key) })
+  await app.inject({ url: '/no-keys', headers: bearer(key) })
+  await app.inject({ url: '/keyed', headers: bearer(`${key.slice(0, -1)}x`) })
+  await app.inject({ url: '/keyed', headers: { authorization: `Bearer ${key}`, cookie: `__Host-access-token=${key}` } })
+  await app.inject({ method: 'DELETE', url: `/auth/api-keys/${String(view.id)}`, headers: bearer(token) })
+  await app.inject({ url: '/keyed', headers: bearer(key) })
+  const list = await app.inject({ url: '/auth/api-keys', headers: bearer(token) })
+  t.ok(lines.length > 10, 'the logger wrote')
+  const secrets = [key, key.slice(15), hashKey(key)]
+  const everything = [lines.join(''), JSON.stringify(list.json()), JSON.stringify(await app.tokenAuth.apiKeys.list(alice.id))]
+  for (const secret of secrets) for (const text of everything) t.notOk(text.includes(secret), `${secret.slice(0, 12)}… nowhere`)
+})
+
+t.test('fuzzed route bodies, ids and Bearer values never get a 500', async (t) => {
+  const { app } = await apiKeyApp(t, { keyRoutes: true })
+  const token = (await login(app)).accessToken
+  const bodies: unknown[] = [
+    null, [], 'x', 42, {}, { name: '' }, { name: ' ', scopes: [] }, { name: 'a'.repeat(101), scopes: [] }, { name: '\u0000', scopes: [] },
+    { name: '\ud800', scopes: [] }, { name: 'ok', scopes: ['__proto__'] }, { name: 'ok', scopes: ['constructor'] }, { name: 'ok', scopes: 'reports:read' },
+    { name: 'ok', scopes: [1] }, { name: 'ok', scopes: ['reports:read', 'reports:read'] }, { name: 'ok', scopes: Array(65).fill('x') },
+    { name: 'ok', scopes: [], expires_in: 59 }, { name: 'ok', scopes: [], expires_in: 1e300 }, { name: 'ok', scopes: [], expires_in: 60.5 },
+    { name: 'ok', scopes: [], expires_in: '600' }, { name: 'ok', scopes: [], expires_in: null }, { name: 'ok', scopes: [], extra: 1 },
+    { name: { toString: 1 }, scopes: [] }, { name: '😀'.repeat(100), scopes: [] }, { name: 'ok', scopes: ['admin:all'] }, { __proto__: { name: 'x' }, scopes: [] }
+  ]
+  for (const body of bodies) {
+    const res = await app.inject({ method: 'POST', url: '/auth/api-keys', headers: { ...bearer(token), 'content-type': 'application/json' }, payload: JSON.stringify(body) })
+    t.ok(res.statusCode < 500, `POST ${JSON.stringify(body)?.slice(0, 40)}: ${res.statusCode}`)
+  }
+  for (const id of ['x', 'A'.repeat(16), '%00'.repeat(16), '..%2F..%2Fusers', 'A'.repeat(10_000), '__proto__', 'constructor00000']) {
+    for (const method of ['PATCH', 'DELETE'] as const) {
+      const res = await app.inject({ method, url: `/auth/api-keys/${id}`, headers: bearer(token), ...(method === 'PATCH' ? { payload: { name: 'n' } } : {}) })
+      t.ok(res.statusCode < 500, `${method} ${id.slice(0, 20)}: ${res.statusCode}`)
+    }
+  }
+  for (const value of ['fta_live_', `fta_live_${'A'.repeat(100_000)}`, 'fta_live_\u0000', 'fta_live_é', 'FTA_LIVE_' + 'A'.repeat(49), 'fta_live_' + '/'.repeat(49), 'fta_live_a b', 'fta_live_' + '='.repeat(60)]) {
+    const res = await app.inject({ url: '/keyed', headers: { authorization: `Bearer ${value}` }, remoteAddress: `192.0.2.${value.length % 250}` })
+    t.ok(res.statusCode < 500, `Bearer ${value.slice(0, 14)}…(${value.length}): ${res.statusCode}`)
+  }
+})
+
+t.test('a lookup that read the key before its revocation and returned after it cannot leave the key usable', async (t) => {
+  const { app, alice, store } = await apiKeyApp(t)
+  const { key, apiKey } = await app.tokenAuth.apiKeys.create(alice.id, { name: 'k', scopes: [] })
+  const findByHash = store.apiKeys.findByHash
+  let release: () => void = () => {}
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  store.apiKeys.findByHash = async (hash) => {
+    const found = await findByHash(hash)
+    await gate
+    return found
+  }
+  const slow = app.inject({ url: '/keyed', headers: bearer(key) })
+  await new Promise((resolve) => setImmediate(resolve))
+  await app.tokenAuth.apiKeys.revoke(alice.id, apiKey.id)
+  release()
+  t.equal((await slow).statusCode, 200, 'the request in flight was admitted (it started before the revocation)')
+  store.apiKeys.findByHash = findByHash
+  const after = await app.inject({ url: '/keyed', headers: bearer(key) })
+  assertRefused(t, after, 401, INVALID_TOKEN, INVALID_API_KEY, 'refused from the next request on')
+})
+
+t.test('a cookie session needs the CSRF header to create, rename or revoke keys', async (t) => {
+  const { app, alice } = await apiKeyApp(t, { keyRoutes: true })
+  const { apiKey } = await app.tokenAuth.apiKeys.create(alice.id, { name: 'k', scopes: [] })
+  const { cookieHeader } = await login(app)
+  const headers = { cookie: cookieHeader, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }
+  const attempts = [
+    await app.inject({ method: 'POST', url: '/auth/api-keys', headers, payload: { name: 'csrf', scopes: [] } }),
+    await app.inject({ method: 'PATCH', url: `/auth/api-keys/${apiKey.id}`, headers, payload: { name: 'pwned' } }),
+    await app.inject({ method: 'DELETE', url: `/auth/api-keys/${apiKey.id}`, headers }),
+    await app.inject({ method: 'DELETE', url: '/auth/api-keys', headers })
+  ]
+  for (const res of attempts) t.equal(res.statusCode, 403, `${res.statusCode} ${res.json().code}`)
+  t.match(await app.tokenAuth.apiKeys.list(alice.id), [{ id: apiKey.id, name: 'k' }], 'nothing changed')
+})
+
+t.test('another user\'s key id: rename and revoke answer exactly as for an unknown id', async (t) => {
+  const { app, alice, bob } = await apiKeyApp(t, { keyRoutes: true })
+  const { apiKey } = await app.tokenAuth.apiKeys.create(bob.id, { name: 'bob', scopes: [] })
+  const token = (await login(app)).accessToken
+  for (const method of ['PATCH', 'DELETE'] as const) {
+    const payload = method === 'PATCH' ? { payload: { name: 'x' } } : {}
+    const other = await app.inject({ method, url: `/auth/api-keys/${apiKey.id}`, headers: bearer(token), ...payload })
+    const unknown = await app.inject({ method, url: '/auth/api-keys/AAAAAAAAAAAAAAAA', headers: bearer(token), ...payload })
+    t.equal(other.statusCode, 404)
+    t.same(other.json(), unknown.json())
+  }
+  t.match(await app.tokenAuth.apiKeys.list(bob.id), [{ name: 'bob' }])
+  t.equal(alice.id === bob.id, false)
+})
+
+t.test('60 concurrent creates over HTTP stop at maxPerUser', async (t) => {
+  const { app, alice } = await apiKeyApp(t, { keyRoutes: true, apiKeys: { scopes: SCOPES, maxPerUser: 5 } })
+  const token = (await login(app)).accessToken
+  const results = await Promise.all(Array.from({ length: 60 }, (_, i) => app.inject({ method: 'POST', url: '/auth/api-keys', headers: bearer(token), payload: { name: `k${i}`, scopes: [] } })))
+  t.equal(results.filter((res) => res.statusCode === 201).length, 5)
+  t.equal(results.filter((res) => res.statusCode === 409).length, 55)
+  t.equal((await app.tokenAuth.apiKeys.list(alice.id)).length, 5)
+})
+
+t.test('one session cannot churn keys without limit: create-and-revoke loops are rate limited (each revocation is held in memory on every instance)', async (t) => {
+  const { app } = await apiKeyApp(t, { keyRoutes: true })
+  const token = (await login(app)).accessToken
+  let throttled = false
+  for (let i = 0; i < 300 && !throttled; i++) {
+    const created = await app.inject({ method: 'POST', url: '/auth/api-keys', headers: bearer(token), payload: { name: 'churn', scopes: [] } })
+    if (created.statusCode === 429) { throttled = true; break }
+    const revoked = await app.inject({ method: 'DELETE', url: `/auth/api-keys/${String(created.json().api_key.id)}`, headers: bearer(token) })
+    if (revoked.statusCode === 429) throttled = true
+  }
+  t.ok(throttled, '300 keys created and revoked within one second of the clock by one session, none refused')
+})
+
+t.test('a key name cannot be invisible or reorder the list\'s text (zero-width, bidi controls)', async (t) => {
+  const { app, alice } = await apiKeyApp(t)
+  for (const name of ['\u200b', '\u200b\u200c\u200d\u2060', 'ci\u202etxt.exe', '\ufeff']) {
+    await t.rejects(app.tokenAuth.apiKeys.create(alice.id, { name, scopes: [] }), { code: 'FST_TOKEN_AUTH_INVALID_API_KEY_REQUEST' }, JSON.stringify(name))
+  }
 })
