@@ -1,4 +1,4 @@
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance, FastifyServerOptions, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import { apiKeyRoutes, createMemoryStore, type AuthEvent, type AuthStore, type TokenAuthOptions, type UserRecord } from 'fastify-token-auth'
 import { buildApp, PASSWORD } from './app.js'
@@ -28,6 +28,8 @@ export interface ApiKeyAppOptions {
   keyRoutes?: boolean | undefined
   /** Adds routes or plugins before the app is ready. */
   setup?: ((app: FastifyInstance) => void) | undefined
+  /** Fastify's own options (a logger to read, say). */
+  fastify?: FastifyServerOptions | undefined
 }
 
 /**
@@ -53,6 +55,7 @@ export async function apiKeyApp (t: Test, options: ApiKeyAppOptions = {}): Promi
       ...options.auth
     },
     routes: {},
+    fastify: options.fastify,
     setup: (app) => {
       const keyed = { config: { allowApiKeys: true } }
       app.get('/keyed', { ...keyed, onRequest: app.authenticate }, async (request) => request.user)
