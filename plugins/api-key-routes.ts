@@ -41,7 +41,9 @@ const plugin: FastifyPluginAsync<ApiKeyRoutesOptions> = async (app, options) => 
   app.post<{ Body: ApiKeyCreateRequest }>('/api-keys', { schema: { body: ApiKeyCreateBody, response: apiKeyCreatedResponses } }, async (request, reply) => {
     const { userId, context } = userContext(request)
     const { name, scopes, expires_in: expiresIn } = request.body
-    const created = await apiKeys.create(userId, { name, scopes, expiresIn }, context)
+    // The token's version too: a key is kept only while the token that made it is still good in the store.
+    const { ver } = authenticator.claimsOf(request)
+    const created = await apiKeys.create(userId, { name, scopes, expiresIn }, { ...context, tokenVersion: ver })
     reply.code(201)
     return { key: created.key, api_key: apiKeyViewOf(created.apiKey) }
   })

@@ -362,3 +362,59 @@ t.test('the apiKeys option: defaults, and every bad value refused at startup by 
   const { options } = createAuthCore({ secret: SECRET, store, apiKeys: { scopes: { a: ['x'], b: true } } })
   t.same(options.apiKeys?.catalogue.grantable(['x']), ['a', 'b'])
 })
+
+t.test('a key made by an access token is kept only while that token is still good in the store', async (t) => {
+  const { core, apiKeys, alice, store, events } = await apiKeyCore(t)
+  const stateful = core.stateful as NonNullable<AuthCore['stateful']>
+  const session = await stateful.sessions.start(alice)
+  const asked = { sessionId: session.sessionId, tokenVersion: alice.tokenVersion, address: ADDRESS }
+  const kept = await apiKeys.create(alice.id, { name: 'kept', scopes: [] }, asked)
+  t.same((await apiKeys.list(alice.id)).map((key) => key.id), [kept.apiKey.id], 'the session and version hold: kept')
+
+  t.test('the session ended in the store (this instance not yet told): the key is revoked, 401', async (t) => {
+    await stateful.sessions.revoke(session.sessionId)
+    await t.rejects(apiKeys.create(alice.id, { name: 'late', scopes: [] }, asked), { code: 'FST_TOKEN_AUTH_TOKEN_REVOKED', statusCode: 401 })
+    t.same((await apiKeys.list(alice.id)).map((key) => key.name), ['kept'], 'only the earlier key is left')
+    t.equal(eventsOf(events, 'api_key.created').length, 1, 'the refused key was never announced')
+  })
+
+  t.test('the token version raised meanwhile (a reset, logging out everywhere): revoked, 401', async (t) => {
+    const fresh = await stateful.sessions.start(alice)
+    await t.rejects(apiKeys.create(alice.id, { name: 'old version', scopes: [] }, { sessionId: fresh.sessionId, tokenVersion: alice.tokenVersion - 1 }), { code: 'FST_TOKEN_AUTH_TOKEN_REVOKED' })
+  })
+
+  t.test('the user disabled or deleted between the insert and the check: refused, nothing left', async (t) => {
+    const bob = await stateful.accounts.createUser({ username: 'bob', password: PASSWORD })
+    const bobSession = await stateful.sessions.start(bob)
+    const insert = store.apiKeys.insert
+    t.teardown(() => { store.apiKeys.insert = insert })
+    store.apiKeys.insert = async (key, max) => {
+      const inserted = await insert(key, max)
+      // The disable revokes the key in its own step: the check finds nothing left to revoke.
+      await core.stateful?.management.setDisabled(bob.id, true)
+      return inserted
+    }
+    await t.rejects(apiKeys.create(bob.id, { name: 'k', scopes: [] }, { sessionId: bobSession.sessionId, tokenVersion: bob.tokenVersion }), { code: 'FST_TOKEN_AUTH_TOKEN_REVOKED' })
+    t.same(await store.apiKeys.listByUser(bob.id), [])
+    store.apiKeys.insert = async (key, max) => {
+      const inserted = await insert(key, max)
+      await core.stateful?.management.deleteUser(carol.id)
+      return inserted
+    }
+    const carol = await stateful.accounts.createUser({ username: 'carol', password: PASSWORD })
+    const carolSession = await stateful.sessions.start(carol)
+    await t.rejects(apiKeys.create(carol.id, { name: 'k', scopes: [] }, { sessionId: carolSession.sessionId, tokenVersion: carol.tokenVersion }), { code: 'FST_TOKEN_AUTH_TOKEN_REVOKED' })
+    t.same(await store.apiKeys.listByUser(carol.id), [])
+  })
+})
+
+t.test('key changes are limited per user and minute: the 31st answers 429 with Retry-After, the next minute goes on', async (t) => {
+  const { apiKeys, alice, clock } = await apiKeyCore(t)
+  const { apiKey } = await apiKeys.create(alice.id, { name: 'k', scopes: [] })
+  for (let i = 0; i < 29; i++) await apiKeys.rename(alice.id, apiKey.id, `k${i}`)
+  await t.rejects(apiKeys.revoke(alice.id, apiKey.id), { code: 'FST_TOKEN_AUTH_RATE_LIMITED', statusCode: 429, headers: { 'retry-after': '60' } })
+  await t.rejects(apiKeys.revokeAll(alice.id), { code: 'FST_TOKEN_AUTH_RATE_LIMITED' })
+  t.equal(await apiKeys.revokeAll(alice.id, {}, 'admin'), 1, 'an administrator (or a password reset) is not limited')
+  clock.advance(60_000)
+  t.ok(await apiKeys.create(alice.id, { name: 'k', scopes: [] }))
+})

@@ -13,14 +13,15 @@ export interface NewApiKey {
 
 const MAX_NAME_LENGTH = 100
 // Control characters, and lone surrogates that no database column can hold.
-const UNPRINTABLE = /[\p{Cc}\p{Cs}]/u
+// Format characters too (zero-width, bidi overrides): a name must not look blank or show its text reordered.
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}]/u
 
 /** A key's name, trimmed, or 400. */
 export function checkedKeyName (name: unknown): string {
   if (typeof name !== 'string') throw new InvalidApiKeyRequestError('name must be a string')
   const trimmed = name.trim()
   if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH) throw new InvalidApiKeyRequestError(`name must be 1 to ${MAX_NAME_LENGTH} characters`)
-  if (UNPRINTABLE.test(trimmed)) throw new InvalidApiKeyRequestError('name must not contain control characters')
+  if (UNPRINTABLE.test(trimmed)) throw new InvalidApiKeyRequestError('name must not contain control or format characters')
   return trimmed
 }
 

@@ -1,6 +1,7 @@
 import { contextFields, type ActionContext } from '../audit/auth-events.js'
 import { nowSeconds } from '../clock.js'
-import { ApiKeyLimitError, ApiKeyNotFoundError, UserNotFoundError } from '../errors.js'
+import { ApiKeyLimitError, ApiKeyNotFoundError, TokenRevokedError, UserNotFoundError } from '../errors.js'
+import { RateLimit } from '../sessions/rate-limit.js'
 import type { ApiKeyRecord } from '../store/ports.js'
 import type { ApiKeyIdentity } from './api-key-identity.js'
 import type { ResolvedApiKeyOptions } from './api-key-options.js'
@@ -30,6 +31,17 @@ export interface CreatedApiKey {
   apiKey: ApiKeySummary
 }
 
+/**
+ * Where a key is created from: the session and address (for the audit event) and, when an
+ * access token asked, its token version: the key is kept only if both still hold in the store.
+ */
+export interface ApiKeyCreationContext extends ActionContext {
+  tokenVersion?: number | undefined
+}
+
+/** Creations, renames and revocations one user may make per minute on one instance. */
+export const KEY_CHANGES_PER_MINUTE = 30
+
 /** Who revoked keys, for the audit event. */
 export type ApiKeyRevoker = 'user' | 'admin' | 'password_reset'
 
@@ -51,11 +63,14 @@ export class ApiKeys {
   readonly #parts: ApiKeysParts
   readonly #options: ResolvedApiKeyOptions
   readonly #authenticator: KeyAuthenticator
+  /** Key changes per user and minute on this instance: each revocation is held in memory on every instance for a while. */
+  readonly #writes: RateLimit
 
   constructor (parts: ApiKeysParts) {
     this.#parts = parts
     this.#options = parts.options
     this.#authenticator = new KeyAuthenticator(parts)
+    this.#writes = new RateLimit({ limit: KEY_CHANGES_PER_MINUTE, windowSeconds: 60, maxKeys: 100_000 }, parts.clock)
   }
 
   #now (): number {
@@ -88,7 +103,8 @@ export class ApiKeys {
    * holds fewer than `maxPerUser` (409 otherwise). 404 for a user unknown or disabled.
    * `context`: the session and address it was created from, for the audit event.
    */
-  async create (userId: string, request: NewApiKey, context: ActionContext = {}): Promise<CreatedApiKey> {
+  async create (userId: string, request: NewApiKey, context: ApiKeyCreationContext = {}): Promise<CreatedApiKey> {
+    this.#writes.hit(userId)
     const input = checkedRequest(request)
     const name = checkedKeyName(input.name)
     const lifetime = checkedLifetime(input.expiresIn, this.#options.maxLifetimeSeconds)
@@ -117,8 +133,32 @@ export class ApiKeys {
       if (current === undefined || current.disabled) throw new UserNotFoundError()
       throw new ApiKeyLimitError()
     }
+    await this.#confirmCreator(record, context)
     this.#parts.emit({ type: 'api_key.created', userId: user.id, keyId: record.id, scopes: [...scopes], ...contextFields(context) })
     return { key, apiKey: summaryOf(record, undefined) }
+  }
+
+  /**
+   * After the insert, the token that asked must still be good in the store: this instance's
+   * view of revocations may lag (up to revocation.maxStaleness), and a key outlives the
+   * token that made it. A user revocation (a password reset, logging out everywhere) raises
+   * the token version before the reset revokes the user's keys, so a key inserted before the
+   * raise is revoked by it and one inserted after is revoked here; an ended session is
+   * checked the same way. Refused: the key is revoked and the request gets 401.
+   */
+  async #confirmCreator (record: ApiKeyRecord, context: ApiKeyCreationContext): Promise<void> {
+    const { tokenVersion, sessionId } = context
+    // Created by the application itself (no token asked): nothing to confirm.
+    if (tokenVersion === undefined) return
+    const { users, families } = this.#parts.store
+    const user = await users.findById(record.userId)
+    const versionHolds = user?.tokenVersion === tokenVersion
+    const sessionHolds = sessionId === undefined || (await families.listByUser(record.userId, this.#now())).some((family) => family.id === sessionId)
+    if (user !== undefined && !user.disabled && versionHolds && sessionHolds) return
+    const now = this.#now()
+    const expiresAt = this.#revocationExpiry(now)
+    if (await this.#parts.store.apiKeys.revoke(record.userId, record.id, now, expiresAt)) this.#revokedHere([record.id], expiresAt)
+    throw new TokenRevokedError()
   }
 
   /** The user's unrevoked keys (expired ones too, until pruned), oldest first. */
@@ -129,6 +169,7 @@ export class ApiKeys {
 
   /** Renames one of the user's keys; 404 for a key unknown, revoked or another user's. */
   async rename (userId: string, id: string, name: string, context: ActionContext = {}): Promise<ApiKeySummary> {
+    this.#writes.hit(userId)
     const checked = checkedKeyName(name)
     const { apiKeys } = this.#parts.store
     if (!await apiKeys.rename(userId, id, checked)) throw new ApiKeyNotFoundError()
@@ -150,6 +191,7 @@ export class ApiKeys {
 
   /** Revokes one of the user's keys; 404 for a key unknown, already revoked or another user's. */
   async revoke (userId: string, id: string, context: ActionContext = {}, by: ApiKeyRevoker = 'user'): Promise<void> {
+    if (by === 'user') this.#writes.hit(userId)
     const now = this.#now()
     const expiresAt = this.#revocationExpiry(now)
     if (!await this.#parts.store.apiKeys.revoke(userId, id, now, expiresAt)) throw new ApiKeyNotFoundError()
@@ -159,6 +201,7 @@ export class ApiKeys {
 
   /** Revokes every key of the user; how many were. */
   async revokeAll (userId: string, context: ActionContext = {}, by: ApiKeyRevoker = 'user'): Promise<number> {
+    if (by === 'user') this.#writes.hit(userId)
     const now = this.#now()
     const expiresAt = this.#revocationExpiry(now)
     const ids = await this.#parts.store.apiKeys.revokeAllByUser(userId, now, expiresAt)

@@ -12,6 +12,7 @@ export interface ApiKeyCoreOptions {
   claims: ClaimsForUser
   revocation: { maxStalenessMs: number }
   clockToleranceSeconds: number
+  maxTokenTtlSeconds: number
 }
 
 /** What the core shares with its API keys. */
@@ -27,12 +28,15 @@ export interface ApiKeysEnvironment {
 /** The core's API keys, when the `apiKeys` option turned them on. */
 export function createApiKeys (options: ApiKeyCoreOptions, { sync, ...environment }: ApiKeysEnvironment): ApiKeys | undefined {
   if (options.apiKeys === undefined) return undefined
+  // A user revocation (disabled, deleted, a role taken away) reaches cached keys only while it is
+  // listed, which is maxTokenTtl: no entry may live longer, or it would outlive the revocation.
+  const ttlSeconds = Math.min(options.apiKeys.cache.ttlSeconds, options.maxTokenTtlSeconds)
   return new ApiKeys({
     ...environment,
-    options: options.apiKeys,
+    options: { ...options.apiKeys, cache: { ...options.apiKeys.cache, ttlSeconds } },
     revocationsFresh: (nowMs) => sync.isFresh(nowMs),
     claims: options.claims,
     // Past this no instance holds a cache entry filled before the revocation, and the key's row says revoked.
-    revocationSeconds: options.apiKeys.cache.ttlSeconds + options.revocation.maxStalenessMs / 1000 + options.clockToleranceSeconds
+    revocationSeconds: ttlSeconds + options.revocation.maxStalenessMs / 1000 + options.clockToleranceSeconds
   })
 }

@@ -14,7 +14,7 @@ import type { ClaimsForUser } from './session-scope.js'
 /** What API keys are built from: the core shares these (see createApiKeys). */
 export interface ApiKeysParts {
   options: ResolvedApiKeyOptions
-  store: Pick<AuthStore, 'apiKeys' | 'users' | 'attempts'>
+  store: Pick<AuthStore, 'apiKeys' | 'users' | 'attempts' | 'families'>
   /** This instance's view of revocations, kept in sync with the store. */
   revocations: RevocationList
   /** Whether that view is recent enough to trust (see RevocationSync.isFresh). */

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 import { InvalidOptionError } from '../errors.js'
 import { shownValue } from '../shown-value.js'
@@ -41,7 +41,8 @@ export function keyPattern (prefix: string): RegExp {
 
 /** SHA-256 (hex) of a key: what the store keeps and looks keys up by. */
 export function hashKey (key: string): string {
-  return createHash('sha256').update(key).digest('hex')
+  // The one-shot hash: no Hash object per request, about twice as fast on a cached key's path.
+  return hash('sha256', key, 'hex')
 }
 
 export interface NewKeyMaterial {
