@@ -104,7 +104,7 @@ export class ApiKeys {
    * `context`: the session and address it was created from, for the audit event.
    */
   async create (userId: string, request: NewApiKey, context: ApiKeyCreationContext = {}): Promise<CreatedApiKey> {
-    this.#writes.hit(userId)
+    this.#countChange(userId, context)
     const input = checkedRequest(request)
     const name = checkedKeyName(input.name)
     const lifetime = checkedLifetime(input.expiresIn, this.#options.maxLifetimeSeconds)
@@ -161,6 +161,14 @@ export class ApiKeys {
     throw new TokenRevokedError()
   }
 
+  /**
+   * Counts a change a user makes from a request (the context names its session or address;
+   * the application's own calls name neither): 429 past KEY_CHANGES_PER_MINUTE.
+   */
+  #countChange (userId: string, context: ActionContext): void {
+    if (context.sessionId !== undefined || context.address !== undefined) this.#writes.hit(userId)
+  }
+
   /** The user's unrevoked keys (expired ones too, until pruned), oldest first. */
   async list (userId: string): Promise<ApiKeySummary[]> {
     const keys = await this.#parts.store.apiKeys.listByUser(userId)
@@ -169,7 +177,7 @@ export class ApiKeys {
 
   /** Renames one of the user's keys; 404 for a key unknown, revoked or another user's. */
   async rename (userId: string, id: string, name: string, context: ActionContext = {}): Promise<ApiKeySummary> {
-    this.#writes.hit(userId)
+    this.#countChange(userId, context)
     const checked = checkedKeyName(name)
     const { apiKeys } = this.#parts.store
     if (!await apiKeys.rename(userId, id, checked)) throw new ApiKeyNotFoundError()
@@ -191,7 +199,7 @@ export class ApiKeys {
 
   /** Revokes one of the user's keys; 404 for a key unknown, already revoked or another user's. */
   async revoke (userId: string, id: string, context: ActionContext = {}, by: ApiKeyRevoker = 'user'): Promise<void> {
-    if (by === 'user') this.#writes.hit(userId)
+    if (by === 'user') this.#countChange(userId, context)
     const now = this.#now()
     const expiresAt = this.#revocationExpiry(now)
     if (!await this.#parts.store.apiKeys.revoke(userId, id, now, expiresAt)) throw new ApiKeyNotFoundError()
@@ -201,7 +209,7 @@ export class ApiKeys {
 
   /** Revokes every key of the user; how many were. */
   async revokeAll (userId: string, context: ActionContext = {}, by: ApiKeyRevoker = 'user'): Promise<number> {
-    if (by === 'user') this.#writes.hit(userId)
+    if (by === 'user') this.#countChange(userId, context)
     const now = this.#now()
     const expiresAt = this.#revocationExpiry(now)
     const ids = await this.#parts.store.apiKeys.revokeAllByUser(userId, now, expiresAt)
