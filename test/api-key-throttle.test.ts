@@ -2,7 +2,7 @@ import t from 'tap'
 import { createMemoryStore, type AuthStore } from 'fastify-token-auth'
 import { generateKey } from '../lib/api-keys/key-format.js'
 import { KeyThrottle } from '../lib/api-keys/key-throttle.js'
-import { ADDRESS, apiKeyCore, authenticated, countLookups, eventsOf } from './helpers/api-keys.js'
+import { ADDRESS, apiKeyCore, authenticated, countCounterCalls, countLookups, eventsOf } from './helpers/api-keys.js'
 import { TestClock } from './helpers/clock.js'
 
 // Failed keys are throttled per client address, in the store's counters, before any lookup.
@@ -13,17 +13,6 @@ const unknownKey = (): string => generateKey('fta_live_').key
 async function failuresOf (store: AuthStore, address = ADDRESS): Promise<number | undefined> {
   const key = `api-key-address:${address}`
   return await store.attempts.update([key], (current) => ({ write: [], result: current.get(key)?.count }))
-}
-
-/** Counts the store's attempt-counter calls. */
-function countCounterCalls (store: AuthStore): { readonly count: number } {
-  const counter = { count: 0 }
-  const update = store.attempts.update
-  store.attempts.update = async (keys, decide) => {
-    counter.count++
-    return await update(keys, decide)
-  }
-  return counter
 }
 
 t.test('past failuresPerAddress failures in the window: 429 with Retry-After, the next window allowed again', async (t) => {

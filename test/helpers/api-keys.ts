@@ -82,3 +82,14 @@ export function countLookups (store: AuthStore): { readonly count: number } {
   }
   return counter
 }
+
+/** Counts calls of the store's attempt-counter update (what a lookup reserves and a success takes back). */
+export function countCounterCalls (store: AuthStore): { readonly count: number } {
+  const counter = { count: 0 }
+  const update = store.attempts.update
+  store.attempts.update = async (keys, decide) => {
+    counter.count++
+    return await update(keys, decide)
+  }
+  return counter
+}
