@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { ActionContext } from '../lib/audit/auth-events.js'
-import { InvalidOptionError } from '../lib/errors.js'
+import { InsufficientScopeError, InvalidOptionError } from '../lib/errors.js'
 import { refuseUnknownKeys } from '../lib/options/known-keys.js'
 import {
   ApiKeyCreateBody, apiKeyCreatedResponses, apiKeyListResponses, ApiKeyParams, ApiKeyRenameBody, apiKeyResponses, apiKeysRevokedResponses, apiKeyViewOf,
@@ -41,8 +41,11 @@ const plugin: FastifyPluginAsync<ApiKeyRoutesOptions> = async (app, options) => 
   app.post<{ Body: ApiKeyCreateRequest }>('/api-keys', { schema: { body: ApiKeyCreateBody, response: apiKeyCreatedResponses } }, async (request, reply) => {
     const { userId, context } = userContext(request)
     const { name, scopes, expires_in: expiresIn } = request.body
-    // The token's version too: a key is kept only while the token that made it is still good in the store.
-    const { ver } = authenticator.claimsOf(request)
+    // A key is kept only while the token that made it is still good in the store: its session
+    // and version are checked after the insert. A token without them (one the application
+    // signed itself: sign() refuses sid and ver) could not be checked, so it makes no key.
+    const { sid, ver } = authenticator.claimsOf(request)
+    if (sid === undefined) throw new InsufficientScopeError('API keys: only a signed-in session\'s token makes them')
     const created = await apiKeys.create(userId, { name, scopes, expiresIn }, { ...context, tokenVersion: ver })
     reply.code(201)
     return { key: created.key, api_key: apiKeyViewOf(created.apiKey) }

@@ -81,8 +81,8 @@ t.test('a thief churning keys with a stolen token cannot stop the user revoking 
   // Alice sees the key in her list and revokes it, one and all.
   const one = await app.inject({ method: 'DELETE', url: `/auth/api-keys/${String(made.json().api_key.id)}`, headers: bearer(mine), remoteAddress: VICTIM })
   const all = await app.inject({ method: 'DELETE', url: '/auth/api-keys', headers: bearer(mine), remoteAddress: VICTIM })
-  t.equal(one.statusCode, 204, `revoking the thief's key: ${one.statusCode} ${String(one.json()?.code)}`)
-  t.equal(all.statusCode, 200, `revoking every key: ${all.statusCode} ${String(all.json()?.code)}`)
+  t.equal(one.statusCode, 204, `revoking the thief's key: ${one.statusCode} ${one.body}`)
+  t.equal(all.statusCode, 200, `revoking every key: ${all.statusCode} ${all.body}`)
   t.equal((await app.tokenAuth.apiKeys.list(alice.id)).length, 0, 'the thief\'s key is still live')
 })
 
@@ -97,8 +97,9 @@ t.test('a token the application signed for a user (no sid, no ver) cannot mint a
   await resetPassword(a, t)
   t.equal((await a.app.inject({ url: '/keyed', headers: bearer(stolen) })).statusCode, 401, 'the reset revoked it where synced')
   const minted = await b.app.inject({ method: 'POST', url: '/auth/api-keys', headers: bearer(stolen), payload: { name: 'backdoor', scopes: [] }, remoteAddress: ATTACKER })
-  t.not(minted.statusCode, 201, 'a token older than the reset must not create a key: the store knows the reset happened')
-  await assertNoLiveKey(t, a, minted)
+  // Without a session and version nothing could be checked after the insert: such a token makes no key at all.
+  assertRefused(t, minted, 403, /^Bearer realm="api", error="insufficient_scope"/, 'FST_TOKEN_AUTH_INSUFFICIENT_SCOPE')
+  t.equal((await a.app.tokenAuth.apiKeys.list(a.alice.id)).length, 0, 'no live key in alice\'s list')
 })
 
 t.test('a key made and revoked on the spot by the creator re-check leaves an audit event naming it', async (t) => {
@@ -113,7 +114,7 @@ t.test('a key made and revoked on the spot by the creator re-check leaves an aud
   t.equal((await store.apiKeys.listByUser(a.alice.id)).length, 0, 'not live')
   // The row is in the store (revoked); an attempt with a revoked token to mint a key is worth an event.
   const named = b.events.filter((event) => event.type.startsWith('api_key.'))
-  t.ok(named.length > 0, `events on the instance that stored and revoked the key: ${JSON.stringify(b.events.map((e) => e.type))}`)
+  t.match(named, [{ type: 'api_key.revoked', userId: a.alice.id, by: 'token_revoked', keyIds: [String] }], 'the key is named as revoked because its token was')
 })
 
 t.test('clockTolerance 0: a disable whose store write is slow cannot leave a cached key for the disabled user after its revocation is pruned', async (t) => {

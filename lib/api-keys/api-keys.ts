@@ -39,11 +39,15 @@ export interface ApiKeyCreationContext extends ActionContext {
   tokenVersion?: number | undefined
 }
 
-/** Creations, renames and revocations one user may make per minute on one instance. */
+/**
+ * Creations and renames one user may make per minute on one instance. Revocations are not
+ * counted: each needs a key created first, and a user must always be able to revoke a key
+ * (someone with a stolen token could otherwise spend the allowance to keep theirs alive).
+ */
 export const KEY_CHANGES_PER_MINUTE = 30
 
 /** Who revoked keys, for the audit event. */
-export type ApiKeyRevoker = 'user' | 'admin' | 'password_reset'
+export type ApiKeyRevoker = 'user' | 'admin' | 'password_reset' | 'token_revoked'
 
 /** The key as lists show it, with a use noted here and not yet written. */
 function summaryOf (key: ApiKeyRecord, pendingUse: number | undefined): ApiKeySummary {
@@ -157,13 +161,17 @@ export class ApiKeys {
     if (user !== undefined && !user.disabled && versionHolds && sessionHolds) return
     const now = this.#now()
     const expiresAt = this.#revocationExpiry(now)
-    if (await this.#parts.store.apiKeys.revoke(record.userId, record.id, now, expiresAt)) this.#revokedHere([record.id], expiresAt)
+    if (await this.#parts.store.apiKeys.revoke(record.userId, record.id, now, expiresAt)) {
+      this.#revokedHere([record.id], expiresAt)
+      // A revoked token trying to make a key is what an audit log is for.
+      this.#parts.emit({ type: 'api_key.revoked', userId: record.userId, keyIds: [record.id], by: 'token_revoked', ...contextFields(context) })
+    }
     throw new TokenRevokedError()
   }
 
   /**
-   * Counts a change a user makes from a request (the context names its session or address;
-   * the application's own calls name neither): 429 past KEY_CHANGES_PER_MINUTE.
+   * Counts a creation or rename a user makes from a request (the context names its session or
+   * address; the application's own calls name neither): 429 past KEY_CHANGES_PER_MINUTE.
    */
   #countChange (userId: string, context: ActionContext): void {
     if (context.sessionId !== undefined || context.address !== undefined) this.#writes.hit(userId)
@@ -199,7 +207,6 @@ export class ApiKeys {
 
   /** Revokes one of the user's keys; 404 for a key unknown, already revoked or another user's. */
   async revoke (userId: string, id: string, context: ActionContext = {}, by: ApiKeyRevoker = 'user'): Promise<void> {
-    if (by === 'user') this.#countChange(userId, context)
     const now = this.#now()
     const expiresAt = this.#revocationExpiry(now)
     if (!await this.#parts.store.apiKeys.revoke(userId, id, now, expiresAt)) throw new ApiKeyNotFoundError()
@@ -209,7 +216,6 @@ export class ApiKeys {
 
   /** Revokes every key of the user; how many were. */
   async revokeAll (userId: string, context: ActionContext = {}, by: ApiKeyRevoker = 'user'): Promise<number> {
-    if (by === 'user') this.#countChange(userId, context)
     const now = this.#now()
     const expiresAt = this.#revocationExpiry(now)
     const ids = await this.#parts.store.apiKeys.revokeAllByUser(userId, now, expiresAt)

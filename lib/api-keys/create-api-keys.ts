@@ -29,8 +29,10 @@ export interface ApiKeysEnvironment {
 export function createApiKeys (options: ApiKeyCoreOptions, { sync, ...environment }: ApiKeysEnvironment): ApiKeys | undefined {
   if (options.apiKeys === undefined) return undefined
   // A user revocation (disabled, deleted, a role taken away) reaches cached keys only while it is
-  // listed, which is maxTokenTtl: no entry may live longer, or it would outlive the revocation.
-  const ttlSeconds = Math.min(options.apiKeys.cache.ttlSeconds, options.maxTokenTtlSeconds)
+  // listed, which is maxTokenTtl from a time read before its write: no entry may live as long,
+  // or one filled from a read that began while that write was pending would outlive it. Half
+  // leaves the other half for a slow write.
+  const ttlSeconds = Math.min(options.apiKeys.cache.ttlSeconds, options.maxTokenTtlSeconds / 2)
   return new ApiKeys({
     ...environment,
     options: { ...options.apiKeys, cache: { ...options.apiKeys.cache, ttlSeconds } },

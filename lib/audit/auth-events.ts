@@ -202,7 +202,7 @@ export interface ApiKeyRevokedEvent extends AuthEventBase {
   type: 'api_key.revoked'
   userId: string
   keyIds: string[]
-  by: 'user' | 'admin' | 'password_reset'
+  by: 'user' | 'admin' | 'password_reset' | 'token_revoked'
 }
 
 /**
