@@ -1,5 +1,5 @@
 import { nowSeconds, type Clock } from '../clock.js'
-import { countRequest, uncountRequest } from '../login/request-window.js'
+import { reserveRequest } from '../login/request-window.js'
 import { apiKeyAddressKey } from '../login/throttle-keys.js'
 import type { LoginAttemptPort } from '../store/ports.js'
 
@@ -46,12 +46,10 @@ export class KeyThrottle {
       this.#refused.delete(key)
     }
     const limit = { key, limit: this.#policy.failuresPerAddress, windowSeconds: this.#policy.windowSeconds }
-    const decision = await this.#attempts.update([key], countRequest(limit, now))
-    if (!decision.allowed) {
-      this.#remember(key, now + decision.retryAfter)
-      return { ...decision, remembered: false }
-    }
-    return { allowed: true, takeBack: async () => { await this.#attempts.update([key], uncountRequest(decision.counted)) } }
+    const reservation = await reserveRequest(this.#attempts, limit, now)
+    if (reservation.allowed) return reservation
+    this.#remember(key, now + reservation.retryAfter)
+    return { ...reservation, remembered: false }
   }
 
   #remember (key: string, until: number): void {

@@ -3,7 +3,7 @@ import { RateLimitedError, withRetryAfter } from '../errors.js'
 import { accountTokenAddressKey, mailRecipientKey, mailRequestAddressKey } from './throttle-keys.js'
 import type { LoginAttemptPort } from '../store/ports.js'
 import type { AccountMailThrottle } from '../accounts/account-mail-parts.js'
-import { countMailRequest, countRequest, uncountRequest } from './request-window.js'
+import { countMailRequest, countRequest, reserveRequest } from './request-window.js'
 
 export interface MailThrottlePolicy {
   /** Mail requests (forgotten password, resend, email change) one client address may make per window. */
@@ -62,8 +62,8 @@ export class MailThrottle implements AccountMailThrottle {
    */
   async reserveTokenAttempt (clientAddress: string): Promise<{ succeeded: () => Promise<void> }> {
     const limit = this.#limit(accountTokenAddressKey(clientAddress), this.#policy.tokenFailuresPerAddress)
-    const result = await this.#attempts.update([limit.key], countRequest(limit, this.#now()))
-    if (!result.allowed) throw withRetryAfter(new RateLimitedError(), result.retryAfter)
-    return { succeeded: async () => { await this.#attempts.update([limit.key], uncountRequest(result.counted)) } }
+    const reservation = await reserveRequest(this.#attempts, limit, this.#now())
+    if (!reservation.allowed) throw withRetryAfter(new RateLimitedError(), reservation.retryAfter)
+    return { succeeded: reservation.takeBack }
   }
 }

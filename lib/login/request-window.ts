@@ -1,4 +1,4 @@
-import type { AttemptCounter, AttemptWrite } from '../store/ports.js'
+import type { AttemptCounter, AttemptWrite, LoginAttemptPort } from '../store/ports.js'
 
 /** A key's allowance: at most `limit` counted requests per window of `windowSeconds`. */
 export interface WindowLimit {
@@ -71,4 +71,17 @@ export function uncountRequest ({ key, windowStartedAt }: CountedRequest) {
     if (counter === undefined || counter.windowStartedAt !== windowStartedAt || counter.count < 1) return { write: [], result: undefined }
     return { write: [{ ...counter, count: counter.count - 1 }], result: undefined }
   }
+}
+
+/** A request counted ahead of its outcome: a success takes it back. */
+export type Reservation = { allowed: true, takeBack: () => Promise<void> } | { allowed: false, retryAfter: number }
+
+/**
+ * Counts one request on `limit.key` before the work it guards (so that concurrent requests all
+ * count), or refuses it past the allowance; a success then takes back exactly that count.
+ */
+export async function reserveRequest (attempts: LoginAttemptPort, limit: WindowLimit, now: number): Promise<Reservation> {
+  const decision = await attempts.update([limit.key], countRequest(limit, now))
+  if (!decision.allowed) return decision
+  return { allowed: true, takeBack: async () => { await attempts.update([limit.key], uncountRequest(decision.counted)) } }
 }

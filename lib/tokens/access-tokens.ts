@@ -41,8 +41,14 @@ export interface AccessTokenOptions {
 /** Claims only the session service writes: a caller setting them could forge a session. */
 const SESSION_CLAIMS = ['sid', 'ver'] as const
 
-/** What `request.user` holds only for an API key: a token carrying them would pass for one. */
-const API_KEY_CLAIMS = ['authMethod', 'keyId'] as const
+/**
+ * Claims `sign()` refuses, and why: the session's ones (a caller setting them could forge a
+ * session), and what `request.user` holds only for an API key (a token carrying them would pass for one).
+ */
+const RESERVED_CLAIMS: ReadonlyArray<readonly [string, string]> = [
+  ...SESSION_CLAIMS.map((name) => [name, 'is set only by the session service'] as const),
+  ...['authMethod', 'keyId'].map((name) => [name, 'names an API key request: no token carries it'] as const)
+]
 
 /** What the session service signs: the claims plus the session and token version. */
 export type SessionClaimsInput = ClaimsInput & { sid: string, ver: number }
@@ -107,15 +113,8 @@ export class AccessTokens<Claims extends AccessTokenClaimsBase = AccessTokenClai
   sign (input: ClaimsInput, ttlSeconds?: number, issuedAtSeconds?: number): SignedToken {
     // One snapshot, checked and then signed, so a getter cannot add `sid` after the check.
     const claims = typeof input === 'object' && input !== null ? { ...input } : input
-    for (const name of SESSION_CLAIMS) {
-      if (typeof claims === 'object' && claims !== null && Object.hasOwn(claims, name)) {
-        throw new TypeError(`claims.${name} is set only by the session service`)
-      }
-    }
-    for (const name of API_KEY_CLAIMS) {
-      if (typeof claims === 'object' && claims !== null && Object.hasOwn(claims, name)) {
-        throw new TypeError(`claims.${name} names an API key request: no token carries it`)
-      }
+    for (const [name, reason] of RESERVED_CLAIMS) {
+      if (typeof claims === 'object' && claims !== null && Object.hasOwn(claims, name)) throw new TypeError(`claims.${name} ${reason}`)
     }
     return this.#sign(claims, ttlSeconds, this.#issuedAt(issuedAtSeconds))
   }
