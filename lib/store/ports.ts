@@ -1,5 +1,5 @@
 /**
- * The store contract: six small ports through which the core keeps every piece of
+ * The store contract: ten small ports through which the core keeps every piece of
  * shared state. Each method says what it must do atomically; the policy (who may log in,
  * how long a lockout lasts, when a family is stolen) lives in the core, written once.
  *
@@ -94,7 +94,8 @@ export interface UserPort {
    */
   update: (id: string, update: UserUpdate) => Promise<UserRecord | undefined>
   /**
-   * Atomically deletes the user, their refresh-token families, account tokens and API keys, and
+   * Atomically deletes the user, their refresh-token families, account tokens, API keys, TOTP
+   * factor, recovery codes, passkeys and challenges, and
    * appends a `user` revocation at tokenVersion + 1, like `revokeTokens`. False when no such user.
    */
   delete: (id: string, revocation: { now: number, expiresAt: number }) => Promise<boolean>
@@ -119,6 +120,11 @@ export interface RefreshFamily {
   clientAddress: string | null
   /** The User-Agent header of that request, at most 512 characters; null when none was sent. */
   userAgent: string | null
+  /**
+   * How the user proved who they are when the session started (RFC 8176 `amr` values, such
+   * as `pwd`, `otp`, `hwk`, `mfa`): every access token of the session carries them, refreshes too.
+   */
+  authMethods: string[]
 }
 
 /** Where a session was used from, kept for the user's "your sessions" list. */
@@ -130,7 +136,7 @@ export interface IssuedRefreshToken {
   expiresAt: number
 }
 
-export type NewRefreshFamily = Pick<RefreshFamily, 'id' | 'userId' | 'tokenVersion' | 'createdAt' | 'expiresAt' | 'clientAddress' | 'userAgent'>
+export type NewRefreshFamily = Pick<RefreshFamily, 'id' | 'userId' | 'tokenVersion' | 'createdAt' | 'expiresAt' | 'clientAddress' | 'userAgent' | 'authMethods'>
 
 export interface FoundRefreshToken {
   family: RefreshFamily
@@ -351,7 +357,156 @@ export interface ApiKeyPort {
   prune: (now: number) => Promise<number>
 }
 
-/** A store: the six ports, plus the schema setup where the backend has one. */
+/**
+ * A user's TOTP authenticator (RFC 6238). The secret is stored encrypted by the core; the
+ * store never sees it in the clear.
+ */
+export interface TotpFactor {
+  userId: string
+  /** The secret as the core encrypted it (opaque to the store, at most 200 characters). */
+  encryptedSecret: string
+  createdAt: number
+  /** When the first valid code confirmed it; null while enrollment is pending (it does not count as a factor). */
+  confirmedAt: number | null
+  /** The highest time step a code was accepted at: a code of this step or an earlier one is refused. */
+  lastUsedStep: number
+}
+
+export interface TotpPort {
+  /**
+   * Stores a pending (unconfirmed) factor for the user, replacing a pending one. Atomically:
+   * false, with nothing written, when the user has a confirmed factor or does not exist.
+   */
+  stage: (factor: TotpFactor) => Promise<boolean>
+  /** The user's factor, pending or confirmed; undefined when none. */
+  find: (userId: string) => Promise<TotpFactor | undefined>
+  /**
+   * Atomically confirms the pending factor whose secret is `encryptedSecret` (the one the
+   * caller checked the code against): confirmedAt = now, lastUsedStep = step. False, with
+   * nothing written, when that factor is no longer the user's pending one.
+   */
+  confirm: (userId: string, encryptedSecret: string, step: number, now: number) => Promise<boolean>
+  /**
+   * The replay guard. Atomically, only while the user's factor is confirmed, still has the
+   * secret `encryptedSecret`, and its lastUsedStep is below `step`: sets lastUsedStep = step.
+   * Of any number of concurrent calls with one step, on any connections, exactly one gets true.
+   */
+  useStep: (userId: string, encryptedSecret: string, step: number) => Promise<boolean>
+  /** Deletes the user's factor (pending or confirmed). False when there was none. */
+  remove: (userId: string) => Promise<boolean>
+}
+
+export interface RecoveryCodePort {
+  /** Atomically replaces the user's codes (used ones too) with these hashes. */
+  replace: (userId: string, hashes: readonly string[], now: number) => Promise<void>
+  /**
+   * Atomically marks the user's unused code with this hash used (usedAt = now). Of any
+   * number of concurrent calls with one hash, exactly one gets true.
+   */
+  use: (userId: string, hash: string, now: number) => Promise<boolean>
+  /** How many of the user's codes are unused. */
+  countUnused: (userId: string) => Promise<number>
+  /** Deletes every code of the user. Returns how many. */
+  removeAll: (userId: string) => Promise<number>
+}
+
+/** A WebAuthn credential (passkey) of a user. */
+export interface PasskeyRecord {
+  /** The credential id (base64url, at most 1364 characters). Unique. */
+  id: string
+  userId: string
+  /** The user's label for it, 1 to 100 characters. */
+  name: string
+  /** The COSE public key, base64url. */
+  publicKey: string
+  /** The signature counter last seen (0 for authenticators that keep none). */
+  counter: number
+  /** Transports the authenticator reported (usb, nfc, ble, internal, hybrid…). */
+  transports: string[]
+  /** 'multiDevice' when the credential may be synced (backup eligible), 'singleDevice' otherwise: fixed for its life. */
+  deviceType: 'singleDevice' | 'multiDevice'
+  /** Whether the credential was backed up at its last use. */
+  backedUp: boolean
+  createdAt: number
+  lastUsedAt: number | null
+}
+
+/** A passkey found by its credential id, with its user as they are now. */
+export interface FoundPasskey {
+  passkey: PasskeyRecord
+  user: UserRecord
+}
+
+/** What a successful passkey assertion writes back. */
+export interface PasskeyUse {
+  /** The counter the assertion was checked against: the write happens only while it is still stored. */
+  previousCounter: number
+  counter: number
+  backedUp: boolean
+  now: number
+}
+
+export interface PasskeyPort {
+  /**
+   * Inserts a passkey. Atomically, serialised with `users.update` and `users.delete` of the
+   * same user (take the user's row lock first): only while the user exists, is not
+   * disabled, and has fewer than `maxPerUser` passkeys, and no passkey has this id. False,
+   * with nothing written, otherwise.
+   */
+  insert: (passkey: PasskeyRecord, maxPerUser: number) => Promise<boolean>
+  /** The passkey with this credential id and its user, in one indexed lookup; undefined when none. */
+  findById: (id: string) => Promise<FoundPasskey | undefined>
+  /** The user's passkeys by ascending createdAt then id. */
+  listByUser: (userId: string) => Promise<PasskeyRecord[]>
+  /** Renames the user's passkey `id`. False when the user has no such passkey. */
+  rename: (userId: string, id: string, name: string) => Promise<boolean>
+  /** Deletes the user's passkey `id`. True only for the call that deleted it. */
+  remove: (userId: string, id: string) => Promise<boolean>
+  /**
+   * The counter's compare-and-set: atomically, only while passkey `id` still has
+   * `use.previousCounter`, stores the new counter, backedUp and lastUsedAt = now. Of any
+   * number of concurrent calls with one previousCounter, exactly one gets true.
+   */
+  recordUse: (id: string, use: PasskeyUse) => Promise<boolean>
+}
+
+/** What a challenge lets its holder do, once. */
+export type ChallengePurpose = 'mfa_login' | 'passkey_login' | 'passkey_registration'
+
+/**
+ * A single-use server challenge: the pending second step of a login, or a WebAuthn
+ * challenge. Only its hash is kept.
+ */
+export interface Challenge {
+  /** SHA-256 (hex) of the challenge value. */
+  hash: string
+  purpose: ChallengePurpose
+  /** The user it is for; null for a passkey sign-in that has not named one yet. */
+  userId: string | null
+  /**
+   * What it is bound to (at most 200 characters): the core acts only when the request that
+   * spends it presents the same (a client address, a session id, a login challenge).
+   */
+  binding: string
+  createdAt: number
+  expiresAt: number
+}
+
+export interface ChallengePort {
+  insert: (challenge: Challenge) => Promise<void>
+  /** The challenge with this hash and purpose, unexpired at `now`; undefined otherwise. Changes nothing. */
+  find: (hash: string, purpose: ChallengePurpose, now: number) => Promise<Challenge | undefined>
+  /**
+   * Atomically deletes the challenge with this hash and purpose and returns it, when it is
+   * unexpired at `now`; undefined otherwise. Of any number of concurrent calls with one
+   * hash, on any connections, exactly one gets it.
+   */
+  consume: (hash: string, purpose: ChallengePurpose, now: number) => Promise<Challenge | undefined>
+  /** Deletes challenges with expiresAt <= now. Returns how many. */
+  prune: (now: number) => Promise<number>
+}
+
+/** A store: the ten ports, plus the schema setup where the backend has one. */
 export interface AuthStore {
   readonly users: UserPort
   readonly families: RefreshFamilyPort
@@ -359,6 +514,10 @@ export interface AuthStore {
   readonly attempts: LoginAttemptPort
   readonly accountTokens: AccountTokenPort
   readonly apiKeys: ApiKeyPort
+  readonly totp: TotpPort
+  readonly recoveryCodes: RecoveryCodePort
+  readonly passkeys: PasskeyPort
+  readonly challenges: ChallengePort
   /** Application fields users may carry in `profile` (the knex store's profileColumns). Default none. */
   readonly profileFields?: readonly string[] | undefined
   /** Creates or upgrades what the store needs. Safe to call on every start, from several instances at once. */
