@@ -96,6 +96,38 @@ export const ApiKeyLimitError = createError(
 export const InvalidApiKeyRequestError = createError<'FST_TOKEN_AUTH_INVALID_API_KEY_REQUEST', 400, [string]>(
   'FST_TOKEN_AUTH_INVALID_API_KEY_REQUEST', 'The API key request is not acceptable: %s', 400, Error, NO_STACK)
 
+/**
+ * The pending second step of a login is unknown, expired, already used, asked for from another
+ * client address, or its user changed meanwhile (disabled, signed out everywhere): log in again.
+ */
+export const MfaChallengeInvalidError = createError(
+  'FST_TOKEN_AUTH_INVALID_MFA_CHALLENGE', 'The sign-in step is invalid or has expired; log in again', 401, Error, NO_STACK)
+
+/** A wrong, reused or expired TOTP code or recovery code (one answer for all). */
+export const MfaCodeInvalidError = createError(
+  'FST_TOKEN_AUTH_INVALID_MFA_CODE', 'The code is not valid', 401, Error, NO_STACK)
+
+/** A passkey assertion that did not verify, for whatever reason (one answer for all). */
+export const PasskeyInvalidError = createError(
+  'FST_TOKEN_AUTH_INVALID_PASSKEY', 'The passkey could not be verified', 401, Error, NO_STACK)
+
+/** The action needs a session signed in with a second factor (its `amr` names `mfa`). */
+export const MfaRequiredError = createError(
+  'FST_TOKEN_AUTH_MFA_REQUIRED', 'This needs a session signed in with a second factor', 403, Error, NO_STACK)
+
+export const MfaConflictError = createError<'FST_TOKEN_AUTH_MFA_CONFLICT', 409, [string]>(
+  'FST_TOKEN_AUTH_MFA_CONFLICT', 'Second factor: %s', 409, Error, NO_STACK)
+
+/** An unknown passkey id, or another user's: one answer for all. */
+export const PasskeyNotFoundError = createError(
+  'FST_TOKEN_AUTH_PASSKEY_NOT_FOUND', 'No such passkey', 404, Error, NO_STACK)
+
+export const PasskeyLimitError = createError(
+  'FST_TOKEN_AUTH_PASSKEY_LIMIT', 'The user holds as many passkeys as allowed: remove one first', 409, Error, NO_STACK)
+
+export const InvalidMfaRequestError = createError<'FST_TOKEN_AUTH_INVALID_MFA_REQUEST', 400, [string]>(
+  'FST_TOKEN_AUTH_INVALID_MFA_REQUEST', 'The second-factor request is not acceptable: %s', 400, Error, NO_STACK)
+
 /** A status error that tells the client when to come back. */
 export function withRetryAfter<E extends Error> (error: E, seconds: number): E & { headers: Record<string, string> } {
   return Object.assign(error, { headers: { 'retry-after': String(Math.max(1, Math.ceil(seconds))) } })

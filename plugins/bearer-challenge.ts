@@ -12,7 +12,11 @@ const BEARER_ERRORS: Readonly<Record<string, string | null>> = {
   FST_TOKEN_AUTH_INVALID_API_KEY: 'invalid_token',
   FST_TOKEN_AUTH_API_KEY_NOT_ALLOWED: 'invalid_token',
   FST_TOKEN_AUTH_INVALID_REQUEST: 'invalid_request',
-  FST_TOKEN_AUTH_INSUFFICIENT_SCOPE: 'insufficient_scope'
+  FST_TOKEN_AUTH_INSUFFICIENT_SCOPE: 'insufficient_scope',
+  FST_TOKEN_AUTH_INVALID_MFA_CHALLENGE: 'invalid_token',
+  FST_TOKEN_AUTH_INVALID_MFA_CODE: null,
+  FST_TOKEN_AUTH_INVALID_PASSKEY: null,
+  FST_TOKEN_AUTH_MFA_REQUIRED: 'insufficient_scope'
 }
 
 const quoted = (text: string): string => `"${text.replace(/["\\]/g, '')}"`

@@ -10,7 +10,7 @@ import { accountMailRoutes } from './account-mail-routes.js'
 import { refuseApiKeysOnRoute } from './api-key-transport.js'
 import { coreHandleOf } from './core-handle.js'
 import { sessionIdOf } from './csrf-check.js'
-import { emptyResponses, LoginBody, PasswordChangeBody, RefreshTokenBody, tokenResponses, type LoginRequest, type PasswordChangeRequest, type RefreshTokenRequest } from './login-schemas.js'
+import { emptyResponses, LoginBody, loginResponses, PasswordChangeBody, RefreshTokenBody, tokenResponses, type LoginRequest, type PasswordChangeRequest, type RefreshTokenRequest } from './login-schemas.js'
 import { REGISTER_OPTION_NAMES } from './register-options.js'
 import { readCookie } from './request-credentials.js'
 import { sessionListRoutes } from './session-list-routes.js'
@@ -142,15 +142,20 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     return { token: fromBody ?? fromCookie, byCookie: fromCookie !== undefined }
   }
 
-  app.post<{ Body: LoginRequest }>('/login', { schema: { body: LoginBody, response: tokenResponses } }, async (request, reply) => {
+  app.post<{ Body: LoginRequest }>('/login', { schema: { body: LoginBody, response: loginResponses } }, async (request, reply) => {
     // Login CSRF: a page elsewhere (a sibling subdomain too) must not sign the browser in.
     if (cookieTransport) csrf.checkRequestOrigin(request)
     const { username, password } = request.body
     const attempt = { username, password, clientAddress: clientAddress(request), deviceToken: deviceCookie(request), userAgent: request.headers['user-agent'] }
     const beforeSession = onLoginSuccess === undefined ? undefined : async (user: UserRecord) => { await onLoginSuccess({ request, user }) }
-    const { session, deviceToken } = await passwordChecked(request, username, async () => await handle.core.logIn(attempt, beforeSession))
-    const body = sendSession(request, reply, session, request.body.include_refresh_token === true)
-    if (cookieTransport) cookies.setDevice(reply, deviceToken, refreshPath)
+    const outcome = await passwordChecked(request, username, async () => await handle.core.logIn(attempt, beforeSession))
+    if (outcome.kind === 'mfa') {
+      // The password was right; the second step decides. No session, no cookie yet.
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+      return { mfa_required: true, mfa_token: outcome.challenge.token, expires_in: outcome.challenge.expiresIn, methods: outcome.challenge.methods }
+    }
+    const body = sendSession(request, reply, outcome.session, request.body.include_refresh_token === true)
+    if (cookieTransport) cookies.setDevice(reply, outcome.deviceToken, refreshPath)
     return body
   })
 

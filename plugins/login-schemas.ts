@@ -52,5 +52,14 @@ export const ErrorResponse = Type.Object({
   message: Type.String()
 })
 
+/** A right password of a user with a second factor: the login goes on at the second step, with `mfa_token`. */
+export const MfaRequiredResponse = Type.Object({
+  mfa_required: Type.Literal(true),
+  mfa_token: Type.String(),
+  expires_in: Type.Integer({ description: 'Seconds the second step may take.' }),
+  methods: Type.Array(Type.Union([Type.Literal('totp'), Type.Literal('recovery_code'), Type.Literal('passkey')]))
+}, { additionalProperties: false })
+
 export const tokenResponses = { 200: TokenResponse, '4xx': ErrorResponse, '5xx': ErrorResponse }
+export const loginResponses = { 200: Type.Union([MfaRequiredResponse, TokenResponse]), '4xx': ErrorResponse, '5xx': ErrorResponse }
 export const emptyResponses = { 204: Type.Null(), '4xx': ErrorResponse, '5xx': ErrorResponse }

@@ -16,13 +16,21 @@ const MAX_NAME_LENGTH = 100
 // Format characters too (zero-width, bidi overrides): a name must not look blank or show its text reordered.
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}]/u
 
+/**
+ * A name a user gives one of their credentials (an API key, a passkey), trimmed: 1 to 100
+ * characters, no control or format characters; otherwise `refuse` makes the error (a 400).
+ */
+export function checkedLabel (name: unknown, refuse: (reason: string) => Error): string {
+  if (typeof name !== 'string') throw refuse('name must be a string')
+  const trimmed = name.trim()
+  if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH) throw refuse(`name must be 1 to ${MAX_NAME_LENGTH} characters`)
+  if (UNPRINTABLE.test(trimmed)) throw refuse('name must not contain control or format characters')
+  return trimmed
+}
+
 /** A key's name, trimmed, or 400. */
 export function checkedKeyName (name: unknown): string {
-  if (typeof name !== 'string') throw new InvalidApiKeyRequestError('name must be a string')
-  const trimmed = name.trim()
-  if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH) throw new InvalidApiKeyRequestError(`name must be 1 to ${MAX_NAME_LENGTH} characters`)
-  if (UNPRINTABLE.test(trimmed)) throw new InvalidApiKeyRequestError('name must not contain control or format characters')
-  return trimmed
+  return checkedLabel(name, (reason) => new InvalidApiKeyRequestError(reason))
 }
 
 /** How long a new key lives, in seconds (null: for ever), or 400. */

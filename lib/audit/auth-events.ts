@@ -19,13 +19,26 @@ export interface AuthEventBase {
   actorId?: string | undefined
 }
 
-/** A password login succeeded and started session `sessionId`. */
+/**
+ * A login succeeded and started session `sessionId`. `authMethods`: how the user proved who
+ * they are (RFC 8176 `amr` values: `pwd`, `otp`, `hwk`, `user`, `mfa`), as the session's tokens carry them.
+ */
 export interface LoginSucceededEvent extends AuthEventBase {
   type: 'login.succeeded'
   userId: string
   username: string
   sessionId: string
   address: string
+  authMethods: string[]
+}
+
+/** The password was right and the user has a second factor: the login waits for it (`methods` the user may use). */
+export interface LoginMfaRequiredEvent extends AuthEventBase {
+  type: 'login.mfa_required'
+  userId: string
+  username: string
+  address: string
+  methods: string[]
 }
 
 /**
@@ -34,12 +47,14 @@ export interface LoginSucceededEvent extends AuthEventBase {
  * operator needs it to see who is being guessed at. `busy`: the password-check queue was full (503).
  * `refused`: the password was right but the application's onLoginSuccess refused the login.
  * `email_not_verified`: the password was right but requireVerifiedEmail is on and the
- * account's email is unverified (or missing).
+ * account's email is unverified (or missing). `mfa_code`: a wrong TOTP or recovery code at
+ * the second step of a login; `passkey`: a passkey that did not verify (a second step, or a
+ * passkey sign-in: `username` is empty while the passkey is unknown).
  */
 export interface LoginFailedEvent extends AuthEventBase {
   type: 'login.failed'
   username: string
-  reason: CredentialFailureReason | 'busy' | 'refused' | 'email_not_verified'
+  reason: CredentialFailureReason | 'busy' | 'refused' | 'email_not_verified' | 'mfa_code' | 'passkey'
   address: string
 }
 
@@ -222,6 +237,53 @@ export interface ApiKeyRejectedEvent extends AuthEventBase {
   reason: ApiKeyRejectionReason
 }
 
+/** The user (from session `sessionId`, at `address`) turned TOTP on: the first code confirmed the authenticator. */
+export interface TotpEnabledEvent extends AuthEventBase {
+  type: 'mfa.totp_enabled'
+  userId: string
+}
+
+/** The user turned TOTP off. */
+export interface TotpDisabledEvent extends AuthEventBase {
+  type: 'mfa.totp_disabled'
+  userId: string
+}
+
+/** A new set of `count` recovery codes replaced the user's old ones. */
+export interface RecoveryCodesGeneratedEvent extends AuthEventBase {
+  type: 'mfa.recovery_codes_generated'
+  userId: string
+  count: number
+}
+
+/** A recovery code was spent (a login's second step, or turning TOTP off): `remaining` are left. */
+export interface RecoveryCodeUsedEvent extends AuthEventBase {
+  type: 'mfa.recovery_code_used'
+  userId: string
+  remaining: number
+}
+
+/** The user registered passkey `passkeyId`. */
+export interface PasskeyAddedEvent extends AuthEventBase {
+  type: 'passkey.added'
+  userId: string
+  passkeyId: string
+}
+
+/** Passkey `passkeyId` of the user was given a new name. */
+export interface PasskeyRenamedEvent extends AuthEventBase {
+  type: 'passkey.renamed'
+  userId: string
+  passkeyId: string
+}
+
+/** The user removed passkey `passkeyId`. */
+export interface PasskeyRemovedEvent extends AuthEventBase {
+  type: 'passkey.removed'
+  userId: string
+  passkeyId: string
+}
+
 /**
  * One typed stream for the account and session lifecycle, told apart by `type`. A new
  * feature adds its event as one more member here (an interface extending AuthEventBase
@@ -230,6 +292,7 @@ export interface ApiKeyRejectedEvent extends AuthEventBase {
  */
 export type AuthEvent =
   | LoginSucceededEvent
+  | LoginMfaRequiredEvent
   | LoginFailedEvent
   | LoginLockedOutEvent
   | SessionRefreshedEvent
@@ -253,6 +316,13 @@ export type AuthEvent =
   | ApiKeyRenamedEvent
   | ApiKeyRevokedEvent
   | ApiKeyRejectedEvent
+  | TotpEnabledEvent
+  | TotpDisabledEvent
+  | RecoveryCodesGeneratedEvent
+  | RecoveryCodeUsedEvent
+  | PasskeyAddedEvent
+  | PasskeyRenamedEvent
+  | PasskeyRemovedEvent
 
 export type AuthEventType = AuthEvent['type']
 

@@ -5,7 +5,7 @@ import { UserDirectory } from '../accounts/user-directory.js'
 import { createAuthEventEmitter, type EmitAuthEvent } from '../audit/auth-events.js'
 import { RemoteIssuer } from '../issuers/remote-issuer.js'
 import { TokenVerifier } from '../issuers/token-verifier.js'
-import { type Clock, systemClock } from '../clock.js'
+import { type Clock, nowSeconds, systemClock } from '../clock.js'
 import { resolveCoreOptions, type AuthCoreOptions, type ResolvedCoreOptions } from './core-options.js'
 import { AccountUnlock } from '../login/account-unlock.js'
 import { PasswordLogin, type PasswordAttempt } from '../login/password-login.js'
@@ -30,6 +30,11 @@ import { deriveKeysFromRing, keyDefinitionsOf } from '../tokens/derived-keys.js'
 import { weakSecretWarning } from '../tokens/weak-secret-policy.js'
 import { createUserManagement, type UserManagement } from './user-management.js'
 import { randomBytes } from 'node:crypto'
+import { AUTH_METHODS } from '../mfa/amr.js'
+import { createMfa, type Mfa } from '../mfa/create-mfa.js'
+import type { MfaChallenge, MfaLoginStep, PasskeyLoginAttempt } from '../mfa/mfa-login.js'
+import type { PublicKeyCredentialRequestOptionsJSON } from '../mfa/passkey-ceremonies.js'
+import type { SecondFactors } from '../mfa/second-factors.js'
 
 /** Where the core reports what an operator should see; pino (Fastify's `app.log`) fits. */
 export interface CoreLogger {
@@ -71,7 +76,24 @@ export interface StatefulParts<Claims extends AccessTokenClaimsBase> {
   accountMail: AccountMailFlows | undefined
   /** Present when the `apiKeys` option is set. */
   apiKeys: ApiKeys | undefined
+  /** The users' second factors (TOTP, recovery codes, passkeys); present when the `mfa` option is set. */
+  mfa: SecondFactors | undefined
 }
+
+/** A session and the device token for the browser's cookie. */
+export interface SignedIn {
+  session: IssuedSession
+  deviceToken: string
+}
+
+/**
+ * What a right password gets: a session, or, for a user with a second factor (the `mfa`
+ * option on), the challenge of the second step (no session, no device token yet).
+ */
+export type LoginOutcome = ({ kind: 'session' } & SignedIn) | { kind: 'mfa', challenge: MfaChallenge }
+
+/** Runs once the user proved who they are and before the session starts; throws to refuse (onLoginSuccess). */
+export type BeforeSession = (user: UserRecord) => void | Promise<void>
 
 /** The flows that mail a link: password reset, email verification and change. */
 export interface AccountMailFlows {
@@ -105,6 +127,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
   readonly #emit: EmitAuthEvent
   readonly #mailer: AccountMailer | undefined
   readonly #jobs: BackgroundJobs
+  readonly #mfa: Mfa | undefined
 
   constructor (options: AuthCoreOptions, environment: CoreEnvironment = {}) {
     const resolved = resolveCoreOptions(options)
@@ -205,21 +228,24 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
       revokeUserTokens: async (userId, context) => { await accounts.revokeUserTokens(userId, context) },
       emit
     })
+    const login = new PasswordLogin({ users: store.users, attempts: store.attempts, hasher: resolved.hasher, clock, emit }, {
+      // Shared by every instance with the same keys, issued under the first and accepted under each
+      // (a key rotation keeps device cookies); a verify-only ring cannot sign sessions anyway.
+      deviceTokenKey: deriveKeysFromRing(keyDefinitionsOf(options), 'device-token v1')?.accepted ?? randomBytes(32),
+      throttle: resolved.throttle,
+      ...resolved.login
+    })
+    this.#mfa = createMfa(resolved.mfa, { store, login, clock, emit, productName: environment.productName ?? 'api' })
     this.stateful = {
       store,
       tokens,
       revocations,
       accounts,
       accountMail: this.#mailer === undefined ? undefined : this.#accountMailFlows(store, this.#mailer, accounts),
-      login: new PasswordLogin({ users: store.users, attempts: store.attempts, hasher: resolved.hasher, clock, emit }, {
-        // Shared by every instance with the same keys, issued under the first and accepted under each
-        // (a key rotation keeps device cookies); a verify-only ring cannot sign sessions anyway.
-        deviceTokenKey: deriveKeysFromRing(keyDefinitionsOf(options), 'device-token v1')?.accepted ?? randomBytes(32),
-        throttle: resolved.throttle,
-        ...resolved.login
-      }),
+      login,
       sessions,
       apiKeys: createApiKeys(resolved, { store, revocations, sync, clock, emit, log }),
+      mfa: this.#mfa?.factors,
       management: createUserManagement(accounts, new UserDirectory(store.users), new AccountUnlock({ users: store.users, attempts: store.attempts, emit }), userSessions)
     }
   }
@@ -242,28 +268,68 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
   }
 
   /**
-   * A password login: the credentials checked (throttled), `beforeSession` run (it may
-   * still refuse by throwing), then a new session started. The session and the device
-   * token for the browser's cookie.
+   * A password login: the credentials checked (throttled); for a user with a second factor
+   * (the `mfa` option on) the challenge of the second step (see completeMfaLogin); otherwise
+   * `beforeSession` run (it may still refuse by throwing), then a new session started. The
+   * session and the device token for the browser's cookie.
    */
-  async logIn (attempt: PasswordAttempt, beforeSession?: (user: UserRecord) => void | Promise<void>): Promise<{ session: IssuedSession, deviceToken: string }> {
-    const { login, sessions } = this.#statefulParts()
+  async logIn (attempt: PasswordAttempt, beforeSession?: BeforeSession): Promise<LoginOutcome> {
+    const { login } = this.#statefulParts()
     const { user, deviceToken } = await login.login(attempt)
     // Decided only once the password was right, so it tells nothing to someone without it.
+    this.#checkVerifiedEmail(user, attempt.clientAddress)
+    const challenge = await this.#mfa?.login.challengeFor(user, attempt.clientAddress)
+    if (challenge !== undefined) return { kind: 'mfa', challenge }
+    return { kind: 'session', session: await this.#signIn(user, AUTH_METHODS.password, attempt, beforeSession), deviceToken }
+  }
+
+  /**
+   * The second step of a login (see MfaLogin.complete): the challenge `logIn` gave and exactly
+   * one of a TOTP code, a recovery code or a passkey assertion; then `beforeSession`, the
+   * session (its `amr` says which) and a device token.
+   */
+  async completeMfaLogin (step: MfaLoginStep, beforeSession?: BeforeSession): Promise<SignedIn> {
+    const { user, authMethods } = await this.#mfaParts().login.complete(step)
+    return { session: await this.#signIn(user, authMethods, step, beforeSession), deviceToken: this.#statefulParts().login.issueDeviceToken(user) }
+  }
+
+  /** WebAuthn request options for the second step of a login with a passkey (needs `mfa.passkeys`). */
+  async mfaPasskeyOptions (request: { challenge: unknown, clientAddress: string }): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    return await this.#mfaParts().login.passkeyOptions(request)
+  }
+
+  /** WebAuthn request options for signing in with a passkey alone (needs `mfa.passkeys`). */
+  async passkeyLoginOptions (request: { clientAddress: string }): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    return await this.#mfaParts().login.passkeySignInOptions(request)
+  }
+
+  /** A sign-in with a passkey alone (user verification required, see MfaLogin.passkeySignIn), then `beforeSession` and the session. */
+  async passkeyLogIn (attempt: PasskeyLoginAttempt, beforeSession?: BeforeSession): Promise<SignedIn> {
+    const { user, authMethods } = await this.#mfaParts().login.passkeySignIn(attempt)
+    this.#checkVerifiedEmail(user, attempt.clientAddress)
+    return { session: await this.#signIn(user, authMethods, attempt, beforeSession), deviceToken: this.#statefulParts().login.issueDeviceToken(user) }
+  }
+
+  /** 403 while `requireVerifiedEmail` is on and the user's email is unverified or missing. */
+  #checkVerifiedEmail (user: UserRecord, clientAddress: string): void {
     if (this.options.requireVerifiedEmail && (user.email === null || user.emailVerifiedAt === null)) {
-      this.#emit({ type: 'login.failed', userId: user.id, username: user.username, reason: 'email_not_verified', address: attempt.clientAddress })
+      this.#emit({ type: 'login.failed', userId: user.id, username: user.username, reason: 'email_not_verified', address: clientAddress })
       throw new EmailNotVerifiedError()
     }
+  }
+
+  /** Runs `beforeSession`, then starts the session of a user who proved who they are (`authMethods`: how). */
+  async #signIn (user: UserRecord, authMethods: readonly string[], client: { clientAddress: string, userAgent?: string | undefined }, beforeSession: BeforeSession | undefined): Promise<IssuedSession> {
     try {
       await beforeSession?.(user)
     } catch (error) {
-      // The password was right, yet no session: the operator must see the refusal too.
-      this.#emit({ type: 'login.failed', userId: user.id, username: user.username, reason: 'refused', address: attempt.clientAddress })
+      // The user proved who they are, yet no session: the operator must see the refusal too.
+      this.#emit({ type: 'login.failed', userId: user.id, username: user.username, reason: 'refused', address: client.clientAddress })
       throw error
     }
-    const session = await sessions.start(user, { clientAddress: attempt.clientAddress, userAgent: attempt.userAgent })
-    this.#emit({ type: 'login.succeeded', userId: user.id, username: user.username, sessionId: session.sessionId, address: attempt.clientAddress })
-    return { session, deviceToken }
+    const session = await this.#statefulParts().sessions.start(user, { clientAddress: client.clientAddress, userAgent: client.userAgent }, authMethods)
+    this.#emit({ type: 'login.succeeded', userId: user.id, username: user.username, sessionId: session.sessionId, address: client.clientAddress, authMethods: [...authMethods] })
+    return session
   }
 
   /**
@@ -272,12 +338,14 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
    * `sessionId`: the session the user changed it from, for the audit event.
    */
   async changePassword (change: { userId: string, sessionId?: string | undefined, currentPassword: string, newPassword: string, clientAddress: string, deviceToken?: string | undefined, userAgent?: string | undefined }): Promise<IssuedSession> {
-    const { accounts, login, sessions } = this.#statefulParts()
+    const { accounts, login, sessions, store } = this.#statefulParts()
     const user = await accounts.findUserById(change.userId)
     if (user === undefined) throw new TokenRevokedError()
     await login.confirmPassword(user, change.currentPassword, change.clientAddress, change.deviceToken)
+    // The new session is proven as the one it was changed from (read before the change ends it): a password alone never upgrades to `mfa`.
+    const from = change.sessionId === undefined ? undefined : (await store.families.listByUser(user.id, nowSeconds(this.clock))).find((family) => family.id === change.sessionId)
     const changed = await accounts.changePassword(user.id, change.newPassword, { sessionId: change.sessionId, address: change.clientAddress })
-    return await sessions.start(changed, { clientAddress: change.clientAddress, userAgent: change.userAgent })
+    return await sessions.start(changed, { clientAddress: change.clientAddress, userAgent: change.userAgent }, from?.authMethods ?? AUTH_METHODS.password)
   }
 
   /**
@@ -289,8 +357,10 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
     // A reset is how an account is taken back: keys the taker made must not outlive it.
     await this.#statefulParts().apiKeys?.revokeAll(user.id, { address: reset.clientAddress }, 'password_reset')
     if (!this.options.passwordReset.logIn) return { user, session: undefined }
-    const session = await this.#statefulParts().sessions.start(user, { clientAddress: reset.clientAddress, userAgent: reset.userAgent })
-    this.#emit({ type: 'login.succeeded', userId: user.id, username: user.username, sessionId: session.sessionId, address: reset.clientAddress })
+    // A mailbox is one factor: a user with a second one signs in with both steps.
+    if (await this.#mfa?.login.needsSecondStep(user.id) === true) return { user, session: undefined }
+    const session = await this.#statefulParts().sessions.start(user, { clientAddress: reset.clientAddress, userAgent: reset.userAgent }, AUTH_METHODS.password)
+    this.#emit({ type: 'login.succeeded', userId: user.id, username: user.username, sessionId: session.sessionId, address: reset.clientAddress, authMethods: [...AUTH_METHODS.password] })
     return { user, session }
   }
 
@@ -318,6 +388,11 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
     const flows = this.#statefulParts().accountMail
     if (flows === undefined) throw new TypeError('password resets and email verification need the `mail` option')
     return flows
+  }
+
+  #mfaParts (): Mfa {
+    if (this.#mfa === undefined) throw new TypeError('second factors need the `mfa` option')
+    return this.#mfa
   }
 
   #statefulParts (): StatefulParts<Claims> {

@@ -30,7 +30,8 @@ const CORE_OPTIONS: KnownKeys<AuthCoreOptions> = {
   passwordReset: true,
   emailVerification: true,
   mailThrottle: true,
-  apiKeys: true
+  apiKeys: true,
+  mfa: true
 }
 
 /** Every name the core takes at the top level of its options. */
@@ -54,6 +55,8 @@ const API_KEYS: KnownKeys<Nested<'apiKeys'>> = {
   window: true,
   allowByDefault: true
 }
+const MFA: KnownKeys<Nested<'mfa'>> = { encryptionKey: true, issuer: true, challengeTtl: true, passkeys: true }
+const MFA_PASSKEYS: KnownKeys<NonNullable<Nested<'mfa'>['passkeys']>> = { rpId: true, rpName: true, origins: true, maxPerUser: true }
 const API_KEY_CACHE: KnownKeys<NonNullable<Nested<'apiKeys'>['cache']>> = { maxEntries: true, ttl: true }
 const KEY: KnownKeys<KeyDefinition> = { kid: true, alg: true, secret: true, privateKey: true, publicKey: true }
 
@@ -66,10 +69,12 @@ const NESTED_OPTIONS: ReadonlyArray<[string, readonly string[]]> = [
   ['passwordReset', optionNames(PASSWORD_RESET)],
   ['emailVerification', optionNames(EMAIL_VERIFICATION)],
   ['mailThrottle', optionNames(MAIL_THROTTLE)],
-  ['apiKeys', optionNames(API_KEYS)]
+  ['apiKeys', optionNames(API_KEYS)],
+  ['mfa', optionNames(MFA)]
 ]
 const KEY_NAMES = optionNames(KEY)
 const API_KEY_CACHE_NAMES = optionNames(API_KEY_CACHE)
+const MFA_PASSKEY_NAMES = optionNames(MFA_PASSKEYS)
 
 /**
  * Refuses a name that is not an option, at the top level or in any nested options object,
@@ -83,5 +88,7 @@ export function refuseUnknownCoreOptions (options: unknown): void {
   }
   const cache = (values.apiKeys as Record<string, unknown> | undefined)?.cache
   if (cache !== undefined) refuseUnknownKeys(cache, API_KEY_CACHE_NAMES, { path: 'apiKeys.cache' })
+  const passkeys = (values.mfa as Record<string, unknown> | undefined)?.passkeys
+  if (passkeys !== undefined) refuseUnknownKeys(passkeys, MFA_PASSKEY_NAMES, { path: 'mfa.passkeys' })
   if (Array.isArray(values.keys)) values.keys.forEach((key: unknown, index) => { refuseUnknownKeys(key, KEY_NAMES, { path: `keys[${index}]` }) })
 }

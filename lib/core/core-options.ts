@@ -17,6 +17,8 @@ import type { MailThrottlePolicy } from '../login/mail-throttle.js'
 import { MAX_THROTTLE_SECONDS } from '../login/throttle-policy.js'
 import { resolveApiKeyOptions, type ApiKeyOptions, type ResolvedApiKeyOptions } from '../api-keys/api-key-options.js'
 import { withGrantedScope } from '../api-keys/session-scope.js'
+import { resolveMfaOptions, type MfaOptions, type ResolvedMfaOptions } from '../mfa/mfa-options.js'
+import { keyDefinitionsOf } from '../tokens/derived-keys.js'
 
 /** What the core takes: keys, token policy, the store and the session rules. */
 export interface AuthCoreOptions {
@@ -142,6 +144,12 @@ export interface AuthCoreOptions {
    * with scopes, looked up by hash, revocable, cached. Needs a `store`. Absent: off.
    */
   apiKeys?: ApiKeyOptions | undefined
+  /**
+   * Second factors: TOTP authenticator apps, recovery codes and (with `passkeys`) WebAuthn
+   * passkeys, a two-step login for users who have one, and `amr` in access tokens. Needs a
+   * `store`. Absent: off (logins never read factors).
+   */
+  mfa?: MfaOptions | undefined
 }
 
 export interface ResolvedCoreOptions {
@@ -175,6 +183,8 @@ export interface ResolvedCoreOptions {
   mailThrottle: MailThrottlePolicy
   /** Undefined when API keys are off. */
   apiKeys: ResolvedApiKeyOptions | undefined
+  /** Undefined when second factors are off. */
+  mfa: ResolvedMfaOptions | undefined
 }
 
 const defaultClaims = (user: UserRecord): Record<string, unknown> => user.roles.length > 0 ? { roles: user.roles } : {}
@@ -237,6 +247,16 @@ function apiKeyOptions (options: AuthCoreOptions, store: AuthStore | undefined):
   return apiKeys
 }
 
+const MFA_PORTS = ['totp', 'recoveryCodes', 'passkeys', 'challenges'] as const
+
+function mfaOptions (options: AuthCoreOptions, store: AuthStore | undefined): ResolvedMfaOptions | undefined {
+  const mfa = resolveMfaOptions(options.mfa, keyDefinitionsOf(options))
+  if (mfa !== undefined && (store === undefined || !MFA_PORTS.every((port) => typeof (store as Partial<AuthStore>)[port] === 'object'))) {
+    throw new InvalidOptionError('second factors are kept in the store: set a `store` that implements the totp, recoveryCodes, passkeys and challenges ports too, or leave `mfa` out')
+  }
+  return mfa
+}
+
 /** Validates every core option once: a bad configuration fails at startup, never a request. */
 export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptions {
   refuseUnknownCoreOptions(options)
@@ -293,6 +313,7 @@ export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptio
     },
     onAuthEvent: options.onAuthEvent,
     ...accountMailOptions(options, store),
-    apiKeys
+    apiKeys,
+    mfa: mfaOptions(options, store)
   }
 }

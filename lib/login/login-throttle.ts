@@ -6,8 +6,11 @@ import type { ThrottlePolicy } from './throttle-policy.js'
 
 /** The keys one attempt is counted on: the account (or a device), and the client address. */
 export interface AttemptKeys {
-  /** An account key, or a device key for a browser with a valid device token. */
-  account: string
+  /**
+   * An account key, or a device key for a browser with a valid device token; undefined while
+   * no account is named yet (a passkey sign-in with a credential nobody has): the address alone.
+   */
+  account: string | undefined
   address: string
 }
 
@@ -36,7 +39,7 @@ export class LoginThrottle {
    */
   async reserve ({ account, address }: AttemptKeys, onLocked: (retryAfter: number) => void): Promise<Reservation> {
     const limits = [
-      { key: account, limit: this.#policy.maxAccountFailures },
+      ...account === undefined ? [] : [{ key: account, limit: this.#policy.maxAccountFailures }],
       { key: address, limit: this.#policy.maxAddressFailures }
     ]
     const now = Math.floor(nowSeconds(this.#clock))

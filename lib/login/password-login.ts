@@ -84,7 +84,7 @@ export class PasswordLogin {
     const keys = this.#keys(normalised, username, clientAddress, deviceToken)
     // Never look up a value that cannot be a username: it simply misses, after the same work.
     const user = await this.#attempt(keys, { username, userId: undefined, address: clientAddress }, async () => normalised === undefined ? undefined : await this.#users.findByUsername(normalised), password)
-    return { user, deviceToken: this.#devices.issue(user.username) }
+    return { user, deviceToken: this.issueDeviceToken(user) }
   }
 
   /** Confirms the password of a signed-in user (before a password change), throttled like a login. */
@@ -94,19 +94,33 @@ export class PasswordLogin {
     return await this.#attempt(this.#keys(user.username, user.username, clientAddress, deviceToken), claimant, async () => await this.#users.findById(user.id), password)
   }
 
+  /**
+   * Runs another proof of who the user is (a second factor, a passkey) as one more attempt
+   * on the keys their password logins count on: the same in-flight slots, the same
+   * reservation and lockout (429 while locked), so the steps of a login share one allowance.
+   * `check` resolves when the proof holds (the reservation is taken back) and throws when it
+   * does not (it stays counted, a guess). `user` undefined: no account is named yet, the
+   * address alone is counted (and `username` is empty in the events).
+   */
+  async checkFactor<T> (user: Pick<UserRecord, 'id' | 'username'> | undefined, clientAddress: string, deviceToken: string | undefined, check: () => Promise<T>): Promise<T> {
+    const keys = user === undefined
+      ? { account: undefined, address: addressKey(clientAddress) }
+      : this.#keys(user.username, user.username, clientAddress, deviceToken)
+    return await this.#guarded(keys, { username: user?.username ?? '', userId: user?.id, address: clientAddress }, check)
+  }
+
+  /** A new device token for this browser, once the user has proven who they are. */
+  issueDeviceToken (user: Pick<UserRecord, 'username'>): string {
+    return this.#devices.issue(user.username)
+  }
+
   #keys (normalised: string | undefined, username: string, clientAddress: string, deviceToken: string | undefined): AttemptKeys {
     const nonce = normalised === undefined ? undefined : this.#devices.verify(deviceToken, normalised)
     return { account: nonce === undefined ? accountKey(username) : deviceKey(nonce), address: addressKey(clientAddress) }
   }
 
   async #attempt (keys: AttemptKeys, claimant: Claimant, loadUser: () => Promise<UserRecord | undefined>, password: string): Promise<UserRecord> {
-    const leave = this.#enter(keys, claimant)
-    try {
-      // Counted as a failure before any lookup or password work: concurrency buys nothing.
-      const reservation = await this.#throttle.reserve(keys, (retryAfter) => {
-        this.#emit({ type: 'login.locked_out', ...claimant, cause: 'failures', retryAfter })
-      })
-      let user: UserRecord
+    return await this.#guarded(keys, claimant, async () => {
       let found: UserRecord | undefined
       try {
         found = await loadUser()
@@ -115,35 +129,53 @@ export class PasswordLogin {
           this.#emit({ type: 'login.failed', ...claimant, userId: found?.id, reason: result.reason })
           throw new LoginFailedError(result.reason)
         }
-        user = await this.#rehash(result.user, result.password)
+        return await this.#rehash(result.user, result.password)
       } catch (error) {
-        if (error instanceof LoginBusyError) {
-          this.#emit({ type: 'login.failed', ...claimant, userId: found?.id, reason: 'busy' })
-          // Refused before bcrypt ran: no password was checked, so nothing was guessed.
-          await this.#throttle.release(reservation)
-        }
+        if (error instanceof LoginBusyError) this.#emit({ type: 'login.failed', ...claimant, userId: found?.id, reason: 'busy' })
+        throw error
+      }
+    })
+  }
+
+  /**
+   * One attempt: an in-flight slot for each key, the attempt reserved (counted as a failure)
+   * before any lookup or check, then `check`. Only a success takes the reservation back, and
+   * a busy refusal (LoginBusyError: nothing was checked, so nothing was guessed).
+   */
+  async #guarded<T> (keys: AttemptKeys, claimant: Claimant, check: () => Promise<T>): Promise<T> {
+    const leave = this.#enter(keys, claimant)
+    try {
+      // Counted as a failure before any lookup or password work: concurrency buys nothing.
+      const reservation = await this.#throttle.reserve(keys, (retryAfter) => {
+        this.#emit({ type: 'login.locked_out', ...claimant, cause: 'failures', retryAfter })
+      })
+      let result: T
+      try {
+        result = await check()
+      } catch (error) {
+        if (error instanceof LoginBusyError) await this.#throttle.release(reservation)
         throw error
       }
       await this.#throttle.release(reservation)
-      return user
+      return result
     } finally {
       leave()
     }
   }
 
-  /** Takes an in-flight slot for both keys, or throws 429 (Retry-After 1) before any store call. */
+  /** Takes an in-flight slot for both keys (the address alone without an account), or throws 429 (Retry-After 1) before any store call. */
   #enter ({ account, address }: AttemptKeys, claimant: Claimant): () => void {
     const refuse = (): Error => {
       this.#emit({ type: 'login.locked_out', ...claimant, cause: 'in_flight', retryAfter: 1 })
       return withRetryAfter(new LoginThrottledError(), 1)
     }
-    if (!this.#accountSlots.tryAcquire(account)) throw refuse()
+    if (account !== undefined && !this.#accountSlots.tryAcquire(account)) throw refuse()
     if (!this.#addressSlots.tryAcquire(address)) {
-      this.#accountSlots.release(account)
+      if (account !== undefined) this.#accountSlots.release(account)
       throw refuse()
     }
     return () => {
-      this.#accountSlots.release(account)
+      if (account !== undefined) this.#accountSlots.release(account)
       this.#addressSlots.release(address)
     }
   }

@@ -112,24 +112,30 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
     return nowSeconds(this.#parts.clock)
   }
 
-  #issue (user: UserRecord, sessionId: string, refreshToken: string, refreshExpiresAt: number): IssuedSession {
-    const signed = this.#parts.tokens.signForSession({ ...this.#parts.claimsFor(user), sub: user.id, sid: sessionId, ver: user.tokenVersion })
+  #issue (user: UserRecord, sessionId: string, authMethods: readonly string[], refreshToken: string, refreshExpiresAt: number): IssuedSession {
+    // Set over the application's claims, so that claims() cannot forge how the user signed in.
+    const claims: Record<string, unknown> = { ...this.#parts.claimsFor(user) }
+    delete claims.amr
+    if (authMethods.length > 0) claims.amr = [...authMethods]
+    const signed = this.#parts.tokens.signForSession({ ...claims, sub: user.id, sid: sessionId, ver: user.tokenVersion })
     return { user, accessToken: signed.token, expiresIn: signed.exp - signed.iat, refreshToken, refreshExpiresAt, sessionId }
   }
 
   /**
    * Starts a new session (refresh-token family) for a user who just proved who they are,
-   * from `client` (shown in the user's list of sessions).
+   * from `client` (shown in the user's list of sessions). `authMethods`: how they proved it
+   * (RFC 8176 `amr`), carried by every access token of the session, refreshed ones too;
+   * none (the default, a session the application started) puts no `amr` claim in them.
    */
-  async start (user: UserRecord, client: SessionClientSeen = {}): Promise<IssuedSession> {
+  async start (user: UserRecord, client: SessionClientSeen = {}, authMethods: readonly string[] = []): Promise<IssuedSession> {
     const { policy, families } = this.#parts
     const createdAt = this.#now()
     const id = randomUUID()
     const refresh = newRefreshToken()
     const expiresAt = createdAt + policy.sessionMaxAgeSeconds
     const tokenExpiresAt = Math.min(createdAt + policy.refreshTokenTtlSeconds, expiresAt)
-    await families.create({ id, userId: user.id, tokenVersion: user.tokenVersion, createdAt, expiresAt, ...sessionClient(client) }, { hash: refresh.hash, expiresAt: tokenExpiresAt })
-    return this.#issue(user, id, refresh.token, tokenExpiresAt)
+    await families.create({ id, userId: user.id, tokenVersion: user.tokenVersion, createdAt, expiresAt, ...sessionClient(client), authMethods: [...authMethods] }, { hash: refresh.hash, expiresAt: tokenExpiresAt })
+    return this.#issue(user, id, authMethods, refresh.token, tokenExpiresAt)
   }
 
   /** When every access token of a session issued up to now has expired, even with clock tolerance. */
@@ -192,7 +198,7 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
       throw again === undefined ? new RefreshTokenInvalidError('unknown token') : await this.#refusal(again, now, options.clientAddress)
     }
     this.#emit({ type: 'session.refreshed', userId: user.id, sessionId: family.id, address: options.clientAddress })
-    return this.#issue(user, family.id, next.token, expiresAt)
+    return this.#issue(user, family.id, family.authMethods, next.token, expiresAt)
   }
 
   #limitAddress (clientAddress: string | undefined): void {

@@ -18,6 +18,8 @@ export interface AccessTokenClaimsBase extends RegisteredClaims {
   sid?: string | undefined
   /** The user's token version when the token was issued. */
   ver?: number | undefined
+  /** How the user proved who they are when the session started (RFC 8176): `pwd`, `otp`, `hwk`, `user`, `mfa`. */
+  amr?: string[] | undefined
 }
 
 export interface AccessTokenOptions {
@@ -38,8 +40,8 @@ export interface AccessTokenOptions {
   clock: Clock
 }
 
-/** Claims only the session service writes: a caller setting them could forge a session. */
-const SESSION_CLAIMS = ['sid', 'ver'] as const
+/** Claims only the session service writes: a caller setting them could forge a session (or a second factor). */
+const SESSION_CLAIMS = ['sid', 'ver', 'amr'] as const
 
 /**
  * Claims `sign()` refuses, and why: the session's ones (a caller setting them could forge a
@@ -50,8 +52,8 @@ const RESERVED_CLAIMS: ReadonlyArray<readonly [string, string]> = [
   ...['authMethod', 'keyId'].map((name) => [name, 'names an API key request: no token carries it'] as const)
 ]
 
-/** What the session service signs: the claims plus the session and token version. */
-export type SessionClaimsInput = ClaimsInput & { sid: string, ver: number }
+/** What the session service signs: the claims plus the session, the token version and, when known, how the user signed in. */
+export type SessionClaimsInput = ClaimsInput & { sid: string, ver: number, amr?: string[] | undefined }
 
 /** Decides, after a token verified, whether it is still honoured; throws when not. */
 export type RevocationCheck = (claims: AccessTokenClaimsBase, nowMs: number) => void
@@ -106,8 +108,8 @@ export class AccessTokens<Claims extends AccessTokenClaimsBase = AccessTokenClai
   }
 
   /**
-   * Signs a token for application code (`app.tokenAuth.sign`). `sid` and `ver` are refused:
-   * they tie a token to a session and a token version, which only the session service may do.
+   * Signs a token for application code (`app.tokenAuth.sign`). `sid`, `ver` and `amr` are refused:
+   * they tie a token to a session, a token version and a way of signing in, which only the session service may do.
    * `issuedAtSeconds` backdates the token (a test's already-expired token).
    */
   sign (input: ClaimsInput, ttlSeconds?: number, issuedAtSeconds?: number): SignedToken {
@@ -136,7 +138,7 @@ export class AccessTokens<Claims extends AccessTokenClaimsBase = AccessTokenClai
     return issuedAtSeconds
   }
 
-  /** Signs a token for the session service, which alone sets `sid` and `ver`. */
+  /** Signs a token for the session service, which alone sets `sid`, `ver` and `amr`. */
   signForSession (input: SessionClaimsInput, ttlSeconds?: number): SignedToken {
     const claims = { ...input }
     if (typeof claims.sid !== 'string' || claims.sid.length === 0) throw new TypeError('claims.sid must be a non-empty string')
