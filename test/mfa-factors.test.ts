@@ -80,12 +80,10 @@ t.test('conflicts: beginning while on, confirming with nothing pending, an enrol
   const strong = await mfaContext(fixture, secret)
   await t.rejects(fixture.factors.beginTotp(strong, PASSWORD), CONFLICT, 'on already')
   await t.rejects(fixture.factors.confirmTotp(strong, '123456'), CONFLICT, 'on, nothing pending')
-  const stage = fixture.store.totp.stage
-  fixture.store.totp.remove = async () => true
+  // Read as off, yet the store refuses to stage: a concurrent confirmation won.
   fixture.store.totp.find = async () => undefined
   fixture.store.totp.stage = async () => false
   await t.rejects(fixture.factors.beginTotp(strong, PASSWORD), CONFLICT, 'confirmed by a concurrent request')
-  t.ok(stage)
 })
 
 t.test('changes need a session token, and once a factor is on, a session signed in with it', async (t) => {
@@ -196,23 +194,21 @@ t.test('registration options: the password, the limit, existing passkeys exclude
   await t.rejects(fixture.factors.registerPasskey(strong, 'again', first.authenticator.register(options2)), CONFLICT, 'registered already')
 })
 
-t.test('a registration over the limit when stored (a concurrent one won), or for a user gone', async (t) => {
+t.test('a registration refused by the store: over the limit (a concurrent one won), or for a user disabled meanwhile', async (t) => {
   const fixture = await mfaCore(t, { passkeys: { rpId: 'example.com', origins: ORIGIN, maxPerUser: 1 } })
-  const ctx = await context(fixture)
-  const optionsA = await fixture.factors.passkeyRegistrationOptions(ctx, PASSWORD)
-  const optionsB = await fixture.factors.passkeyRegistrationOptions(ctx, PASSWORD)
-  await fixture.factors.registerPasskey(ctx, 'a', new SoftAuthenticator({ origin: ORIGIN }).register(optionsA))
-  const strongFixture = fixture
-  const insert = strongFixture.store.passkeys.insert
-  strongFixture.store.passkeys.insert = async () => false
-  const listByUser = strongFixture.store.passkeys.listByUser
-  // The first registration is not yet a factor for this (password) session's check: read as none.
-  let calls = 0
-  strongFixture.store.passkeys.listByUser = async (userId) => calls++ === 0 ? [] : await listByUser(userId)
-  await t.rejects(fixture.factors.registerPasskey(ctx, 'b', new SoftAuthenticator({ origin: ORIGIN }).register(optionsB)), { code: 'FST_TOKEN_AUTH_PASSKEY_LIMIT' })
-  const optionsC = await (async () => { strongFixture.store.passkeys.listByUser = async () => []; return await fixture.factors.passkeyRegistrationOptions(ctx, PASSWORD) })()
-  await t.rejects(fixture.factors.registerPasskey(ctx, 'c', new SoftAuthenticator({ origin: ORIGIN }).register(optionsC)), { code: 'FST_TOKEN_AUTH_TOKEN_REVOKED' }, 'refused by the store for another reason: the user is gone or disabled')
-  t.ok(insert)
+  const { secret } = await enableTotp(fixture, await context(fixture))
+  const strong = await mfaContext(fixture, secret)
+  const [optionsA, optionsB, optionsC] = [
+    await fixture.factors.passkeyRegistrationOptions(strong, PASSWORD),
+    await fixture.factors.passkeyRegistrationOptions(strong, PASSWORD),
+    await fixture.factors.passkeyRegistrationOptions(strong, PASSWORD)
+  ]
+  await fixture.factors.registerPasskey(strong, 'a', new SoftAuthenticator({ origin: ORIGIN }).register(optionsA))
+  await t.rejects(fixture.factors.registerPasskey(strong, 'b', new SoftAuthenticator({ origin: ORIGIN }).register(optionsB)), { code: 'FST_TOKEN_AUTH_PASSKEY_LIMIT', statusCode: 409 })
+  await fixture.factors.removePasskey(strong, PASSWORD, (await fixture.factors.status(strong)).passkeys[0].id)
+  // The store refuses for a user disabled (or deleted) after the checks.
+  fixture.store.passkeys.insert = async () => false
+  await t.rejects(fixture.factors.registerPasskey(strong, 'c', new SoftAuthenticator({ origin: ORIGIN }).register(optionsC)), { code: 'FST_TOKEN_AUTH_TOKEN_REVOKED' })
 })
 
 t.test('passkey names: trimmed, 1 to 100 characters, no control characters; renames and removals of others\' passkeys are 404', async (t) => {
@@ -265,4 +261,17 @@ t.test('passkeys off: their methods are 400', async (t) => {
   await t.rejects(fixture.core.passkeyLoginOptions({ clientAddress: ADDRESS }), BAD_REQUEST)
   await t.rejects(fixture.core.passkeyLogIn({ response: {}, clientAddress: ADDRESS }), BAD_REQUEST)
   t.ok((fixture.core.stateful as NonNullable<AuthCore['stateful']>).mfa)
+})
+
+t.test('a user with a passkey turns TOTP on: their recovery codes stay; a code works only once TOTP is confirmed', async (t) => {
+  const fixture = await mfaCore(t)
+  const { authenticator, result } = await registeredPasskey(fixture, await context(fixture))
+  const strong = contextOf(fixture.core, (await fixture.core.passkeyLogIn({ response: authenticator.assert(await fixture.core.passkeyLoginOptions({ clientAddress: ADDRESS })), clientAddress: ADDRESS })).session)
+  const challenge = async (): Promise<string> => ((await fixture.core.logIn({ username: 'alice', password: PASSWORD, clientAddress: ADDRESS })) as { challenge: MfaChallenge }).challenge.token
+  await t.rejects(fixture.core.completeMfaLogin({ challenge: await challenge(), code: '123456', clientAddress: ADDRESS }), CODE_INVALID, 'no TOTP at all')
+  const { secret } = await fixture.factors.beginTotp(strong, PASSWORD)
+  await t.rejects(fixture.core.completeMfaLogin({ challenge: await challenge(), code: codeFor(secret, fixture.clock), clientAddress: ADDRESS }), CODE_INVALID, 'TOTP only pending')
+  const confirmed = await fixture.factors.confirmTotp(strong, codeFor(secret, fixture.clock))
+  t.equal(confirmed.recoveryCodes, undefined, 'the codes the passkey brought stay')
+  t.equal((await fixture.factors.status(strong)).recoveryCodesLeft, result.recoveryCodes?.length)
 })

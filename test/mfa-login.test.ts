@@ -254,3 +254,19 @@ t.test('second-factor logins need the mfa option', async (t) => {
   await t.rejects(fixture.core.passkeyLoginOptions({ clientAddress: ADDRESS }), TypeError)
   t.equal((await fixture.core.logIn({ username: 'alice', password: PASSWORD, clientAddress: ADDRESS })).kind, 'session')
 })
+
+t.test('POST /login answers the second step\'s challenge for a user with a second factor: no token, no cookie, no-store', async (t) => {
+  const { buildSessionApp } = await import('./helpers/app.js')
+  const { MFA_KEY } = await import('./helpers/mfa.js')
+  const { app, store } = await buildSessionApp(t, { auth: { mfa: { encryptionKey: MFA_KEY } } })
+  const alice = await store.users.findByUsername('alice') as NonNullable<Awaited<ReturnType<typeof store.users.findByUsername>>>
+  await store.totp.stage({ userId: alice.id, encryptedSecret: 'x', createdAt: 0, confirmedAt: null, lastUsedStep: 0 })
+  await store.totp.confirm(alice.id, 'x', 0, 0)
+  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: PASSWORD } })
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['cache-control'], 'no-store')
+  t.same(res.headers['set-cookie'], undefined)
+  const body = res.json()
+  t.same(Object.keys(body).sort(), ['expires_in', 'methods', 'mfa_required', 'mfa_token'])
+  t.match(body, { mfa_required: true, mfa_token: /^[A-Za-z0-9_-]{43}$/, expires_in: 300, methods: ['totp'] })
+})

@@ -56,7 +56,7 @@ t.test('a sign-in challenge works once, from the address it was given to', async
 })
 
 t.test('refused: an unknown passkey, another user\'s handle or none, no user verification, a disabled user, a counter gone back, a changed backup eligibility', async (t) => {
-  const fixture = await mfaCore(t)
+  const fixture = await mfaCore(t, { core: { throttle: { maxAccountFailures: 20 } } })
   const { authenticator } = await withPasskey(fixture)
   const stranger = new SoftAuthenticator({ origin: ORIGIN })
   stranger.userHandle = authenticator.userHandle
