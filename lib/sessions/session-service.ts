@@ -128,7 +128,7 @@ export class SessionService<Claims extends AccessTokenClaimsBase = AccessTokenCl
     const refresh = newRefreshToken()
     const expiresAt = createdAt + policy.sessionMaxAgeSeconds
     const tokenExpiresAt = Math.min(createdAt + policy.refreshTokenTtlSeconds, expiresAt)
-    await families.create({ id, userId: user.id, tokenVersion: user.tokenVersion, createdAt, expiresAt, ...sessionClient(client) }, { hash: refresh.hash, expiresAt: tokenExpiresAt })
+    await families.create({ id, userId: user.id, tokenVersion: user.tokenVersion, createdAt, expiresAt, ...sessionClient(client), authMethods: ['pwd'] }, { hash: refresh.hash, expiresAt: tokenExpiresAt })
     return this.#issue(user, id, refresh.token, tokenExpiresAt)
   }
 
