@@ -7,7 +7,7 @@ import { familyCases } from './family-cases.js'
 import { passkeyCases } from './passkey-cases.js'
 import { recoveryCodeCases } from './recovery-code-cases.js'
 import { revocationCases } from './revocation-cases.js'
-import { secondFactorDeletionCases } from './second-factor-deletion-cases.js'
+import { secondFactorCases } from './second-factor-cases.js'
 import { totpCases } from './totp-cases.js'
 import { userCases } from './user-cases.js'
 
@@ -44,5 +44,5 @@ export const storeContractCases: ReadonlyArray<StoreContractCase> = Object.freez
   ...recoveryCodeCases,
   ...passkeyCases,
   ...challengeCases,
-  ...secondFactorDeletionCases
+  ...secondFactorCases
 ])

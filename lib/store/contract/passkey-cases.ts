@@ -110,7 +110,7 @@ export const passkeyCases: StoreContractCase[] = [
       const { user, passkeys } = await userWithPasskeys(store,
         { id: 'later', createdAt: NOW + 2 },
         ...[...order].reverse().map((id) => ({ id, createdAt: NOW + 1 })),
-        { id: 'earliest', createdAt: NOW })
+        { id: 'earliest', createdAt: NOW, lastUsedAt: NOW + 5 })
       await userWithPasskeys(store, { createdAt: NOW })
       const listed = await store.passkeys.listByUser(user.id)
       assert.deepEqual(ids(listed), ['earliest', ...order, 'later'])
