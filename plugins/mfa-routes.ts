@@ -90,12 +90,12 @@ const plugin: FastifyPluginAsync<MfaRoutesOptions> = async (app, options) => {
     return { passkey: passkeyViewOf(passkey), ...recoveryCodes === undefined ? {} : { recovery_codes: recoveryCodes } }
   })
 
-  app.patch<{ Params: PasskeyParamsType, Body: PasskeyRenameRequest }>('/passkeys/:id', { schema: { params: PasskeyParams, body: PasskeyRenameBody, response: passkeyResponses } }, async (request) => {
-    return passkeyViewOf(await factors.renamePasskey(contextOf(request), request.params.id, request.body.name))
+  app.patch<{ Params: PasskeyParamsType, Body: PasskeyRenameRequest }>('/passkeys/*', { schema: { params: PasskeyParams, body: PasskeyRenameBody, response: passkeyResponses } }, async (request) => {
+    return passkeyViewOf(await factors.renamePasskey(contextOf(request), request.params['*'], request.body.name))
   })
 
-  app.delete<{ Params: PasskeyParamsType, Body: CurrentPasswordRequest }>('/passkeys/:id', { schema: { params: PasskeyParams, body: CurrentPasswordBody, response: emptyResponses } }, async (request, reply) => {
-    await factors.removePasskey(contextOf(request), request.body.current_password, request.params.id)
+  app.delete<{ Params: PasskeyParamsType, Body: CurrentPasswordRequest }>('/passkeys/*', { schema: { params: PasskeyParams, body: CurrentPasswordBody, response: emptyResponses } }, async (request, reply) => {
+    await factors.removePasskey(contextOf(request), request.body.current_password, request.params['*'])
     reply.code(204)
   })
 }

@@ -53,7 +53,11 @@ export type PasskeyRegisterRequest = Static<typeof PasskeyRegisterBody>
 export const PasskeyRenameBody = Type.Object({ name }, strict)
 export type PasskeyRenameRequest = Static<typeof PasskeyRenameBody>
 
-export const PasskeyParams = Type.Object({ id: credentialId }, strict)
+/**
+ * A passkey's id, the rest of the path: a wildcard, since a credential id may be up to 1364
+ * characters and Fastify's parametric segments stop at maxParamLength (100 by default).
+ */
+export const PasskeyParams = Type.Object({ '*': credentialId }, strict)
 export type PasskeyParamsType = Static<typeof PasskeyParams>
 
 const seconds = Type.Integer({ description: 'Seconds since the epoch.' })
