@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyServerOptions, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
-import { createMemoryStore, mfaRoutes, type AuthEvent, type AuthStore, type TokenAuthOptions, type UserRecord } from 'fastify-token-auth'
+import { createMemoryStore, mfaRoutes, type AuthEvent, type AuthStore, type LoginRoutesOptions, type TokenAuthOptions, type UserRecord } from 'fastify-token-auth'
 import { totpCode, totpStep } from '../../lib/mfa/totp.js'
 import { SCOPES } from './api-keys.js'
 import { buildApp, PASSWORD } from './app.js'
@@ -31,7 +31,7 @@ export interface MfaAppOptions {
   mfa?: TokenAuthOptions['mfa']
   auth?: Partial<TokenAuthOptions> | undefined
   fastify?: FastifyServerOptions | undefined
-  routes?: Parameters<typeof buildApp>[1]['routes']
+  routes?: LoginRoutesOptions | undefined
   /** Register mfaRoutes under /auth/mfa (default true). */
   mfaRoutes?: boolean | undefined
 }
