@@ -457,3 +457,15 @@ t.test('with the cookie transport off the routes work by Bearer token alone', as
   t.type(second.json().refresh_token, 'string', 'both tokens in the body')
   t.equal((await mfaRequest(app, second.json().access_token, 'POST', '/recovery-codes', { current_password: PASSWORD })).statusCode, 200)
 })
+
+t.test('turning TOTP on while recovery codes remain (a passkey came first) gives no new set', async (t) => {
+  const { app, clock } = await mfaApp(t)
+  const { authenticator } = await addPasskey(app, await passwordSession(app))
+  const signIn = await app.inject({ method: 'POST', url: '/auth/login/passkey/options', remoteAddress: ADDRESS })
+  const strong = (await app.inject({ method: 'POST', url: '/auth/login/passkey', payload: { response: authenticator.assert(signIn.json()) }, remoteAddress: ADDRESS })).json().access_token
+  const { secret } = (await mfaRequest(app, strong, 'POST', '/totp', { current_password: PASSWORD })).json()
+  const confirmed = await mfaRequest(app, strong, 'POST', '/totp/confirm', { code: totpNow(secret, clock) })
+  t.equal(confirmed.statusCode, 200)
+  t.same(confirmed.json(), {})
+  t.same((await mfaRequest(app, strong, 'GET', '/')).json().recovery_codes_left, 10)
+})
