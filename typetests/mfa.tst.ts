@@ -1,51 +1,24 @@
 import Fastify from 'fastify'
 import { expect, test } from 'tstyche'
-import tokenAuth, { createMemoryStore, mfaRoutes, type MfaManagement, type MfaStatus, type PasskeyView, type TotpEnrollment } from 'fastify-token-auth'
+import tokenAuth, { createAuthCore, createMemoryStore, type LoginOutcome, type MfaChallenge, type MfaMethod, type SignedIn } from 'fastify-token-auth'
 
-const app = Fastify()
-await app.register(tokenAuth, {
-  secret: 'x'.repeat(32),
-  store: createMemoryStore(),
-  mfa: { encryptionKey: 'k'.repeat(32), challengeTtl: '5m', passkeys: { rpId: 'example.com', origins: ['https://example.com'] } }
-})
-
-test('the mfa option takes an encryption key (or several), a challenge lifetime and passkeys', () => {
-  expect(Fastify().register).type.toBeCallableWith(tokenAuth, { secret: 'x', mfa: { encryptionKey: ['new key', new Uint8Array(32)], issuer: 'Example' } })
-  expect(Fastify().register).type.not.toBeCallableWith(tokenAuth, { secret: 'x', mfa: { issuer: 'Example' } })
+test('the mfa option takes an encryption key (or a list), an issuer, a challenge lifetime and passkeys', () => {
+  expect(Fastify().register).type.toBeCallableWith(tokenAuth, { secret: 'x', mfa: { encryptionKey: 'k', issuer: 'Acme', challengeTtl: '2m' } })
+  expect(Fastify().register).type.toBeCallableWith(tokenAuth, { secret: 'x', mfa: { encryptionKey: ['new', new Uint8Array(32)], passkeys: { rpId: 'example.com', origins: ['https://example.com'], maxPerUser: 5 } } })
+  expect(Fastify().register).type.not.toBeCallableWith(tokenAuth, { secret: 'x', mfa: { issuer: 'Acme' } })
   expect(Fastify().register).type.not.toBeCallableWith(tokenAuth, { secret: 'x', mfa: { encryptionKey: 'k', passkeys: { rpId: 'example.com' } } })
 })
 
-test('requireRole takes role names and, last, { mfa }; requireMfa is a hook', () => {
-  expect(app.get).type.toBeCallableWith('/admin', { onRequest: app.requireRole('admin', 'owner', { mfa: true }) }, async () => 'ok')
-  expect(app.get).type.toBeCallableWith('/admin', { onRequest: app.requireRole('admin') }, async () => 'ok')
-  expect(app.get).type.toBeCallableWith('/audit', { onRequest: app.requireMfa }, async () => 'ok')
-  expect(app.requireRole).type.not.toBeCallableWith('admin', { mfa: 'yes' })
-  expect(app.requireRole).type.not.toBeCallableWith('admin', { mfa: true }, 'owner')
-  expect(app.requireRole).type.not.toBeCallableWith('admin', { role: 'owner' })
-})
-
-test('request.user says how its session signed in (amr)', () => {
-  app.get('/me', { onRequest: app.authenticate }, async (request) => {
-    expect(request.user.amr).type.toBe<string[] | undefined>()
-    return request.user.sub
-  })
-})
-
-test('mfaRoutes takes only Fastify\'s register options', () => {
-  expect(Fastify().register).type.toBeCallableWith(mfaRoutes, { prefix: '/auth/mfa' })
-  expect(Fastify().register).type.not.toBeCallableWith(mfaRoutes, { prefix: '/auth/mfa', passkeys: true })
-})
-
-test('app.tokenAuth.mfa manages a user\'s factors from a request\'s context', async () => {
-  const mfa = app.tokenAuth.mfa
-  expect(mfa).type.toBe<MfaManagement>()
-  const context = { userId: 'u1', sessionId: 's1', authMethods: ['pwd'], address: '192.0.2.1' }
-  expect(await mfa.status({ userId: 'u1' })).type.toBe<MfaStatus>()
-  expect(await mfa.beginTotp(context, 'password')).type.toBe<TotpEnrollment>()
-  expect(await mfa.confirmTotp(context, '123456')).type.toBe<{ recoveryCodes: string[] | undefined }>()
-  expect(mfa.disableTotp).type.toBeCallableWith(context, 'password', { recoveryCode: 'abcde-12345' })
-  expect(mfa.disableTotp).type.not.toBeCallableWith(context, 'password', { otp: '123456' })
-  expect(await mfa.regenerateRecoveryCodes(context, 'password')).type.toBe<string[]>()
-  expect(await mfa.renamePasskey(context, 'id', 'name')).type.toBe<PasskeyView>()
-  expect(mfa.beginTotp).type.not.toBeCallableWith({ userId: 'u1' }, 'password')
+test('a login resolves a session or the second step, told apart by kind', async () => {
+  const core = createAuthCore({ secret: 'x'.repeat(32), store: createMemoryStore(), mfa: { encryptionKey: 'k'.repeat(32) } })
+  const outcome = await core.logIn({ username: 'alice', password: 'p', clientAddress: '::1' })
+  expect(outcome).type.toBe<LoginOutcome>()
+  if (outcome.kind === 'mfa') {
+    expect(outcome.challenge).type.toBe<MfaChallenge>()
+    expect(outcome.challenge.methods).type.toBe<MfaMethod[]>()
+    expect(outcome).type.not.toHaveProperty('session')
+  } else {
+    expect(outcome.deviceToken).type.toBe<string>()
+  }
+  expect(await core.completeMfaLogin({ challenge: 'c', code: '123456', clientAddress: '::1' })).type.toBe<SignedIn>()
 })
