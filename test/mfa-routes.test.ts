@@ -7,7 +7,6 @@ import {
   addPasskey, ADDRESS, assertRefused, BARE_CHALLENGE, browserCookies, enrollTotp, INSUFFICIENT_SCOPE, INVALID_TOKEN, MFA_KEY, mfaApp, mfaRequest,
   mfaSession, nextStep, ORIGIN, passwordLogin, passwordSession, totpNow, VALIDATION, type MfaApp, type Response
 } from './helpers/mfa-app.js'
-import { withMfaPorts } from './helpers/mfa-memory-ports.js'
 import { SoftAuthenticator } from './helpers/soft-authenticator.js'
 
 // The signed-in user's second factors over HTTP, under /auth/mfa: status, TOTP on and off,
@@ -403,9 +402,9 @@ t.test('with mfa on and passkeys off the passkey routes do not exist', async (t)
 
 t.test('registering mfaRoutes without the mfa option, or with an option it does not know, fails', async (t) => {
   for (const [auth, options, message] of [
-    [{ secret: SECRET, store: withMfaPorts(createMemoryStore()) }, {}, /mfaRoutes needs the `mfa` option/],
+    [{ secret: SECRET, store: createMemoryStore() }, {}, /mfaRoutes needs the `mfa` option/],
     [{ secret: SECRET }, {}, /mfaRoutes needs the `mfa` option/],
-    [{ secret: SECRET, store: withMfaPorts(createMemoryStore()), mfa: { encryptionKey: MFA_KEY } }, { passkeys: true }, /passkeys is not a mfaRoutes option/]
+    [{ secret: SECRET, store: createMemoryStore(), mfa: { encryptionKey: MFA_KEY } }, { passkeys: true }, /passkeys is not a mfaRoutes option/]
   ] as const) {
     const app = Fastify()
     t.teardown(async () => { await app.close() })
