@@ -1,12 +1,14 @@
-// The public entry: the two plugins, the store factories, the error classes and the
+// The public entry: the plugins, the store factories, the error classes and the
 // types an application needs. Everything else is internal.
 export { tokenAuth, tokenAuth as default } from './plugins/token-auth.js'
 export { loginRoutes, type LoginRoutesOptions } from './plugins/login-routes.js'
 export { adminRoutes, type AdminRoutesOptions } from './plugins/admin-routes.js'
 export { apiKeyRoutes, type ApiKeyRoutesOptions } from './plugins/api-key-routes.js'
+export { mfaRoutes, type MfaRoutesOptions } from './plugins/mfa-routes.js'
 export { revocationFeed, type RevocationFeedOptions } from './plugins/revocation-feed.js'
 export type { TokenAuthOptions, CookieNames } from './plugins/token-auth-options.js'
-export type { TokenAuthApi, SignOptions, ApiKeyManagement } from './plugins/token-auth-api.js'
+export type { TokenAuthApi, SignOptions, ApiKeyManagement, MfaManagement } from './plugins/token-auth-api.js'
+export type { RoleGuardOptions } from './plugins/authenticator.js'
 export type { TokenAuthClaims, AccessTokenClaims, SignableClaims, CredentialClaims } from './plugins/claims-types.js'
 export type { TokenAuthRouteConfig } from './plugins/fastify-types.js'
 export type { TokenAuthDecoratorNames, DefaultDecoratorNames } from './plugins/decorator-names.js'

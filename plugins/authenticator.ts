@@ -1,6 +1,7 @@
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { ApiKeyIdentity } from '../lib/api-keys/api-key-identity.js'
-import { InsufficientScopeError, InvalidOptionError, TokenMissingError } from '../lib/errors.js'
+import { InsufficientScopeError, InvalidOptionError, MfaRequiredError, TokenMissingError } from '../lib/errors.js'
+import { optionNames, refuseUnknownKeys, type KnownKeys } from '../lib/options/known-keys.js'
 import type { TokenVerifier } from '../lib/issuers/token-verifier.js'
 import type { ApiKeyTransport } from './api-key-transport.js'
 import type { AccessTokenClaims } from './claims-types.js'
@@ -20,11 +21,42 @@ export interface AuthenticatorParts {
 
 type ClaimsCheck = (claims: AccessTokenClaims) => void
 
-function checkedNames (names: string[], what: string): string[] {
+/** What `requireRole` may be told after the role names. */
+export interface RoleGuardOptions {
+  /** Also require a session signed in with a second factor (as `requireMfa`). Default false. */
+  mfa?: boolean | undefined
+}
+
+/** The role names, then optionally the options: `requireRole('admin', 'owner', { mfa: true })`. */
+export type RoleGuardArguments = string[] | [...roles: string[], options: RoleGuardOptions]
+
+const ROLE_GUARD_OPTIONS: KnownKeys<RoleGuardOptions> = { mfa: true }
+const ROLE_GUARD_OPTION_NAMES = optionNames(ROLE_GUARD_OPTIONS)
+
+function checkedNames (names: unknown[], what: string): string[] {
   if (names.length === 0 || !names.every((name) => typeof name === 'string' && name.length > 0 && !/\s/.test(name))) {
     throw new InvalidOptionError(`${what} needs one or more names without spaces`)
   }
-  return names
+  return names as string[]
+}
+
+/** Splits requireRole's arguments into the role names and the trailing options object, checked. */
+function roleGuardArguments (args: readonly unknown[]): { roles: string[], mfa: boolean } {
+  const last = args[args.length - 1]
+  if (typeof last !== 'object' || last === null || Array.isArray(last)) return { roles: checkedNames([...args], 'requireRole'), mfa: false }
+  refuseUnknownKeys(last, ROLE_GUARD_OPTION_NAMES, { owner: 'requireRole' })
+  const mfa = (last as RoleGuardOptions).mfa
+  if (mfa !== undefined && typeof mfa !== 'boolean') throw new InvalidOptionError('requireRole: mfa must be true or false')
+  return { roles: checkedNames(args.slice(0, -1), 'requireRole'), mfa: mfa === true }
+}
+
+/**
+ * 403 unless the token's session was signed in with a second factor (RFC 8176 `amr` holds
+ * 'mfa'). An API key names no sign-in, so it never passes.
+ */
+function checkMfa (claims: AccessTokenClaims): void {
+  const amr = (claims as { amr?: unknown }).amr
+  if (claims.authMethod === 'api_key' || !Array.isArray(amr) || !amr.includes('mfa')) throw new MfaRequiredError()
 }
 
 export interface Authenticator {
@@ -37,8 +69,9 @@ export interface Authenticator {
   /** The claims a hook verified on this request: what `request.user` (or its configured name) holds. */
   claimsOf: (request: FastifyRequest) => AccessTokenClaims
   authenticate: onRequestHookHandler
-  requireRole: (...roles: string[]) => onRequestHookHandler
+  requireRole: (...args: RoleGuardArguments) => onRequestHookHandler
   requireScope: (...scopes: string[]) => onRequestHookHandler
+  requireMfa: onRequestHookHandler
 }
 
 /**
@@ -104,15 +137,17 @@ export function createAuthenticator ({ verifier, readToken, checkCsrf, userName,
     verifyRequest,
     claimsOf,
     authenticate: guard(() => {}),
-    requireRole (...roles) {
-      const wanted = checkedNames(roles, 'requireRole')
+    requireRole (...args) {
+      const { roles: wanted, mfa } = roleGuardArguments(args)
       return guard((claims) => {
         const held = (claims as { roles?: unknown }).roles
         if (!Array.isArray(held) || !wanted.some((role) => held.includes(role))) {
           throw new InsufficientScopeError(`the role ${wanted.join(' or ')}`)
         }
+        if (mfa) checkMfa(claims)
       })
     },
+    requireMfa: guard(checkMfa),
     requireScope (...scopes) {
       const wanted = checkedNames(scopes, 'requireScope')
       return guard((claims) => {

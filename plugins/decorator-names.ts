@@ -21,6 +21,7 @@ const DEFAULT_NAMES = Object.freeze({
   authenticate: 'authenticate',
   requireRole: 'requireRole',
   requireScope: 'requireScope',
+  requireMfa: 'requireMfa',
   tokenAuth: 'tokenAuth'
 } as const)
 

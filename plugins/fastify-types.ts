@@ -1,4 +1,5 @@
 import type { onRequestHookHandler } from 'fastify'
+import type { RoleGuardArguments } from './authenticator.js'
 import type { AccessTokenClaims } from './claims-types.js'
 import type { DecoratorNames } from './decorator-names.js'
 import type { TokenAuthApi } from './token-auth-api.js'
@@ -9,10 +10,18 @@ interface InstanceDecorationsByRole {
   tokenAuth: TokenAuthApi
   /** onRequest hook: 401 unless the request carries a valid access token; sets `request.user`. */
   authenticate: onRequestHookHandler
-  /** onRequest hook: authenticates, then 403 unless the token's `roles` include one of these. */
-  requireRole: (...roles: string[]) => onRequestHookHandler
+  /**
+   * onRequest hook: authenticates, then 403 unless the token's `roles` include one of these;
+   * with a trailing `{ mfa: true }`, also 403 unless its session was signed in with a second factor.
+   */
+  requireRole: (...roles: RoleGuardArguments) => onRequestHookHandler
   /** onRequest hook: authenticates, then 403 unless the token's `scope` includes all of these. */
   requireScope: (...scopes: string[]) => onRequestHookHandler
+  /**
+   * onRequest hook: authenticates, then 403 (FST_TOKEN_AUTH_MFA_REQUIRED) unless the token's
+   * session was signed in with a second factor (its `amr` holds 'mfa'). API keys never pass.
+   */
+  requireMfa: onRequestHookHandler
 }
 
 /** The request decorators, keyed by their default names (their roles). */

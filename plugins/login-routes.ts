@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { CsrfRejectedError, InvalidAuthRequestError, InvalidOptionError, RefreshTokenInvalidError, TokenMissingError } from '../lib/errors.js'
+import type { BeforeSession, SignedIn } from '../lib/core/auth-core.js'
 import { LoginFailedError, type LoginFailureReason } from '../lib/login/login-failed-error.js'
 import type { IssuedSession } from '../lib/sessions/session-service.js'
 import { optionNames, refuseUnknownKeys, type KnownKeys } from '../lib/options/known-keys.js'
@@ -10,6 +11,7 @@ import { accountMailRoutes } from './account-mail-routes.js'
 import { refuseApiKeysOnRoute } from './api-key-transport.js'
 import { coreHandleOf } from './core-handle.js'
 import { sessionIdOf } from './csrf-check.js'
+import { loginMfaRoutes } from './login-mfa-routes.js'
 import { emptyResponses, LoginBody, loginResponses, PasswordChangeBody, RefreshTokenBody, tokenResponses, type LoginRequest, type PasswordChangeRequest, type RefreshTokenRequest } from './login-schemas.js'
 import { REGISTER_OPTION_NAMES } from './register-options.js'
 import { readCookie } from './request-credentials.js'
@@ -84,6 +86,19 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     return body
   }
 
+  /** A session with the browser's new device cookie (once the user proved who they are, every step done). */
+  function sendSignedIn (request: FastifyRequest, reply: FastifyReply, { session, deviceToken }: SignedIn, refreshTokenRequested: boolean): object {
+    const body = sendSession(request, reply, session, refreshTokenRequested)
+    if (cookieTransport) cookies.setDevice(reply, deviceToken, refreshPath)
+    return body
+  }
+
+  /** onLoginSuccess, as the core runs it before a session starts. */
+  function beforeSessionOf (request: FastifyRequest): BeforeSession | undefined {
+    if (onLoginSuccess === undefined) return undefined
+    return async (user: UserRecord) => { await onLoginSuccess({ request, user }) }
+  }
+
   async function passwordChecked<T> (request: FastifyRequest, username: string, attempt: () => Promise<T>): Promise<T> {
     try {
       return await attempt()
@@ -147,16 +162,13 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
     if (cookieTransport) csrf.checkRequestOrigin(request)
     const { username, password } = request.body
     const attempt = { username, password, clientAddress: clientAddress(request), deviceToken: deviceCookie(request), userAgent: request.headers['user-agent'] }
-    const beforeSession = onLoginSuccess === undefined ? undefined : async (user: UserRecord) => { await onLoginSuccess({ request, user }) }
-    const outcome = await passwordChecked(request, username, async () => await handle.core.logIn(attempt, beforeSession))
+    const outcome = await passwordChecked(request, username, async () => await handle.core.logIn(attempt, beforeSessionOf(request)))
     if (outcome.kind === 'mfa') {
       // The password was right; the second step decides. No session, no cookie yet.
       reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
       return { mfa_required: true, mfa_token: outcome.challenge.token, expires_in: outcome.challenge.expiresIn, methods: outcome.challenge.methods }
     }
-    const body = sendSession(request, reply, outcome.session, request.body.include_refresh_token === true)
-    if (cookieTransport) cookies.setDevice(reply, outcome.deviceToken, refreshPath)
-    return body
+    return sendSignedIn(request, reply, outcome, request.body.include_refresh_token === true)
   })
 
   app.post<{ Body: RefreshTokenRequest }>('/refresh', { schema: { body: RefreshTokenBody, response: tokenResponses } }, async (request, reply) => {
@@ -211,13 +223,16 @@ const plugin: FastifyPluginAsync<LoginRoutesOptions> = async (app, options) => {
 
   const flows = stateful.accountMail
   if (flows !== undefined) await app.register(accountMailRoutes, { flows, sendSession, deviceCookie, passwordChecked })
+  if (stateful.mfa !== undefined) await app.register(loginMfaRoutes, { sendSignedIn, deviceCookie, beforeSessionOf })
 }
 
 /**
  * The session routes, under the prefix you register them with: POST login, refresh,
  * logout, logout-all and password; GET sessions and DELETE sessions/:id; with the `mail`
  * option, also password/forgot, password/reset, email/verification, email/verify and
- * email/change. Needs tokenAuth registered with a `store`.
+ * email/change; with the `mfa` option, also login/mfa (the second step of a login) and,
+ * with `mfa.passkeys`, login/mfa/passkey-options, login/passkey/options and login/passkey.
+ * Needs tokenAuth registered with a `store`.
  */
 export const loginRoutes = fp(plugin, {
   fastify: '5.x',

@@ -3,6 +3,7 @@ import type { ApiKeys } from '../lib/api-keys/api-keys.js'
 import type { AuthCore } from '../lib/core/auth-core.js'
 import type { UserManagement } from '../lib/core/user-management.js'
 import { toSeconds, type Duration } from '../lib/duration.js'
+import type { SecondFactors } from '../lib/mfa/second-factors.js'
 import { optionNames, refuseUnknownKeys, type KnownKeys } from '../lib/options/known-keys.js'
 import type { IssuedSession, SessionService } from '../lib/sessions/session-service.js'
 import type { JsonWebKeySet } from '../lib/tokens/key-ring.js'
@@ -66,6 +67,45 @@ function apiKeyManagementOf (apiKeys: ApiKeys | undefined): ApiKeyManagement | u
   })
 }
 
+/**
+ * Users' second factors, for the application's own code (its own routes, an admin page):
+ * what the mfaRoutes do over HTTP. Every method takes the context of the request that asks
+ * (`userId`, `sessionId`, `authMethods` from the access token's sub, sid and amr, the client
+ * `address`): a change needs a session, and once the user has a second factor a session
+ * signed in with one.
+ */
+export interface MfaManagement {
+  /** TOTP off, pending or on, the recovery codes left, and the passkeys. */
+  status: SecondFactors['status']
+  /** Starts a TOTP enrollment: the secret, its otpauth:// URI and a QR code. */
+  beginTotp: SecondFactors['beginTotp']
+  /** Turns TOTP on with a first code; new recovery codes when the user had none. */
+  confirmTotp: SecondFactors['confirmTotp']
+  disableTotp: SecondFactors['disableTotp']
+  /** A new set of recovery codes (the old set void), shown this once. */
+  regenerateRecoveryCodes: SecondFactors['regenerateRecoveryCodes']
+  /** WebAuthn creation options for a new passkey (needs `mfa.passkeys`). */
+  passkeyRegistrationOptions: SecondFactors['passkeyRegistrationOptions']
+  registerPasskey: SecondFactors['registerPasskey']
+  renamePasskey: SecondFactors['renamePasskey']
+  removePasskey: SecondFactors['removePasskey']
+}
+
+function mfaManagementOf (factors: SecondFactors | undefined): MfaManagement | undefined {
+  if (factors === undefined) return undefined
+  return Object.freeze({
+    status: factors.status.bind(factors),
+    beginTotp: factors.beginTotp.bind(factors),
+    confirmTotp: factors.confirmTotp.bind(factors),
+    disableTotp: factors.disableTotp.bind(factors),
+    regenerateRecoveryCodes: factors.regenerateRecoveryCodes.bind(factors),
+    passkeyRegistrationOptions: factors.passkeyRegistrationOptions.bind(factors),
+    registerPasskey: factors.registerPasskey.bind(factors),
+    renamePasskey: factors.renamePasskey.bind(factors),
+    removePasskey: factors.removePasskey.bind(factors)
+  })
+}
+
 /** `app.tokenAuth`: what applications use besides the request hooks. */
 export class TokenAuthDecorator {
   readonly #core: AuthCore<AccessTokenClaims>
@@ -73,6 +113,7 @@ export class TokenAuthDecorator {
   readonly #options: ResolvedTokenAuthOptions
   readonly #csrfTokenFor: (sessionId: string) => string
   readonly #apiKeys: ApiKeyManagement | undefined
+  readonly #mfa: MfaManagement | undefined
 
   constructor (core: AuthCore<AccessTokenClaims>, cookies: SessionCookies, options: ResolvedTokenAuthOptions, csrfTokenFor: (sessionId: string) => string) {
     this.#core = core
@@ -80,6 +121,7 @@ export class TokenAuthDecorator {
     this.#options = options
     this.#csrfTokenFor = csrfTokenFor
     this.#apiKeys = apiKeyManagementOf(core.stateful?.apiKeys)
+    this.#mfa = mfaManagementOf(core.stateful?.mfa)
   }
 
   /** The realm of WWW-Authenticate challenges. */
@@ -137,6 +179,15 @@ export class TokenAuthDecorator {
   get apiKeys (): ApiKeyManagement {
     if (this.#apiKeys === undefined) throw new TypeError('API keys need the `apiKeys` option (and a `store`) in the tokenAuth options')
     return this.#apiKeys
+  }
+
+  /**
+   * Users' second factors: TOTP, recovery codes, passkeys. Reading it throws a TypeError when
+   * the `mfa` option is off, as `apiKeys` does without its option.
+   */
+  get mfa (): MfaManagement {
+    if (this.#mfa === undefined) throw new TypeError('second factors need the `mfa` option (and a `store`) in the tokenAuth options')
+    return this.#mfa
   }
 
   /**

@@ -40,6 +40,7 @@ const plugin: FastifyPluginAsync<TokenAuthOptions> = async (app, rawOptions) => 
   app.decorate(names.authenticate, authenticator.authenticate)
   app.decorate(names.requireRole, authenticator.requireRole)
   app.decorate(names.requireScope, authenticator.requireScope)
+  app.decorate(names.requireMfa, authenticator.requireMfa)
   // Null until a token verified; typed as the claims for ergonomic use behind `authenticate`.
   app.decorateRequest(names.user, null)
   app.decorateRequest(names.verifyToken, async function (this: FastifyRequest) {

@@ -165,19 +165,20 @@ t.test('@fastify/jwt with its own decoratorName leaves request.user to tokenAuth
 
 t.test('every decorator can be renamed, and the login routes use the new names', async (t) => {
   const app = await freshApp(t)
-  const names = { user: 'principal', verifyToken: 'verifyAccessToken', authenticate: 'requireToken', requireRole: 'needsRole', requireScope: 'needsScope', tokenAuth: 'tokens' }
+  const names = { user: 'principal', verifyToken: 'verifyAccessToken', authenticate: 'requireToken', requireRole: 'needsRole', requireScope: 'needsScope', requireMfa: 'needsMfa', tokenAuth: 'tokens' }
   await app.register(tokenAuth, withNames({ secret: SECRET, store: await storeWithAlice(), passwords: { bcryptCost: 10 } }, names))
   await app.register(loginRoutes, { prefix: '/auth' })
-  type Renamed = FastifyInstance & { requireToken: onRequestHookHandler, needsRole: (...roles: string[]) => onRequestHookHandler, needsScope: (...scopes: string[]) => onRequestHookHandler, tokens: TokenAuthApi }
+  type Renamed = FastifyInstance & { requireToken: onRequestHookHandler, needsRole: (...roles: string[]) => onRequestHookHandler, needsScope: (...scopes: string[]) => onRequestHookHandler, needsMfa: onRequestHookHandler, tokens: TokenAuthApi }
   type RenamedRequest = FastifyRequest & { principal: AccessTokenClaims, verifyAccessToken: () => Promise<AccessTokenClaims> }
   const renamed = app as Renamed
   renamed.get('/me', { onRequest: renamed.requireToken }, async (request) => (request as RenamedRequest).principal)
   renamed.get('/admin', { onRequest: renamed.needsRole('admin') }, async () => 'admin')
   renamed.get('/scoped', { onRequest: renamed.needsScope('read') }, async () => 'scoped')
+  renamed.get('/mfa', { onRequest: renamed.needsMfa }, async () => 'mfa')
   renamed.get('/peek', async (request) => await (request as RenamedRequest).verifyAccessToken())
   await app.ready()
 
-  for (const name of ['authenticate', 'requireRole', 'requireScope', 'tokenAuth']) t.notOk(app.hasDecorator(name), `no app.${name}`)
+  for (const name of ['authenticate', 'requireRole', 'requireScope', 'requireMfa', 'tokenAuth']) t.notOk(app.hasDecorator(name), `no app.${name}`)
   for (const name of ['user', 'verifyToken']) t.notOk(app.hasRequestDecorator(name), `no request.${name}`)
   const session = await login(app)
   const bearer = { authorization: `Bearer ${session.accessToken}` }
@@ -188,6 +189,9 @@ t.test('every decorator can be renamed, and the login routes use the new names',
   t.equal(scoped.statusCode, 403)
   t.equal(scoped.json().code, 'FST_TOKEN_AUTH_INSUFFICIENT_SCOPE')
   t.match(scoped.headers['www-authenticate'], /error="insufficient_scope"/)
+  const mfa = await app.inject({ url: '/mfa', headers: bearer })
+  t.equal(mfa.statusCode, 403, 'needsMfa guards: a password session has no second factor')
+  t.equal(mfa.json().code, 'FST_TOKEN_AUTH_MFA_REQUIRED')
   t.ok(await renamed.tokens.verify(session.accessToken))
 
   const changed = await app.inject({ method: 'POST', url: '/auth/password', headers: bearer, payload: { current_password: 'correct horse battery staple', new_password: 'another long passphrase here' } })
@@ -243,7 +247,7 @@ const badNames: Array<[string, unknown, RegExp]> = [
   ['not an object', 'principal', /decorators must be an object such as \{ user: 'principal' \}/],
   ['an array', ['principal'], /decorators must be an object/],
   ['null', null, /decorators must be an object/],
-  ['an unknown decorator', { session: 'principal' }, /decorators.session is not one of user, verifyToken, authenticate, requireRole, requireScope, tokenAuth/],
+  ['an unknown decorator', { session: 'principal' }, /decorators.session is not one of user, verifyToken, authenticate, requireRole, requireScope, requireMfa, tokenAuth/],
   ['a name that is no identifier', { user: 'the-user' }, /decorators.user must be a JavaScript identifier such as 'principal'; got "the-user"/],
   ['a name that is not a string', { authenticate: 7 }, /decorators.authenticate must be a JavaScript identifier/],
   ['an empty name', { tokenAuth: '' }, /decorators.tokenAuth must be a JavaScript identifier/],

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest, type onRequestHookHandler } from 'fastify'
 import { expect, test } from 'tstyche'
-import tokenAuth, { type AccessTokenClaims, type TokenAuthApi } from 'fastify-token-auth'
+import tokenAuth, { type AccessTokenClaims, type RoleGuardOptions, type TokenAuthApi } from 'fastify-token-auth'
 
 // Nothing renamed (no TokenAuthDecoratorNames merged in this project): the default names.
 
@@ -12,8 +12,9 @@ test('the request decorators carry their default names', () => {
 test('the instance decorators carry their default names', () => {
   expect<FastifyInstance['tokenAuth']>().type.toBe<TokenAuthApi>()
   expect<FastifyInstance['authenticate']>().type.toBe<onRequestHookHandler>()
-  expect<FastifyInstance['requireRole']>().type.toBe<(...roles: string[]) => onRequestHookHandler>()
+  expect<FastifyInstance['requireRole']>().type.toBe<(...roles: string[] | [...roles: string[], options: RoleGuardOptions]) => onRequestHookHandler>()
   expect<FastifyInstance['requireScope']>().type.toBe<(...scopes: string[]) => onRequestHookHandler>()
+  expect<FastifyInstance['requireMfa']>().type.toBe<onRequestHookHandler>()
 })
 
 test('the decorators option is optional and takes only the names the types know', () => {

@@ -1,7 +1,7 @@
 import fastifyJwt from '@fastify/jwt'
 import Fastify, { type FastifyInstance, type FastifyRequest, type onRequestHookHandler } from 'fastify'
 import { expect, test } from 'tstyche'
-import tokenAuth, { type AccessTokenClaims, type TokenAuthApi } from 'fastify-token-auth'
+import tokenAuth, { type AccessTokenClaims, type RoleGuardOptions, type TokenAuthApi } from 'fastify-token-auth'
 
 // Its own project (tsconfig.json here): the names merged below hold for the whole program,
 // as they would in an application, and must not reach the other type tests.
@@ -43,7 +43,8 @@ test('the old names are not ours any more', () => {
 
 test('the names left alone keep their defaults', () => {
   expect<FastifyRequest['verifyToken']>().type.toBe<() => Promise<AccessTokenClaims>>()
-  expect<FastifyInstance['requireRole']>().type.toBe<(...roles: string[]) => onRequestHookHandler>()
+  expect<FastifyInstance['requireRole']>().type.toBe<(...roles: string[] | [...roles: string[], options: RoleGuardOptions]) => onRequestHookHandler>()
+  expect<FastifyInstance['requireMfa']>().type.toBe<onRequestHookHandler>()
 })
 
 test('the decorators option must give the merged names', () => {
