@@ -103,10 +103,17 @@ export class SecondFactors {
     return user
   }
 
-  /** The user and their factors, when this context may change them. */
+  /**
+   * The user and their factors, when this context may change them. The session must still
+   * hold in the store, not only in this instance's view of the revocations (which may lag by
+   * revocation.maxStaleness): a factor outlives the token that added it, so a session ended
+   * by a password change or a log-out-everywhere on another instance must not add one.
+   */
   async #changer (context: MfaContext): Promise<{ user: UserRecord, state: FactorState }> {
     if (context.sessionId === undefined) throw new MfaRequiredError()
     const user = await this.#user(context.userId)
+    const session = (await this.#parts.store.families.listByUser(user.id, this.#now())).find((family) => family.id === context.sessionId)
+    if (session === undefined || session.tokenVersion !== user.tokenVersion) throw new TokenRevokedError()
     const state = await this.#parts.factors.stateOf(user.id)
     if (hasFactor(state) && !hasSecondFactor(context.authMethods)) throw new MfaRequiredError()
     return { user, state }

@@ -1,0 +1,71 @@
+import t, { type Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { mfaRoutes, type AuthStore, type TokenAuthOptions } from 'fastify-token-auth'
+import { buildApp, PASSWORD } from './helpers/app.js'
+import { TestClock } from './helpers/clock.js'
+import { FastTestHasher } from './helpers/fast-test-hasher.js'
+import { bearer } from './helpers/forge.js'
+import {
+  ADDRESS, assertRefused, INVALID_TOKEN, MFA_KEY, mfaApp, mfaRequest, ORIGIN, passwordSession, totpNow
+} from './helpers/mfa-app.js'
+import { SoftAuthenticator } from './helpers/soft-authenticator.js'
+
+// Attacks on the management of second factors and on how they are kept. Each test is one
+// attack, and says what must hold.
+
+const TOKEN_REVOKED = 'FST_TOKEN_AUTH_TOKEN_REVOKED'
+const NEW_PASSWORD = 'a brand new passphrase for alice'
+
+/**
+ * Two instances of one service on one store. Neither polls the revocations during a test (as
+ * an instance between two polls): each knows at once what it did itself, and only that.
+ */
+async function twoInstances (t: Test): Promise<{ a: FastifyInstance, b: FastifyInstance, store: AuthStore, clock: TestClock }> {
+  const revocation = { syncInterval: '30m', maxStaleness: '1h' }
+  const { app: a, store, clock } = await mfaApp(t, { auth: { revocation } })
+  const b = await buildApp(t, {
+    auth: {
+      store,
+      clock,
+      mfa: { encryptionKey: MFA_KEY, passkeys: { rpId: 'localhost', origins: ORIGIN } },
+      passwords: { hasher: new FastTestHasher() },
+      revocation
+    } satisfies Partial<TokenAuthOptions>,
+    routes: {},
+    setup: (app) => { app.register(mfaRoutes, { prefix: '/auth/mfa' }) }
+  })
+  return { a, b, store, clock }
+}
+
+/** Alice changes her password from her own session on instance `b`: every other session ends. */
+async function changePasswordOn (t: Test, b: FastifyInstance): Promise<void> {
+  const own = await passwordSession(b)
+  const changed = await b.inject({ method: 'POST', url: '/auth/password', headers: bearer(own), payload: { current_password: PASSWORD, new_password: NEW_PASSWORD }, remoteAddress: ADDRESS })
+  t.equal(changed.statusCode, 200, 'the password is changed')
+}
+
+t.test('a passkey registered through an instance that has not heard yet of the password change is refused: the session that asked has ended', async (t) => {
+  const { a, b, store } = await twoInstances(t)
+  const alice = await store.users.findByUsername('alice')
+  // The taker knows the password and holds a session on instance a.
+  const stolen = await passwordSession(a)
+  const options = await mfaRequest(a, stolen, 'POST', '/passkeys/options', { current_password: PASSWORD })
+  t.equal(options.statusCode, 200)
+  await changePasswordOn(t, b)
+  const registered = await mfaRequest(a, stolen, 'POST', '/passkeys', { name: 'taker', response: new SoftAuthenticator({ origin: ORIGIN }).register(options.json()) })
+  assertRefused(t, registered, 401, INVALID_TOKEN, TOKEN_REVOKED)
+  t.same(await store.passkeys.listByUser(alice?.id as string), [], 'no passkey outlives the session that made it')
+})
+
+t.test('TOTP confirmed through an instance that has not heard yet of a log-out-everywhere is refused, and stays pending', async (t) => {
+  const { a, b, store, clock } = await twoInstances(t)
+  const alice = await store.users.findByUsername('alice')
+  const stolen = await passwordSession(a)
+  const begun = await mfaRequest(a, stolen, 'POST', '/totp', { current_password: PASSWORD })
+  t.equal(begun.statusCode, 200)
+  const own = await passwordSession(b)
+  t.equal((await b.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(own), remoteAddress: ADDRESS })).statusCode, 204)
+  const confirmed = await mfaRequest(a, stolen, 'POST', '/totp/confirm', { code: totpNow(begun.json().secret, clock) })
+  assertRefused(t, confirmed, 401, INVALID_TOKEN, TOKEN_REVOKED)
+  t.equal((await store.totp.find(alice?.id as string))?.confirmedAt, null, 'the taker\'s secret never became a factor')
+})
