@@ -1,4 +1,5 @@
 import t from 'tap'
+import { randomBytes } from 'node:crypto'
 import { createAuthCore, createMemoryStore, type AuthCoreOptions, type AuthStore } from 'fastify-token-auth'
 import { generateSecretKey } from './helpers/mfa-keys.js'
 import { SECRET } from './helpers/app.js'
@@ -22,7 +23,7 @@ t.test('absent, second factors are off; present, the defaults', async (t) => {
 })
 
 t.test('every option, passkeys too', async (t) => {
-  const bytes = new Uint8Array(32).fill(7)
+  const bytes = new Uint8Array(randomBytes(32))
   const resolved = core({
     mfa: {
       encryptionKey: [KEY, bytes],

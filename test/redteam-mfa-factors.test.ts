@@ -1,10 +1,11 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { mfaRoutes, type AuthStore, type TokenAuthOptions } from 'fastify-token-auth'
-import { buildApp, PASSWORD } from './helpers/app.js'
+import { createAuthCore, createMemoryStore, mfaRoutes, type AuthStore, type TokenAuthOptions } from 'fastify-token-auth'
+import { buildApp, PASSWORD, SECRET } from './helpers/app.js'
 import { TestClock } from './helpers/clock.js'
 import { FastTestHasher } from './helpers/fast-test-hasher.js'
 import { bearer } from './helpers/forge.js'
+import { generateSecretKey } from './helpers/mfa-keys.js'
 import {
   ADDRESS, assertRefused, INVALID_TOKEN, MFA_KEY, mfaApp, mfaRequest, ORIGIN, passwordSession, totpNow
 } from './helpers/mfa-app.js'
@@ -68,4 +69,16 @@ t.test('TOTP confirmed through an instance that has not heard yet of a log-out-e
   const confirmed = await mfaRequest(a, stolen, 'POST', '/totp/confirm', { code: totpNow(begun.json().secret, clock) })
   assertRefused(t, confirmed, 401, INVALID_TOKEN, TOKEN_REVOKED)
   t.equal((await store.totp.find(alice?.id as string))?.confirmedAt, null, 'the taker\'s secret never became a factor')
+})
+
+t.test('a guessable mfa.encryptionKey is refused at startup like a guessable token secret, by its place in a list too', async (t) => {
+  const core = (encryptionKey: unknown, allowWeakSecret?: boolean): ReturnType<typeof createAuthCore> =>
+    createAuthCore({ secret: SECRET, store: createMemoryStore(), allowWeakSecret, mfa: { encryptionKey } as never })
+  const phrase = 'our mfa encryption key for production use 2024'
+  t.throws(() => core(phrase), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /: mfa\.encryptionKey looks like words or a pattern/ })
+  t.throws(() => core([generateSecretKey(), 'a'.repeat(40)]), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /: mfa\.encryptionKey\[1\] looks like words or a pattern/ })
+  t.throws(() => core(new Uint8Array(32).fill(7)), { code: 'FST_TOKEN_AUTH_INVALID_OPTION', message: /: mfa\.encryptionKey looks like words or a pattern/ }, 'bytes too')
+  t.ok(core(generateSecretKey()).options.mfa, 'a random key is taken')
+  const allowed = core(phrase, true)
+  t.same(allowed.options.weakSecrets, ['mfa.encryptionKey'], 'allowed in a test setup, and warned about by name')
 })

@@ -249,8 +249,8 @@ function apiKeyOptions (options: AuthCoreOptions, store: AuthStore | undefined):
 
 const MFA_PORTS = ['totp', 'recoveryCodes', 'passkeys', 'challenges'] as const
 
-function mfaOptions (options: AuthCoreOptions, store: AuthStore | undefined): ResolvedMfaOptions | undefined {
-  const mfa = resolveMfaOptions(options.mfa, keyDefinitionsOf(options))
+function mfaOptions (options: AuthCoreOptions, store: AuthStore | undefined, policy: WeakSecretPolicy): ResolvedMfaOptions | undefined {
+  const mfa = resolveMfaOptions(options.mfa, keyDefinitionsOf(options), policy)
   if (mfa !== undefined && (store === undefined || !MFA_PORTS.every((port) => typeof (store as Partial<AuthStore>)[port] === 'object'))) {
     throw new InvalidOptionError('second factors are kept in the store: set a `store` that implements the totp, recoveryCodes, passkeys and challenges ports too, or leave `mfa` out')
   }
@@ -314,6 +314,6 @@ export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptio
     onAuthEvent: options.onAuthEvent,
     ...accountMailOptions(options, store),
     apiKeys,
-    mfa: mfaOptions(options, store)
+    mfa: mfaOptions(options, store, policy)
   }
 }

@@ -4,6 +4,7 @@ import { InvalidOptionError } from '../errors.js'
 import { integerInRange, optionalString } from '../options/option-values.js'
 import { shownValue } from '../shown-value.js'
 import type { KeyDefinition } from '../tokens/key-ring.js'
+import { checkSecretStrength, type WeakSecretPolicy } from '../tokens/weak-secret-policy.js'
 
 /** Second factors (TOTP, recovery codes, passkeys): absent, they are off. They need a `store`. */
 export interface MfaOptions {
@@ -52,10 +53,13 @@ const MIN_KEY_BYTES = 32
 // A domain name: labels of letters, digits and hyphens, lower case (what browsers compare).
 const RP_ID = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
 
-function keyBytes (key: unknown, name: string): Buffer {
+function keyBytes (key: unknown, name: string, policy: WeakSecretPolicy): Buffer {
   if (typeof key !== 'string' && !(key instanceof Uint8Array)) throw new InvalidOptionError(`${name} must be a string or bytes; got ${shownValue(key)}`)
   const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key)
   if (bytes.length < MIN_KEY_BYTES) throw new InvalidOptionError(`${name} must have at least ${MIN_KEY_BYTES} bytes`)
+  // A guessed key opens every TOTP secret of a stolen database (its key id tells a guess
+  // right offline) and lets each recovery-code hash be tested: as strong as the token secret.
+  checkSecretStrength(bytes, name, policy)
   return bytes
 }
 
@@ -67,10 +71,10 @@ function tokenSecrets (definitions: readonly KeyDefinition[]): Buffer[] {
   })
 }
 
-function encryptionKeys (value: unknown, definitions: readonly KeyDefinition[]): Buffer[] {
+function encryptionKeys (value: unknown, definitions: readonly KeyDefinition[], policy: WeakSecretPolicy): Buffer[] {
   if (value === undefined) throw new InvalidOptionError('mfa.encryptionKey is required: 32+ random bytes, kept secret like the token secret')
   const many = Array.isArray(value)
-  const keys = (many ? value as unknown[] : [value]).map((key, index) => keyBytes(key, many ? `mfa.encryptionKey[${index}]` : 'mfa.encryptionKey'))
+  const keys = (many ? value as unknown[] : [value]).map((key, index) => keyBytes(key, many ? `mfa.encryptionKey[${index}]` : 'mfa.encryptionKey', policy))
   if (keys.length === 0) throw new InvalidOptionError('mfa.encryptionKey must name at least one key')
   const secrets = tokenSecrets(definitions)
   // One leaked key must not open both: tokens and second factors keep separate secrets.
@@ -106,11 +110,14 @@ function passkeyOptions (options: PasskeyOptions | undefined): ResolvedPasskeyOp
   }
 }
 
-/** Validates the `mfa` option once, at startup; undefined when second factors are off. */
-export function resolveMfaOptions (options: MfaOptions | undefined, tokenKeys: readonly KeyDefinition[]): ResolvedMfaOptions | undefined {
+/**
+ * Validates the `mfa` option once, at startup; undefined when second factors are off.
+ * `policy`: whether a guessable encryption key is refused, as the token secret's is.
+ */
+export function resolveMfaOptions (options: MfaOptions | undefined, tokenKeys: readonly KeyDefinition[], policy: WeakSecretPolicy): ResolvedMfaOptions | undefined {
   if (options === undefined) return undefined
   return {
-    keys: encryptionKeys(options.encryptionKey, tokenKeys),
+    keys: encryptionKeys(options.encryptionKey, tokenKeys, policy),
     issuer: optionalString(options.issuer, 'mfa.issuer'),
     challengeTtlSeconds: Math.round(toSeconds(options.challengeTtl ?? '5m', 'mfa.challengeTtl', 30, 900)),
     passkeys: passkeyOptions(options.passkeys)

@@ -6,13 +6,15 @@ import { SCOPES } from './api-keys.js'
 import { buildApp, PASSWORD } from './app.js'
 import { TestClock } from './clock.js'
 import { FastTestHasher } from './fast-test-hasher.js'
+import { generateSecretKey } from './mfa-keys.js'
 import { bearer } from './forge.js'
 import { SoftAuthenticator } from './soft-authenticator.js'
 import { cookiesOf } from './session.js'
 
 export const ORIGIN = 'http://localhost:3000'
 export const ADDRESS = '198.51.100.40'
-export const MFA_KEY = 'an MFA encryption key of 32 bytes or more, not the token secret'
+// Random, as a deployment's must be: a guessable key is refused like a guessable token secret.
+export const MFA_KEY = generateSecretKey()
 
 export interface MfaApp {
   app: FastifyInstance
