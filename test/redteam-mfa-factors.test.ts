@@ -10,6 +10,8 @@ import {
   ADDRESS, assertRefused, INVALID_TOKEN, MFA_KEY, mfaApp, mfaRequest, ORIGIN, passwordSession, totpNow
 } from './helpers/mfa-app.js'
 import { SoftAuthenticator } from './helpers/soft-authenticator.js'
+import { contextOf as coreContextOf, mfaCore, passwordSession as coreSession } from './helpers/mfa.js'
+import { newFamily, newToken } from '../lib/store/contract/case.js'
 
 // Attacks on the management of second factors and on how they are kept. Each test is one
 // attack, and says what must hold.
@@ -81,4 +83,15 @@ t.test('a guessable mfa.encryptionKey is refused at startup like a guessable tok
   t.ok(core(generateSecretKey()).options.mfa, 'a random key is taken')
   const allowed = core(phrase, true)
   t.same(allowed.options.weakSecrets, ['mfa.encryptionKey'], 'allowed in a test setup, and warned about by name')
+})
+
+t.test('a session older than the user\'s latest revocation changes no factor, even from a store that still lists it', async (t) => {
+  const fixture = await mfaCore(t)
+  const session = await coreSession(fixture)
+  const context = coreContextOf(fixture.core, session)
+  await (fixture.core.stateful as NonNullable<typeof fixture.core.stateful>).accounts.logOutEverywhere(fixture.alice.id, {})
+  // A store whose families outlive a user-wide revocation still names the session: its version tells it ended.
+  await fixture.store.families.create(newFamily(fixture.alice.id, { id: context.sessionId as string, tokenVersion: 0, createdAt: fixture.clock.now() / 1000, expiresAt: fixture.clock.now() / 1000 + 3600 }), newToken(fixture.clock.now() / 1000 + 3600))
+  await t.rejects(fixture.factors.beginTotp(context, PASSWORD), { code: TOKEN_REVOKED, statusCode: 401 })
+  t.equal(await fixture.store.totp.find(fixture.alice.id), undefined, 'nothing staged')
 })
