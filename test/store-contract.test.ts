@@ -1,15 +1,6 @@
-import t from 'tap'
-import { storeContractCases } from 'fastify-token-auth'
-import { authStoreTargets } from './helpers/stores.js'
+import { runStoreContract } from './helpers/store-contract.js'
 
-// The exported contract suite, run against every store on every database available here.
+// The exported contract suite, run against the memory store and knex on SQLite; PostgreSQL
+// and MariaDB/MySQL have files of their own (store-contract-postgres, store-contract-mysql).
 
-for (const target of authStoreTargets()) {
-  t.test(`the store contract on ${target.name}`, { skip: target.skip }, async (t) => {
-    for (const { name, run } of storeContractCases) {
-      t.test(name, async (t) => {
-        await run(await target.prepare(t))
-      })
-    }
-  })
-}
+runStoreContract(['memory', 'sqlite'])
