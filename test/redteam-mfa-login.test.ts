@@ -250,6 +250,17 @@ for (const target of databaseTargets()) {
       assertRefused(t, await post(b, '/login/mfa', { mfa_token: token, code: right }), 429, undefined, THROTTLED, 'locked on both')
     })
 
+    t.test('a session begun with both steps on one instance keeps its amr when refreshed on the other', async (t) => {
+      const { a, b, clock, secret } = await twoInstances(t, target.name)
+      const signedIn = await post(a, '/login/mfa', { mfa_token: await mfaToken(a), code: totpNow(secret, clock), include_refresh_token: true })
+      t.equal(signedIn.statusCode, 200)
+      const refreshed = await post(b, '/refresh', { refresh_token: signedIn.json().refresh_token })
+      t.equal(refreshed.statusCode, 200)
+      t.same((await b.tokenAuth.verify(refreshed.json().access_token)).amr, ['pwd', 'otp', 'mfa'])
+      const again = await post(a, '/refresh', { refresh_token: refreshed.json().refresh_token })
+      t.same((await a.tokenAuth.verify(again.json().access_token)).amr, ['pwd', 'otp', 'mfa'])
+    })
+
     t.test('one passkey assertion sent to both at once signs in once', async (t) => {
       const { a, b, clock, secret } = await twoInstances(t, target.name)
       const session = (await post(a, '/login/mfa', { mfa_token: await mfaToken(a), code: totpNow(secret, clock) })).json().access_token
