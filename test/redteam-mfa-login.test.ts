@@ -85,6 +85,27 @@ t.test('a password-only session changing the password stays password-only', asyn
   t.ok(alice)
 })
 
+t.test('a code of an earlier step is refused once a later step\'s code was used, on a new pending login too', async (t) => {
+  const { app, clock, secret } = await withTotp(t)
+  // The phone runs a step ahead: its code is taken, and the current step's code is then too old.
+  t.equal((await post(app, '/login/mfa', { mfa_token: await mfaToken(app), code: totpNow(secret, clock, 1) })).statusCode, 200)
+  for (const steps of [0, -1, 1]) {
+    assertRefused(t, await post(app, '/login/mfa', { mfa_token: await mfaToken(app), code: totpNow(secret, clock, steps) }), 401, BARE_CHALLENGE, INVALID_CODE, `step ${steps}`)
+  }
+})
+
+t.test('TOTP turned off between the steps: its codes and the recovery codes no longer finish the pending login', async (t) => {
+  const { app, clock, secret, recoveryCodes } = await withTotp(t, { auth: { throttle: { maxAccountFailures: 100 } } })
+  const pending = await mfaToken(app, '192.0.2.99')
+  const session = (await post(app, '/login/mfa', { mfa_token: await mfaToken(app), code: totpNow(secret, clock) })).json().access_token
+  nextStep(clock)
+  const off = await app.inject({ method: 'POST', url: '/auth/mfa/totp/disable', headers: bearer(session), payload: { current_password: PASSWORD, code: totpNow(secret, clock) }, remoteAddress: ADDRESS })
+  t.equal(off.statusCode, 204)
+  nextStep(clock)
+  assertRefused(t, await post(app, '/login/mfa', { mfa_token: pending, code: totpNow(secret, clock) }, {}, '192.0.2.99'), 401, BARE_CHALLENGE, INVALID_CODE, 'a code')
+  assertRefused(t, await post(app, '/login/mfa', { mfa_token: pending, recovery_code: recoveryCodes[0] }, {}, '192.0.2.99'), 401, BARE_CHALLENGE, INVALID_CODE, 'a recovery code')
+})
+
 t.test('200 wrong second steps at once buy no guess beyond the account limit, and the right code is then refused', async (t) => {
   const { app, clock, secret, events } = await withTotp(t, { auth: { throttle: { maxAccountFailures: 5, maxAddressFailures: 1000 }, login: { maxInFlightPerAccount: 200, maxInFlightPerAddress: 200 } } })
   const token = await mfaToken(app)
