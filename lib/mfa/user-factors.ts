@@ -6,7 +6,7 @@ import type { SecretBox } from './secret-box.js'
 import { matchingStep } from './totp.js'
 
 /** The stores the second factors live in. */
-export type MfaStore = Pick<AuthStore, 'users' | 'totp' | 'recoveryCodes' | 'passkeys' | 'challenges'>
+export type MfaStore = Pick<AuthStore, 'users' | 'attempts' | 'totp' | 'recoveryCodes' | 'passkeys' | 'challenges'>
 
 /** What the factor checks share. */
 export interface UserFactorParts {
