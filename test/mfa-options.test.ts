@@ -29,15 +29,19 @@ t.test('every option, passkeys too', async (t) => {
       encryptionKey: [KEY, bytes],
       issuer: 'Acme',
       challengeTtl: '2m',
-      passkeys: { rpId: 'example.com', rpName: 'Acme sign-in', origins: ['https://example.com', 'http://localhost:3000'], maxPerUser: 5 }
+      passkeys: { rpId: 'example.com', rpName: 'Acme sign-in', origins: ['https://example.com', 'http://localhost:3000'], maxPerUser: 5 },
+      maxCodeFailuresPerDay: 20
     }
   }).options.mfa
   t.same(resolved, {
     keys: [Buffer.from(KEY), Buffer.from(bytes)],
     issuer: 'Acme',
     challengeTtlSeconds: 120,
-    passkeys: { rpId: 'example.com', rpName: 'Acme sign-in', origins: ['https://example.com', 'http://localhost:3000'], maxPerUser: 5 }
+    passkeys: { rpId: 'example.com', rpName: 'Acme sign-in', origins: ['https://example.com', 'http://localhost:3000'], maxPerUser: 5 },
+    maxCodeFailuresPerDay: 20
   })
+  t.equal(core({ mfa: { encryptionKey: KEY } }).options.mfa?.maxCodeFailuresPerDay, 10, 'ten wrong codes a day by default')
+  t.throws(() => core({ mfa: { encryptionKey: KEY, maxCodeFailuresPerDay: 0 } }), /mfa\.maxCodeFailuresPerDay/)
   t.same(core({ mfa: { encryptionKey: KEY, passkeys: { rpId: 'localhost', origins: 'http://localhost:3000' } } }).options.mfa?.passkeys,
     { rpId: 'localhost', rpName: undefined, origins: ['http://localhost:3000'], maxPerUser: 20 })
 })

@@ -93,18 +93,27 @@ t.test('two sign-ins racing with one counter value: the store\'s compare-and-set
   t.same(results.map((result) => result.status).sort(), ['fulfilled', 'rejected'])
 })
 
-t.test('failures are counted on the address (and the account once the passkey is known): past the limit, 429', async (t) => {
+t.test('failures are counted on the address only: past its limit, 429', async (t) => {
   const fixture = await mfaCore(t, { core: { throttle: { maxAddressFailures: 3, maxAccountFailures: 10, lockout: '1m' } } })
   const { authenticator } = await withPasskey(fixture)
   const stranger = new SoftAuthenticator({ origin: ORIGIN })
   stranger.rpId = 'example.com'
   for (let i = 0; i < 3; i++) await t.rejects(fixture.core.passkeyLogIn({ response: stranger.assert(await signInOptions(fixture.core)), clientAddress: ADDRESS }), PASSKEY_INVALID)
   await t.rejects(fixture.core.passkeyLogIn({ response: authenticator.assert(await signInOptions(fixture.core)), clientAddress: ADDRESS }), THROTTLED)
-  t.match(eventsOf(fixture.events, 'login.locked_out').at(-1), { username: 'alice', cause: 'failures' })
+  t.match(eventsOf(fixture.events, 'login.locked_out').at(-1), { username: '', cause: 'failures' })
   await t.rejects(fixture.core.logIn({ username: 'bob', password: PASSWORD, clientAddress: ADDRESS }), THROTTLED, 'the address is locked for password logins too')
   fixture.clock.advance(61_000)
   await fixture.core.passkeyLogIn({ response: authenticator.assert(await signInOptions(fixture.core)), clientAddress: ADDRESS })
   t.pass()
+})
+
+t.test('wrong passwords that lock the account do not block its passkey sign-ins: an assertion cannot be guessed', async (t) => {
+  const fixture = await mfaCore(t, { core: { throttle: { maxAccountFailures: 2 } } })
+  const { authenticator } = await withPasskey(fixture)
+  for (let i = 0; i < 2; i++) await t.rejects(fixture.core.logIn({ username: 'alice', password: 'wrong password', clientAddress: ADDRESS }), { code: 'FST_TOKEN_AUTH_INVALID_CREDENTIALS', statusCode: 401 })
+  await t.rejects(fixture.core.logIn({ username: 'alice', password: PASSWORD, clientAddress: ADDRESS }), THROTTLED, 'the account is locked for passwords')
+  const signedIn = await fixture.core.passkeyLogIn({ response: authenticator.assert(await signInOptions(fixture.core)), clientAddress: ADDRESS })
+  t.equal(signedIn.session.user.id, fixture.alice.id)
 })
 
 t.test('malformed responses are 400 and count nothing', async (t) => {

@@ -55,7 +55,7 @@ const API_KEYS: KnownKeys<Nested<'apiKeys'>> = {
   window: true,
   allowByDefault: true
 }
-const MFA: KnownKeys<Nested<'mfa'>> = { encryptionKey: true, issuer: true, challengeTtl: true, passkeys: true }
+const MFA: KnownKeys<Nested<'mfa'>> = { encryptionKey: true, issuer: true, challengeTtl: true, passkeys: true, maxCodeFailuresPerDay: true }
 const MFA_PASSKEYS: KnownKeys<NonNullable<Nested<'mfa'>['passkeys']>> = { rpId: true, rpName: true, origins: true, maxPerUser: true }
 const API_KEY_CACHE: KnownKeys<NonNullable<Nested<'apiKeys'>['cache']>> = { maxEntries: true, ttl: true }
 const KEY: KnownKeys<KeyDefinition> = { kid: true, alg: true, secret: true, privateKey: true, publicKey: true }

@@ -109,6 +109,11 @@ export class PasswordLogin {
     return await this.#guarded(keys, { username: user?.username ?? '', userId: user?.id, address: clientAddress }, check)
   }
 
+  /** Whether the browser's device token is one the user got at an earlier login. */
+  knowsDevice (user: Pick<UserRecord, 'username'>, deviceToken: string | undefined): boolean {
+    return this.#devices.verify(deviceToken, user.username) !== undefined
+  }
+
   /** A new device token for this browser, once the user has proven who they are. */
   issueDeviceToken (user: Pick<UserRecord, 'username'>): string {
     return this.#devices.issue(user.username)

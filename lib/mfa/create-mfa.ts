@@ -2,6 +2,7 @@ import type { EmitAuthEvent } from '../audit/auth-events.js'
 import type { Clock } from '../clock.js'
 import type { PasswordLogin } from '../login/password-login.js'
 import { RateLimit } from '../sessions/rate-limit.js'
+import { CodeGuessLimit } from './code-guess-limit.js'
 import { MfaLogin } from './mfa-login.js'
 import type { ResolvedMfaOptions } from './mfa-options.js'
 import { PasskeyCeremonies } from './passkey-ceremonies.js'
@@ -47,6 +48,10 @@ export function createMfa (options: ResolvedMfaOptions | undefined, { store, log
       issuer,
       maxPasskeysPerUser: passkeys?.maxPerUser ?? 0
     }),
-    login: new MfaLogin({ ...parts, optionsPerAddress: new RateLimit({ limit: PASSKEY_OPTIONS_PER_MINUTE, windowSeconds: 60, maxKeys: 100_000 }, clock) })
+    login: new MfaLogin({
+      ...parts,
+      optionsPerAddress: new RateLimit({ limit: PASSKEY_OPTIONS_PER_MINUTE, windowSeconds: 60, maxKeys: 100_000 }, clock),
+      codeGuesses: new CodeGuessLimit(store.attempts, options.maxCodeFailuresPerDay, clock)
+    })
   }
 }

@@ -7,6 +7,7 @@ import type { RateLimit } from '../sessions/rate-limit.js'
 import type { Challenge, FoundPasskey, UserRecord } from '../store/ports.js'
 import { clientAddressKey } from '../login/client-address.js'
 import { AUTH_METHODS } from './amr.js'
+import type { CodeGuessLimit } from './code-guess-limit.js'
 import { addressBinding, challengeHash, loginChallengeBinding, newChallenge, presentedChallengeHash } from './login-challenges.js'
 import { userHandleOf, type PasskeyCeremonies, type PublicKeyCredentialRequestOptionsJSON } from './passkey-ceremonies.js'
 import { checkedAuthenticationResponse, signedChallenge } from './passkey-response.js'
@@ -60,6 +61,8 @@ export interface MfaLoginParts {
   ceremonies: PasskeyCeremonies | undefined
   /** WebAuthn options asked per client address: each writes a challenge. */
   optionsPerAddress: RateLimit
+  /** Each user's daily budget of wrong TOTP codes from browsers they never signed in from. */
+  codeGuesses: CodeGuessLimit
   challengeTtlSeconds: number
   clock: Clock
   emit: EmitAuthEvent
@@ -149,11 +152,21 @@ export class MfaLogin {
     const proof = checkedProof(step)
     if (proof.kind === 'passkey') this.#ceremonies()
     const { hash, user } = await this.#pendingLogin(step.challenge, step.clientAddress)
-    const authMethods = await this.#parts.login.checkFactor(user, step.clientAddress, step.deviceToken, async () => {
-      if (await this.#proofHolds(user, proof, hash, step.clientAddress)) return proof.kind === 'passkey' ? AUTH_METHODS.passwordAndPasskey : AUTH_METHODS.passwordAndCode
-      this.#parts.emit({ type: 'login.failed', userId: user.id, username: user.username, reason: proof.kind === 'passkey' ? 'passkey' : 'mfa_code', address: step.clientAddress })
-      throw new MfaCodeInvalidError()
-    })
+    // A TOTP code from a browser the user never signed in from also spends the daily budget.
+    const budget = proof.kind === 'code' && !this.#parts.login.knowsDevice(user, step.deviceToken) ? await this.#parts.codeGuesses.reserve(user.id) : undefined
+    let authMethods: readonly string[]
+    try {
+      authMethods = await this.#parts.login.checkFactor(user, step.clientAddress, step.deviceToken, async () => {
+        if (await this.#proofHolds(user, proof, hash, step.clientAddress)) return proof.kind === 'passkey' ? AUTH_METHODS.passwordAndPasskey : AUTH_METHODS.passwordAndCode
+        this.#parts.emit({ type: 'login.failed', userId: user.id, username: user.username, reason: proof.kind === 'passkey' ? 'passkey' : 'mfa_code', address: step.clientAddress })
+        throw new MfaCodeInvalidError()
+      })
+    } catch (error) {
+      // Only a wrong code was a guess; a refusal before the check (a lockout, a busy instance) was none.
+      if (budget !== undefined && !(error instanceof MfaCodeInvalidError)) await this.#parts.codeGuesses.release(budget)
+      throw error
+    }
+    if (budget !== undefined) await this.#parts.codeGuesses.release(budget)
     if (await this.#parts.store.challenges.consume(hash, 'mfa_login', this.#now()) === undefined) throw new MfaChallengeInvalidError()
     // Disabled or signed out everywhere while the second step was checked: the login ends here.
     const current = await this.#parts.store.users.findById(user.id)
@@ -222,8 +235,7 @@ export class MfaLogin {
 
   /**
    * A passkey sign-in: the passkey's user, verified by the passkey alone (user verification
-   * required). Failures are attempts on the address (and the account once the passkey is
-   * known), and all answer 401 PasskeyInvalidError: unknown passkey, another user's handle,
+   * required). Failures are attempts on the client address, and all answer 401 PasskeyInvalidError: unknown passkey, another user's handle,
    * a disabled user, a bad signature or counter.
    */
   async passkeySignIn ({ response, clientAddress, deviceToken }: PasskeyLoginAttempt): Promise<ProvenLogin> {
@@ -232,7 +244,9 @@ export class MfaLogin {
     const challenge = signedChallenge(checked)
     const found = await this.#parts.store.passkeys.findById(checked.id)
     const user = found?.user
-    await this.#parts.login.checkFactor(user, clientAddress, deviceToken, async () => {
+    // Counted on the address only: an assertion cannot be guessed, and counting the account
+    // would let anyone who types wrong passwords for a username block its passkey sign-ins.
+    await this.#parts.login.checkFactor(undefined, clientAddress, deviceToken, async () => {
       // Discoverable credentials name their user: it must be the passkey's own.
       const usable = user !== undefined && !user.disabled && checked.response.userHandle === Buffer.from(userHandleOf(user.id)).toString('base64url')
       if (await this.#assertionHolds(checked, challenge, { binding: addressBinding(clientAddress), userId: null }, usable ? found : undefined, true)) return

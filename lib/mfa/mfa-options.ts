@@ -19,6 +19,11 @@ export interface MfaOptions {
   challengeTtl?: Duration | undefined
   /** Passkeys (WebAuthn); off when absent. */
   passkeys?: PasskeyOptions | undefined
+  /**
+   * Wrong TOTP codes a user may get in a day from browsers they never signed in from; past
+   * it, codes from new browsers wait a day (recovery codes and passkeys still work). Default 10.
+   */
+  maxCodeFailuresPerDay?: number | undefined
 }
 
 export interface PasskeyOptions {
@@ -47,6 +52,7 @@ export interface ResolvedMfaOptions {
   issuer: string | undefined
   challengeTtlSeconds: number
   passkeys: ResolvedPasskeyOptions | undefined
+  maxCodeFailuresPerDay: number
 }
 
 const MIN_KEY_BYTES = 32
@@ -120,6 +126,7 @@ export function resolveMfaOptions (options: MfaOptions | undefined, tokenKeys: r
     keys: encryptionKeys(options.encryptionKey, tokenKeys, policy),
     issuer: optionalString(options.issuer, 'mfa.issuer'),
     challengeTtlSeconds: Math.round(toSeconds(options.challengeTtl ?? '5m', 'mfa.challengeTtl', 30, 900)),
-    passkeys: passkeyOptions(options.passkeys)
+    passkeys: passkeyOptions(options.passkeys),
+    maxCodeFailuresPerDay: integerInRange(options.maxCodeFailuresPerDay, 'mfa.maxCodeFailuresPerDay', 10, 1, 1000)
   }
 }

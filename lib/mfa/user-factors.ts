@@ -5,8 +5,8 @@ import { normaliseRecoveryCode, type RecoveryCodeHasher } from './recovery-codes
 import type { SecretBox } from './secret-box.js'
 import { matchingStep } from './totp.js'
 
-/** The stores the second factors live in, and the sessions that change them. */
-export type MfaStore = Pick<AuthStore, 'users' | 'families' | 'totp' | 'recoveryCodes' | 'passkeys' | 'challenges'>
+/** The stores the second factors live in, the sessions that change them, and the counters of wrong codes. */
+export type MfaStore = Pick<AuthStore, 'users' | 'families' | 'attempts' | 'totp' | 'recoveryCodes' | 'passkeys' | 'challenges'>
 
 /** What the factor checks share. */
 export interface UserFactorParts {
