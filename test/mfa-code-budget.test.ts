@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { PASSWORD } from './helpers/app.js'
 import type { TestClock } from './helpers/clock.js'
-import { ADDRESS, assertRefused, BARE_CHALLENGE, enrollTotp, mfaApp, nextStep, passwordSession, totpNow, type MfaAppOptions, type Response } from './helpers/mfa-app.js'
+import { ADDRESS, assertRefused, BARE_CHALLENGE, enrollTotp, MFA_KEY, mfaApp, nextStep, passwordSession, totpNow, type MfaAppOptions, type Response } from './helpers/mfa-app.js'
 
 // Wrong TOTP codes from browsers the user never signed in from spend a daily budget per
 // user (mfa.maxCodeFailuresPerDay), beside the login throttle whose lockouts always end.
@@ -87,7 +87,7 @@ t.test('200 wrong codes at once spend no more than the budget', async (t) => {
 })
 
 t.test('the budget is an option', async (t) => {
-  const { app, clock, secret } = await enrolled(t, { mfa: { encryptionKey: 'an MFA encryption key of 32 bytes or more, not the token secret', maxCodeFailuresPerDay: 2 } })
+  const { app, clock, secret } = await enrolled(t, { mfa: { encryptionKey: MFA_KEY, maxCodeFailuresPerDay: 2 } })
   for (let i = 0; i < 2; i++) t.equal((await secondStep(app, { code: wrongCode(secret, clock) }, ADDRESS)).statusCode, 401)
   t.equal((await secondStep(app, { code: totpNow(secret, clock) }, ADDRESS)).statusCode, 429)
 })
