@@ -1,3 +1,4 @@
+import QRCode from 'qrcode'
 import t from 'tap'
 import { encodeBase32 } from '../lib/mfa/base32.js'
 import { matchingStep, newTotpSecret, otpauthUri, totpCode, totpStep } from '../lib/mfa/totp.js'
@@ -63,4 +64,10 @@ t.test('the otpauth URI names the issuer and account, URI-encoded, with the fixe
   t.equal(otpauthUri(RFC_SECRET, 'Acme Co', 'alice@example.com'),
     'otpauth://totp/Acme%20Co:alice%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme%20Co&algorithm=SHA1&digits=6&period=30')
   t.match(otpauthUri(RFC_SECRET, 'a:b&c', 'ü'), /^otpauth:\/\/totp\/a%3Ab%26c:%C3%BC\?secret=[A-Z2-7]+&issuer=a%3Ab%26c&/)
+})
+
+t.test('a long issuer and account name are cut to 64 characters, so the longest URI still fits a QR code', async (t) => {
+  const longest = otpauthUri(RFC_SECRET, '😀'.repeat(300), '😀'.repeat(254))
+  t.equal(longest.split('%F0%9F%98%80').length - 1, 64 * 3, 'the issuer twice and the account once, 64 characters each')
+  t.match(await QRCode.toString(longest, { type: 'svg', errorCorrectionLevel: 'L' }), /^<svg /)
 })

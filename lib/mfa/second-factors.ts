@@ -147,7 +147,7 @@ export class SecondFactors {
     const staged = await this.#parts.store.totp.stage({ userId: user.id, encryptedSecret: this.#parts.box.seal(secret, user.id), createdAt: this.#now(), confirmedAt: null, lastUsedStep: 0 })
     if (!staged) throw new MfaConflictError('TOTP is on already; turn it off first')
     const uri = otpauthUri(secret, this.#parts.issuer, user.username)
-    return { secret: encodeBase32(secret), uri, qrSvg: await QRCode.toString(uri, { type: 'svg', margin: 2 }) }
+    return { secret: encodeBase32(secret), uri, qrSvg: await QRCode.toString(uri, { type: 'svg', margin: 2, errorCorrectionLevel: 'L' }) }
   }
 
   /**

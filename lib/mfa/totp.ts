@@ -49,8 +49,14 @@ export function matchingStep (secret: Uint8Array, typed: string, nowSeconds: num
 }
 
 /** What an authenticator app scans: `otpauth://totp/<issuer>:<account>?secret=…` (Key Uri Format). */
+// Authenticator apps only show the issuer and account name; cut to this many characters,
+// the URI always fits a QR code (254-character usernames of 4-byte characters would not).
+const MAX_SHOWN_CHARACTERS = 64
+
+const shown = (text: string): string => encodeURIComponent(Array.from(text).slice(0, MAX_SHOWN_CHARACTERS).join(''))
+
 export function otpauthUri (secret: Uint8Array, issuer: string, accountName: string): string {
-  const label = `${encodeURIComponent(issuer)}:${encodeURIComponent(accountName)}`
-  const query = `secret=${encodeBase32(secret)}&issuer=${encodeURIComponent(issuer)}&algorithm=SHA1&digits=${TOTP_DIGITS}&period=${TOTP_PERIOD_SECONDS}`
+  const label = `${shown(issuer)}:${shown(accountName)}`
+  const query = `secret=${encodeBase32(secret)}&issuer=${shown(issuer)}&algorithm=SHA1&digits=${TOTP_DIGITS}&period=${TOTP_PERIOD_SECONDS}`
   return `otpauth://totp/${label}?${query}`
 }
