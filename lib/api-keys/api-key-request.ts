@@ -14,7 +14,8 @@ export interface NewApiKey {
 const MAX_NAME_LENGTH = 100
 // Control characters, and lone surrogates that no database column can hold.
 // Format characters too (zero-width, bidi overrides): a name must not look blank or show its text reordered.
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}]/u
+// Zl and Zp: the line and paragraph separators (U+2028, U+2029) break a line like a newline.
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u
 
 /**
  * A name a user gives one of their credentials (an API key, a passkey), trimmed: 1 to 100
