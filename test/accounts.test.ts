@@ -92,7 +92,7 @@ forEachStore(t, 'changePassword, setDisabled, revokeUserTokens and deleteUser ra
   const { store, accounts, revocations, clock } = await setup(t, target)
   const user = await accounts.createUser({ username: 'erin', password: PASSWORD })
   const now = Math.floor(clock.now() / 1000)
-  await store.families.create({ id: 'fam', userId: user.id, tokenVersion: 0, createdAt: now, expiresAt: now + 600, clientAddress: null, userAgent: null }, { hash: 'a'.repeat(64), expiresAt: now + 600 })
+  await store.families.create({ id: 'fam', userId: user.id, tokenVersion: 0, createdAt: now, expiresAt: now + 600, clientAddress: null, userAgent: null, authMethods: ['pwd'] }, { hash: 'a'.repeat(64), expiresAt: now + 600 })
   const changed = await accounts.changePassword(user.id, 'a brand new password')
   t.equal(changed.tokenVersion, 1)
   t.not(changed.passwordHash, user.passwordHash)

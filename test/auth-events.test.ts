@@ -60,7 +60,7 @@ function loginRequest (payload: Record<string, unknown>, headers: Record<string,
 t.test('a login emits login.succeeded once, with the user, the new session, the address and the time', async (t) => {
   const { app, events, clock, aliceId } = await recorder(t)
   const session = await login(app, {}, ADDRESS)
-  t.same(events, [{ type: 'login.succeeded', userId: aliceId, username: 'alice', sessionId: await sessionIdOf(app, session.accessToken), address: ADDRESS, at: clock.now() }])
+  t.same(events, [{ type: 'login.succeeded', userId: aliceId, username: 'alice', sessionId: await sessionIdOf(app, session.accessToken), address: ADDRESS, authMethods: ['pwd'], at: clock.now() }])
 })
 
 t.test('loginRoutes onLoginSuccess still runs, before the session starts and the event is emitted', async (t) => {

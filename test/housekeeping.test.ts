@@ -10,8 +10,8 @@ t.test('the plugin prunes expired families and tokens, revocations, account toke
   const clock = new TestClock()
   const now = Math.floor(clock.now() / 1000)
   const store = createMemoryStore()
-  await store.families.create({ id: 'f', userId: 'u', tokenVersion: 0, createdAt: now - 100, expiresAt: now - 10, clientAddress: null, userAgent: null }, { hash: '1'.repeat(64), expiresAt: now - 10 })
-  await store.families.create({ id: 'live', userId: 'u', tokenVersion: 0, createdAt: now, expiresAt: now + 600, clientAddress: null, userAgent: null }, { hash: '2'.repeat(64), expiresAt: now + 600 })
+  await store.families.create({ id: 'f', userId: 'u', tokenVersion: 0, createdAt: now - 100, expiresAt: now - 10, clientAddress: null, userAgent: null, authMethods: ['pwd'] }, { hash: '1'.repeat(64), expiresAt: now - 10 })
+  await store.families.create({ id: 'live', userId: 'u', tokenVersion: 0, createdAt: now, expiresAt: now + 600, clientAddress: null, userAgent: null, authMethods: ['pwd'] }, { hash: '2'.repeat(64), expiresAt: now + 600 })
   await store.revocations.append({ kind: 'token', subject: 'j', version: 0, expiresAt: now - 10 }, now - 100)
   await store.attempts.update(['account:x'], () => ({ write: [{ key: 'account:x', count: 1, windowStartedAt: now - 2 * 86400, lockedUntil: 0, lastAttemptAt: now - 2 * 86400 }], result: undefined }))
   const accountToken = { purpose: 'password_reset', userId: 'u', email: 'u@example.com', binding: 'b', createdAt: now - 100 } as const

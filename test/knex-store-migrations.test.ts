@@ -100,7 +100,7 @@ function everyMethod (store: AuthStore): Record<string, () => Promise<unknown>> 
     'users.list': async () => await store.users.list({ after: 'a', limit: 10, search: 'a' }),
     'users.update': async () => await store.users.update('00000000-0000-4000-8000-000000000001', { set: { disabled: true } }),
     'users.delete': async () => await store.users.delete('00000000-0000-4000-8000-000000000001', { now: NOW, expiresAt: NOW + 60 }),
-    'families.create': async () => { await store.families.create({ id: 'f', userId: 'u', tokenVersion: 0, createdAt: NOW, expiresAt: NOW + 60, clientAddress: null, userAgent: null }, token) },
+    'families.create': async () => { await store.families.create({ id: 'f', userId: 'u', tokenVersion: 0, createdAt: NOW, expiresAt: NOW + 60, clientAddress: null, userAgent: null, authMethods: ['pwd'] }, token) },
     'families.findByToken': async () => await store.families.findByToken(token.hash),
     'families.rotate': async () => await store.families.rotate('f', token.hash, token, NOW),
     'families.revoke': async () => await store.families.revoke('f', NOW, NOW + 60),
@@ -177,7 +177,7 @@ for (const target of databaseTargets()) {
       t.same(await store.users.findByUsername('alice'), user(id, 'alice'))
       t.match(await store.revocations.list({ afterId: 0 }), [{ kind: 'user', subject: id, version: 1, expiresAt: NOW + 60, createdAt: NOW }])
       t.equal(await store.families.findByToken('a'.repeat(64)), undefined)
-      await store.families.create({ id: 'f2', userId: id, tokenVersion: 1, createdAt: NOW, expiresAt: NOW + 60, clientAddress: null, userAgent: null }, { hash: 'b'.repeat(64), expiresAt: NOW + 60 })
+      await store.families.create({ id: 'f2', userId: id, tokenVersion: 1, createdAt: NOW, expiresAt: NOW + 60, clientAddress: null, userAgent: null, authMethods: ['pwd'] }, { hash: 'b'.repeat(64), expiresAt: NOW + 60 })
       t.equal(await store.families.rotate('f2', 'b'.repeat(64), { hash: 'c'.repeat(64), expiresAt: NOW + 60 }, NOW), true)
       await store.rollback()
       t.same(await tablesPresent(database), [])
@@ -199,7 +199,7 @@ for (const target of databaseTargets()) {
       t.same((await store.users.findById(userId(1)))?.emailVerifiedAt, null)
       await t.rejects(store.users.insert({ ...user(userId(9), 'dave'), email: 'carol@example.com' }), { code: 'FST_TOKEN_AUTH_EMAIL_TAKEN' })
       await store.users.insert({ ...user(userId(9), 'dave'), email: null })
-      await store.families.create({ id: 'f', userId: userId(0), tokenVersion: 0, createdAt: NOW, expiresAt: NOW + 60, clientAddress: '192.0.2.1', userAgent: 'curl/8' }, { hash: 'a'.repeat(64), expiresAt: NOW + 60 })
+      await store.families.create({ id: 'f', userId: userId(0), tokenVersion: 0, createdAt: NOW, expiresAt: NOW + 60, clientAddress: '192.0.2.1', userAgent: 'curl/8', authMethods: ['pwd'] }, { hash: 'a'.repeat(64), expiresAt: NOW + 60 })
       t.match(await store.families.findByToken('a'.repeat(64)), { family: { clientAddress: '192.0.2.1', userAgent: 'curl/8' } })
       await store.accountTokens.insert({ hash: 'b'.repeat(64), purpose: 'email_verification', userId: userId(0), email: 'alice@example.com', binding: 'c'.repeat(64), createdAt: NOW, expiresAt: NOW + 60 })
       t.equal((await store.accountTokens.consume('b'.repeat(64), 'email_verification', NOW))?.userId, userId(0))
@@ -241,7 +241,7 @@ for (const target of databaseTargets()) {
       const store = createKnexStore({ knex: database.knex, tablePrefix: database.prefix })
       await store.migrate()
       await store.users.insert({ ...user(userId(1), 'alice'), email: 'alice@example.com', emailVerifiedAt: NOW })
-      await store.families.create({ id: 'f', userId: userId(1), tokenVersion: 1, createdAt: NOW, expiresAt: NOW + 60, clientAddress: '192.0.2.1', userAgent: null }, { hash: 'a'.repeat(64), expiresAt: NOW + 60 })
+      await store.families.create({ id: 'f', userId: userId(1), tokenVersion: 1, createdAt: NOW, expiresAt: NOW + 60, clientAddress: '192.0.2.1', userAgent: null, authMethods: ['pwd'] }, { hash: 'a'.repeat(64), expiresAt: NOW + 60 })
       // 0005, then 0004.
       for (let step = 0; step < 2; step++) await database.knex.migrate.down({ migrationSource: new PackagedMigrationSource(packagedMigrations(tables)), tableName: tables.migrations })
       t.notOk(await database.knex.schema.hasTable(tables.accountTokens))

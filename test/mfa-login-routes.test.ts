@@ -6,7 +6,6 @@ import { bearer } from './helpers/forge.js'
 import {
   ADDRESS, assertRefused, BARE_CHALLENGE, enrollTotp, INVALID_TOKEN, mfaApp, nextStep, passwordLogin, passwordSession, totpNow, VALIDATION, type MfaApp, type Response
 } from './helpers/mfa-app.js'
-import { withMfaPorts } from './helpers/mfa-memory-ports.js'
 
 // The second step of a login over HTTP: POST /auth/login answers mfa_required for a user with a
 // second factor, POST /auth/login/mfa finishes it with a TOTP code or a recovery code.
@@ -231,7 +230,7 @@ t.test('an access token or an API key sent along changes nothing: the second ste
 })
 
 t.test('with the mfa option off the second-step routes do not exist, and the password alone signs in', async (t) => {
-  const store = withMfaPorts(createMemoryStore())
+  const store = createMemoryStore()
   const app = Fastify()
   t.teardown(async () => { await app.close() })
   await app.register(tokenAuth, { secret: SECRET, store, passwords: { bcryptCost: 10 } })

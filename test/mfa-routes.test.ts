@@ -7,7 +7,6 @@ import {
   addPasskey, ADDRESS, assertRefused, BARE_CHALLENGE, browserCookies, enrollTotp, INSUFFICIENT_SCOPE, INVALID_TOKEN, MFA_KEY, mfaApp, mfaRequest,
   mfaSession, nextStep, ORIGIN, passwordLogin, passwordSession, totpNow, VALIDATION, type MfaApp, type Response
 } from './helpers/mfa-app.js'
-import { withMfaPorts } from './helpers/mfa-memory-ports.js'
 import { SoftAuthenticator } from './helpers/soft-authenticator.js'
 
 // The signed-in user's second factors over HTTP, under /auth/mfa: status, TOTP on and off,
@@ -178,7 +177,7 @@ t.test('passkeys: options (discoverable, none twice), POST /passkeys 201 with re
   t.equal(second.res.statusCode, 201)
   t.notOk('recovery_codes' in second.res.json(), 'no new codes for a second factor')
   const again = await mfaRequest(app, strong, 'POST', '/passkeys/options', { current_password: PASSWORD })
-  t.same(again.json().excludeCredentials.map((credential: { id: string }) => credential.id), [authenticator.id, second.authenticator.id])
+  t.same(again.json().excludeCredentials.map((credential: { id: string }) => credential.id).sort(), [authenticator.id, second.authenticator.id].sort())
 })
 
 t.test('POST /passkeys refusals: a response that does not verify, a challenge of another session or used already 400; a passkey registered twice 409', async (t) => {
@@ -403,9 +402,9 @@ t.test('with mfa on and passkeys off the passkey routes do not exist', async (t)
 
 t.test('registering mfaRoutes without the mfa option, or with an option it does not know, fails', async (t) => {
   for (const [auth, options, message] of [
-    [{ secret: SECRET, store: withMfaPorts(createMemoryStore()) }, {}, /mfaRoutes needs the `mfa` option/],
+    [{ secret: SECRET, store: createMemoryStore() }, {}, /mfaRoutes needs the `mfa` option/],
     [{ secret: SECRET }, {}, /mfaRoutes needs the `mfa` option/],
-    [{ secret: SECRET, store: withMfaPorts(createMemoryStore()), mfa: { encryptionKey: MFA_KEY } }, { passkeys: true }, /passkeys is not a mfaRoutes option/]
+    [{ secret: SECRET, store: createMemoryStore(), mfa: { encryptionKey: MFA_KEY } }, { passkeys: true }, /passkeys is not a mfaRoutes option/]
   ] as const) {
     const app = Fastify()
     t.teardown(async () => { await app.close() })
@@ -431,4 +430,41 @@ t.test('app.tokenAuth.mfa: the same management from the application\'s code; a T
   t.teardown(async () => { await plain.close() })
   await plain.register(tokenAuth, { secret: SECRET, store: createMemoryStore() })
   t.throws(() => plain.tokenAuth.mfa, TypeError)
+})
+
+t.test('a browser\'s device cookie goes with its password confirmations: a locked account does not lock out the browser that signed in; two device cookies name none', async (t) => {
+  const { app } = await mfaApp(t, { auth: { throttle: { maxAccountFailures: 2 } } })
+  const login = await passwordLogin(app, 'alice', {}, { 'sec-fetch-site': 'same-origin' })
+  const { cookie, csrf } = browserCookies(app, login)
+  const device = `${app.tokenAuth.cookieNames.device}=${login.cookies.find((entry) => entry.name === app.tokenAuth.cookieNames.device)?.value as string}`
+  for (let i = 0; i < 3; i++) await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: 'a guess' }, remoteAddress: '203.0.113.66' })
+  const begin = async (cookies: string): Promise<Response> =>
+    await app.inject({ method: 'POST', url: '/auth/mfa/totp', headers: { cookie: cookies, 'x-csrf-token': csrf }, payload: { current_password: PASSWORD }, remoteAddress: ADDRESS })
+  t.equal((await begin(`${cookie}; ${device}`)).statusCode, 200, 'counted on the device, not the locked account')
+  assertRefused(t, await begin(`${cookie}; ${device}; ${device}`), 429, undefined, 'FST_TOKEN_AUTH_LOGIN_THROTTLED', 'two device cookies: the account\'s lockout applies')
+  assertRefused(t, await begin(cookie), 429, undefined, 'FST_TOKEN_AUTH_LOGIN_THROTTLED', 'no device cookie')
+})
+
+t.test('with the cookie transport off the routes work by Bearer token alone', async (t) => {
+  const { app, clock } = await mfaApp(t, { auth: { transport: { cookie: false } } })
+  const token = await passwordSession(app)
+  const { secret } = await enrollTotp(app, clock, token)
+  const first = (await passwordLogin(app, 'alice', {}, { 'sec-fetch-site': 'cross-site' })).json()
+  const second = await app.inject({ method: 'POST', url: '/auth/login/mfa', payload: { mfa_token: first.mfa_token, code: totpNow(secret, clock) }, headers: { 'sec-fetch-site': 'cross-site' }, remoteAddress: ADDRESS })
+  t.equal(second.statusCode, 200, 'no cookies to forge a request with: no origin check')
+  t.equal(second.headers['set-cookie'], undefined)
+  t.type(second.json().refresh_token, 'string', 'both tokens in the body')
+  t.equal((await mfaRequest(app, second.json().access_token, 'POST', '/recovery-codes', { current_password: PASSWORD })).statusCode, 200)
+})
+
+t.test('turning TOTP on while recovery codes remain (a passkey came first) gives no new set', async (t) => {
+  const { app, clock } = await mfaApp(t)
+  const { authenticator } = await addPasskey(app, await passwordSession(app))
+  const signIn = await app.inject({ method: 'POST', url: '/auth/login/passkey/options', remoteAddress: ADDRESS })
+  const strong = (await app.inject({ method: 'POST', url: '/auth/login/passkey', payload: { response: authenticator.assert(signIn.json()) }, remoteAddress: ADDRESS })).json().access_token
+  const { secret } = (await mfaRequest(app, strong, 'POST', '/totp', { current_password: PASSWORD })).json()
+  const confirmed = await mfaRequest(app, strong, 'POST', '/totp/confirm', { code: totpNow(secret, clock) })
+  t.equal(confirmed.statusCode, 200)
+  t.same(confirmed.json(), {})
+  t.same((await mfaRequest(app, strong, 'GET', '/')).json().recovery_codes_left, 10)
 })

@@ -55,7 +55,7 @@ t.test('a registration verifies into what the store keeps', async (t) => {
 t.test('a registration for another challenge, origin, RP or type does not verify', async (t) => {
   const { value } = newChallenge()
   const options = await party.registrationOptions(user, [], value)
-  const cases = [{ challenge: newChallenge().value }, { origin: 'https://evil.example' }, { rpId: 'evil.example' }, { type: 'webauthn.get' }, { userPresent: false }]
+  const cases = [{ challenge: newChallenge().value }, { origin: 'https://evil.example' }, { rpId: 'evil.example' }, { type: 'webauthn.get' }, { userPresent: false }, { badPackedAttestation: true }]
   for (const tweaks of cases) {
     const response = checkedRegistrationResponse(new SoftAuthenticator({ origin: ORIGIN }).register(options, tweaks))
     t.equal(await party.verifyRegistration(response, value), undefined, JSON.stringify(tweaks))

@@ -122,7 +122,7 @@ t.test('a refresh token from before the user\'s token version changed is refused
   const app = await buildApp(t, { auth: { store }, routes: {} })
   const stale = newRefreshToken()
   const at = Date.now() / 1000
-  await store.families.create({ id: 'fam-1', userId: alice.id, tokenVersion: alice.tokenVersion - 1, createdAt: at, expiresAt: at + 600, clientAddress: null, userAgent: null }, { hash: stale.hash, expiresAt: at + 600 })
+  await store.families.create({ id: 'fam-1', userId: alice.id, tokenVersion: alice.tokenVersion - 1, createdAt: at, expiresAt: at + 600, clientAddress: null, userAgent: null, authMethods: ['pwd'] }, { hash: stale.hash, expiresAt: at + 600 })
   assertRefreshRefused(t, await refreshByBody(app, stale.token))
   t.match((await store.revocations.list({ afterId: 0 })).at(-1), { kind: 'session', subject: 'fam-1' })
 })

@@ -5,10 +5,14 @@ import tokenAuth, { type AuthEvent, type AuthEventOf } from 'fastify-token-auth'
 test('an event narrows by its type to the fields of that event', () => {
   const handle = (event: AuthEvent): void => {
     if (event.type === 'login.failed') {
-      expect(event.reason).type.toBe<'unknown_user' | 'wrong_password' | 'unusable_password' | 'disabled_user' | 'busy' | 'refused' | 'email_not_verified'>()
+      expect(event.reason).type.toBe<'unknown_user' | 'wrong_password' | 'unusable_password' | 'disabled_user' | 'busy' | 'refused' | 'email_not_verified' | 'mfa_code' | 'passkey'>()
       expect(event.userId).type.toBe<string | undefined>()
     }
-    if (event.type === 'login.succeeded') expect(event.sessionId).type.toBe<string>()
+    if (event.type === 'login.succeeded') {
+      expect(event.sessionId).type.toBe<string>()
+      expect(event.authMethods).type.toBe<string[]>()
+    }
+    if (event.type === 'login.mfa_required') expect(event.methods).type.toBe<string[]>()
   }
   expect(handle).type.toBeAssignableTo<(event: AuthEvent) => void>()
   expect<AuthEventOf<'session.refreshed'>>().type.not.toHaveProperty('reason')

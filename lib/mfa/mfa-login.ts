@@ -147,6 +147,7 @@ export class MfaLogin {
    */
   async complete (step: MfaLoginStep): Promise<ProvenLogin> {
     const proof = checkedProof(step)
+    if (proof.kind === 'passkey') this.#ceremonies()
     const { hash, user } = await this.#pendingLogin(step.challenge, step.clientAddress)
     const authMethods = await this.#parts.login.checkFactor(user, step.clientAddress, step.deviceToken, async () => {
       if (await this.#proofHolds(user, proof, hash, step.clientAddress)) return proof.kind === 'passkey' ? AUTH_METHODS.passwordAndPasskey : AUTH_METHODS.passwordAndCode
@@ -179,7 +180,7 @@ export class MfaLogin {
     const stored = await challenges.consume(challengeHash(challenge), 'passkey_login', this.#now())
     if (stored === undefined || stored.binding !== expected.binding || stored.userId !== expected.userId || found === undefined) return false
     const { passkey } = found
-    const assertion = await this.#ceremonies().verifyAuthentication(response, passkey, challenge, requireUserVerification)
+    const assertion = await (this.#parts.ceremonies as PasskeyCeremonies).verifyAuthentication(response, passkey, challenge, requireUserVerification)
     // A credential's backup eligibility is fixed for its life: a change means another authenticator.
     if (assertion === undefined || assertion.deviceType !== passkey.deviceType) return false
     return await passkeys.recordUse(passkey.id, { previousCounter: passkey.counter, counter: assertion.counter, backedUp: assertion.backedUp, now: this.#now() })

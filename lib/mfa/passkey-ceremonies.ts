@@ -1,7 +1,8 @@
 import {
   generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
-  type AuthenticationResponseJSON, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON, type RegistrationResponseJSON
+  type AuthenticationResponseJSON, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON
 } from '@simplewebauthn/server'
+import type { CheckedRegistrationResponse } from './passkey-response.js'
 import type { PasskeyRecord, UserRecord } from '../store/ports.js'
 
 export type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON }
@@ -80,7 +81,7 @@ export class PasskeyCeremonies {
     })
   }
 
-  async verifyRegistration (response: RegistrationResponseJSON, challenge: string): Promise<VerifiedCredential | undefined> {
+  async verifyRegistration (response: CheckedRegistrationResponse, challenge: string): Promise<VerifiedCredential | undefined> {
     try {
       const result = await verifyRegistrationResponse({
         response,
@@ -95,7 +96,7 @@ export class PasskeyCeremonies {
         id: credential.id,
         publicKey: Buffer.from(credential.publicKey).toString('base64url'),
         counter: credential.counter,
-        transports: credential.transports ?? [],
+        transports: [...response.response.transports],
         deviceType: credentialDeviceType,
         backedUp: credentialBackedUp
       }

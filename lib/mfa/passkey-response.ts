@@ -35,8 +35,11 @@ function credentialFields (value: unknown): { id: string, response: Record<strin
   return { id, response: objectOf(credential.response, 'response') }
 }
 
+/** A registration response whose transports are always a list. */
+export type CheckedRegistrationResponse = RegistrationResponseJSON & { response: { transports: string[] } }
+
 /** A registration response (navigator.credentials.create, as JSON) with only the fields we read, bounded; 400 otherwise. */
-export function checkedRegistrationResponse (value: unknown): RegistrationResponseJSON {
+export function checkedRegistrationResponse (value: unknown): CheckedRegistrationResponse {
   const { id, response } = credentialFields(value)
   const transports = response.transports ?? []
   if (!Array.isArray(transports) || transports.length > MAX_TRANSPORTS || !transports.every((transport) => typeof transport === 'string' && TRANSPORT.test(transport))) {

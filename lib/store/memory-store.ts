@@ -1,6 +1,10 @@
 import { EmailTakenError, UsernameTakenError } from '../errors.js'
 import { optionNames, refuseUnknownKeys, type KnownKeys } from '../options/known-keys.js'
 import { memoryApiKeys } from './memory-api-keys.js'
+import { memoryChallenges } from './memory-challenges.js'
+import { memoryPasskeys } from './memory-passkeys.js'
+import { memoryRecoveryCodes } from './memory-recovery-codes.js'
+import { memoryTotp } from './memory-totp.js'
 import type {
   AccountToken, AttemptCounter, AuthStore, FoundRefreshToken, IssuedRefreshToken, NewRefreshFamily, RefreshFamily,
   Revocation, StoredRevocation, UserRecord, UserUpdate
@@ -15,6 +19,7 @@ const MEMORY_STORE_OPTIONS: KnownKeys<MemoryStoreOptions> = { profileFields: tru
 const MEMORY_STORE_OPTION_NAMES = optionNames(MEMORY_STORE_OPTIONS)
 
 const copyUser = (user: UserRecord): UserRecord => ({ ...user, roles: [...user.roles], profile: { ...user.profile } })
+const copyFamily = (family: RefreshFamily): RefreshFamily => ({ ...family, authMethods: [...family.authMethods] })
 
 /**
  * An AuthStore in this process's memory: for tests, prototypes and single-instance apps.
@@ -34,6 +39,10 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
   const counters = new Map<string, AttemptCounter>()
   let lastRevocationId = 0
   const apiKeys = memoryApiKeys({ users, copyUser, append })
+  const totp = memoryTotp(users)
+  const recoveryCodes = memoryRecoveryCodes()
+  const passkeys = memoryPasskeys(users, copyUser)
+  const challenges = memoryChallenges()
 
   function append (revocation: Revocation, now: number): void {
     const id = ++lastRevocationId
@@ -133,6 +142,7 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
         if (user.email !== null) idByEmail.delete(user.email)
         deleteAccountTokensOf(id)
         apiKeys.deleteAllOf(id)
+        for (const port of [totp, recoveryCodes, passkeys, challenges]) port.deleteAllOf(id)
         for (const [familyId, family] of families) if (family.userId === id) families.delete(familyId)
         append({ kind: 'user', subject: id, version: user.tokenVersion + 1, expiresAt }, now)
         return true
@@ -141,14 +151,14 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
 
     families: {
       async create (family: NewRefreshFamily, token: IssuedRefreshToken) {
-        families.set(family.id, { ...family, currentTokenHash: token.hash, previousTokenHash: null, rotatedAt: null, revokedAt: null })
+        families.set(family.id, { ...family, authMethods: [...family.authMethods], currentTokenHash: token.hash, previousTokenHash: null, rotatedAt: null, revokedAt: null })
         tokens.set(token.hash, { ...token, familyId: family.id })
       },
       async findByToken (tokenHash): Promise<FoundRefreshToken | undefined> {
         const token = tokens.get(tokenHash)
         const family = token === undefined ? undefined : families.get(token.familyId)
         if (token === undefined || family === undefined) return undefined
-        return { family: { ...family }, token: { hash: token.hash, expiresAt: token.expiresAt } }
+        return { family: copyFamily(family), token: { hash: token.hash, expiresAt: token.expiresAt } }
       },
       async rotate (familyId, spentHash, successor, now, client) {
         const family = families.get(familyId)
@@ -170,7 +180,7 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
       async listByUser (userId, now) {
         return [...families.values()]
           .filter((family) => family.userId === userId && family.revokedAt === null && family.expiresAt > now)
-          .map((family) => ({ ...family }))
+          .map(copyFamily)
       },
       async prune (now) {
         let deleted = 0
@@ -232,6 +242,10 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
     },
 
     apiKeys: apiKeys.port,
+    totp: totp.port,
+    recoveryCodes: recoveryCodes.port,
+    passkeys: passkeys.port,
+    challenges: challenges.port,
 
     attempts: {
       async update (keys, decide) {

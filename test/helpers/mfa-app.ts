@@ -7,7 +7,6 @@ import { buildApp, PASSWORD } from './app.js'
 import { TestClock } from './clock.js'
 import { FastTestHasher } from './fast-test-hasher.js'
 import { bearer } from './forge.js'
-import { withMfaPorts } from './mfa-memory-ports.js'
 import { SoftAuthenticator } from './soft-authenticator.js'
 import { cookiesOf } from './session.js'
 
@@ -43,7 +42,7 @@ export interface MfaAppOptions {
  * /admin-any (requireRole('admin', { mfa: false })), /keyed-mfa (requireMfa, API keys allowed).
  */
 export async function mfaApp (t: Test, options: MfaAppOptions = {}): Promise<MfaApp> {
-  const store = withMfaPorts(createMemoryStore())
+  const store = createMemoryStore()
   const clock = new TestClock(1_900_000_000_000)
   const events: AuthEvent[] = []
   const app = await buildApp(t, {

@@ -45,6 +45,8 @@ export interface Tweaks {
   userHandle?: string | null
   /** Sign other bytes than the ones sent. */
   badSignature?: boolean
+  /** Register with a 'packed' self attestation whose signature is over other bytes (it verifies as false). */
+  badPackedAttestation?: boolean
 }
 
 export interface SoftAuthenticatorOptions {
@@ -123,13 +125,17 @@ export class SoftAuthenticator {
     this.rpId = options.rp.id
     this.userHandle = options.user.id
     const authData = this.#authenticatorData(rpId, tweaks, true)
-    const attestationObject = cbor(new Map<Cbor, Cbor>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]))
+    const clientData = this.#clientData('webauthn.create', options.challenge, tweaks)
+    const attestation: Array<[Cbor, Cbor]> = tweaks.badPackedAttestation === true
+      ? [['fmt', 'packed'], ['attStmt', new Map<Cbor, Cbor>([['alg', -7], ['sig', sign('sha256', Buffer.from('other bytes'), this.#privateKey)]])]]
+      : [['fmt', 'none'], ['attStmt', new Map()]]
+    const attestationObject = cbor(new Map<Cbor, Cbor>([...attestation, ['authData', authData]]))
     return {
       id: this.id,
       rawId: this.id,
       type: 'public-key',
       response: {
-        clientDataJSON: this.#clientData('webauthn.create', options.challenge, tweaks).toString('base64url'),
+        clientDataJSON: clientData.toString('base64url'),
         attestationObject: attestationObject.toString('base64url'),
         transports: ['internal']
       },

@@ -42,7 +42,7 @@ export function newToken (expiresAt = NOW + 3600): IssuedRefreshToken {
 }
 
 export function newFamily (userId: string, overrides: Partial<NewRefreshFamily> = {}): NewRefreshFamily {
-  return { id: randomUUID(), userId, tokenVersion: 0, createdAt: NOW, expiresAt: NOW + 86_400, clientAddress: null, userAgent: null, ...overrides }
+  return { id: randomUUID(), userId, tokenVersion: 0, createdAt: NOW, expiresAt: NOW + 86_400, clientAddress: null, userAgent: null, authMethods: ['pwd'], ...overrides }
 }
 
 /** An account token as the core makes them: a SHA-256 hex hash, a fingerprint as binding. */
