@@ -6,7 +6,7 @@ import { TestClock } from './helpers/clock.js'
 
 // Expired rows go away on their own: no cron job for users to write.
 
-t.test('the plugin prunes expired families and tokens, revocations, account tokens and idle attempt counters on a timer', async (t) => {
+t.test('the plugin prunes expired families and tokens, revocations, account tokens, challenges and idle attempt counters on a timer', async (t) => {
   const clock = new TestClock()
   const now = Math.floor(clock.now() / 1000)
   const store = createMemoryStore()
@@ -17,8 +17,13 @@ t.test('the plugin prunes expired families and tokens, revocations, account toke
   const accountToken = { purpose: 'password_reset', userId: 'u', email: 'u@example.com', binding: 'b', createdAt: now - 100 } as const
   await store.accountTokens.insert({ ...accountToken, hash: '3'.repeat(64), expiresAt: now - 10 })
   await store.accountTokens.insert({ ...accountToken, hash: '4'.repeat(64), expiresAt: now + 600 })
+  const challenge = { purpose: 'mfa_login', userId: 'u', binding: 'address', createdAt: now - 100 } as const
+  await store.challenges.insert({ ...challenge, hash: '5'.repeat(64), expiresAt: now - 10 })
+  await store.challenges.insert({ ...challenge, hash: '6'.repeat(64), expiresAt: now + 600 })
   await buildApp(t, { auth: { store, clock, revocation: { pruneInterval: 1 } } })
   await new Promise((resolve) => setTimeout(resolve, 1500))
+  t.equal(await store.challenges.find('5'.repeat(64), 'mfa_login', now - 20), undefined, 'an expired challenge is gone, not only expired')
+  t.ok(await store.challenges.find('6'.repeat(64), 'mfa_login', now), 'a live challenge stays')
   t.equal(await store.accountTokens.find('3'.repeat(64), 'password_reset', now - 20), undefined, 'gone, not only expired')
   t.ok(await store.accountTokens.find('4'.repeat(64), 'password_reset', now), 'a live account token stays')
   t.equal(await store.families.findByToken('1'.repeat(64)), undefined)
@@ -57,7 +62,7 @@ t.test('a failed prune is reported and retried, and stop waits for a prune in pr
   const settled = calls
   await new Promise((resolve) => setTimeout(resolve, 60))
   t.match(errors, [{ message: 'database is down' }])
-  t.match(pruned[0], { families: 1, revocations: 0, attempts: 0 }, 'it went on after the failure')
+  t.match(pruned[0], { families: 1, revocations: 0, attempts: 0, challenges: 0 }, 'it went on after the failure')
   t.equal(calls, settled, 'nothing after stop')
   housekeeping.start()
   t.equal(calls, settled, 'a stopped housekeeper does not start again')

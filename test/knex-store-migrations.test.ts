@@ -3,6 +3,7 @@ import t, { type Test } from 'tap'
 import type { AuthStore } from 'fastify-token-auth'
 import { createKnexStore } from 'fastify-token-auth/knex'
 import { binaryKeys, collateApiKeys, collateEmail, familiesSchema, initialSchema, PackagedMigrationSource, packagedMigrations } from '../lib/store/knex/migrations.js'
+import { collateSecondFactors } from '../lib/store/knex/second-factors-schema.js'
 import { whereExactly } from '../lib/store/knex/exact-match.js'
 import { isUniqueViolationOf } from '../lib/store/knex/store-errors.js'
 import { tableNames } from '../lib/store/knex/table-names.js'
@@ -13,7 +14,7 @@ import { TcpProxy, throughProxy } from './helpers/tcp-proxy.js'
 // What only the knex store has: its migrations, options, and its answer to a database outage.
 
 const NOW = 1_700_000_000
-const TABLES = ['users', 'refresh_families', 'refresh_tokens', 'revocations', 'login_attempts', 'account_tokens', 'api_keys', 'migrations', 'migrations_lock']
+const TABLES = ['users', 'refresh_families', 'refresh_tokens', 'revocations', 'login_attempts', 'account_tokens', 'api_keys', 'totp_factors', 'recovery_codes', 'passkeys', 'challenges', 'migrations', 'migrations_lock']
 
 async function tablesPresent (database: TestDatabase): Promise<string[]> {
   const present: string[] = []
@@ -91,6 +92,8 @@ async function breakablePool (t: Test, database: TestDatabase): Promise<{ pool: 
 function everyMethod (store: AuthStore): Record<string, () => Promise<unknown>> {
   const token = { hash: 'a'.repeat(64), expiresAt: NOW + 60 }
   const counters = (): { write: [], result: null } => ({ write: [], result: null })
+  const totp = { userId: 'u', encryptedSecret: 'v1.secret', createdAt: NOW, confirmedAt: null, lastUsedStep: 0 }
+  const passkey = { id: 'cred', userId: 'u', name: 'n', publicKey: 'pk', counter: 0, transports: [], deviceType: 'singleDevice' as const, backedUp: false, createdAt: NOW, lastUsedAt: null }
   const apiKey = { id: 'k', userId: 'u', name: 'n', hash: token.hash, start: 'fta_live_abcdef', scopes: [], createdAt: NOW, expiresAt: null, lastUsedAt: null, revokedAt: null, createdBySession: null }
   return {
     'users.insert': async () => { await store.users.insert(user('00000000-0000-4000-8000-000000000002', 'bob')) },
@@ -124,6 +127,25 @@ function everyMethod (store: AuthStore): Record<string, () => Promise<unknown>> 
     'apiKeys.revokeAllByUser': async () => await store.apiKeys.revokeAllByUser('u', NOW, NOW + 60),
     'apiKeys.recordUse': async () => { await store.apiKeys.recordUse([{ id: apiKey.id, lastUsedAt: NOW }]) },
     'apiKeys.prune': async () => await store.apiKeys.prune(NOW),
+    'totp.stage': async () => await store.totp.stage(totp),
+    'totp.find': async () => await store.totp.find('u'),
+    'totp.confirm': async () => await store.totp.confirm('u', totp.encryptedSecret, 1, NOW),
+    'totp.useStep': async () => await store.totp.useStep('u', totp.encryptedSecret, 2),
+    'totp.remove': async () => await store.totp.remove('u'),
+    'recoveryCodes.replace': async () => { await store.recoveryCodes.replace('u', [token.hash], NOW) },
+    'recoveryCodes.use': async () => await store.recoveryCodes.use('u', token.hash, NOW),
+    'recoveryCodes.countUnused': async () => await store.recoveryCodes.countUnused('u'),
+    'recoveryCodes.removeAll': async () => await store.recoveryCodes.removeAll('u'),
+    'passkeys.insert': async () => await store.passkeys.insert(passkey, 5),
+    'passkeys.findById': async () => await store.passkeys.findById(passkey.id),
+    'passkeys.listByUser': async () => await store.passkeys.listByUser('u'),
+    'passkeys.rename': async () => await store.passkeys.rename('u', passkey.id, 'renamed'),
+    'passkeys.remove': async () => await store.passkeys.remove('u', passkey.id),
+    'passkeys.recordUse': async () => await store.passkeys.recordUse(passkey.id, { previousCounter: 0, counter: 1, backedUp: false, now: NOW }),
+    'challenges.insert': async () => { await store.challenges.insert({ hash: token.hash, purpose: 'mfa_login', userId: 'u', binding: 'b', createdAt: NOW, expiresAt: NOW + 60 }) },
+    'challenges.find': async () => await store.challenges.find(token.hash, 'mfa_login', NOW),
+    'challenges.consume': async () => await store.challenges.consume(token.hash, 'mfa_login', NOW),
+    'challenges.prune': async () => await store.challenges.prune(NOW),
     migrate: async () => { await store.migrate() }
   }
 }
@@ -156,7 +178,7 @@ for (const target of databaseTargets()) {
       await store.migrate()
       await store.migrate()
       t.same(await tablesPresent(database), TABLES)
-      t.same((await database.knex(`${database.prefix}migrations`).orderBy('id')).map((row: { name: string }) => row.name), ['0001_initial_schema', '0002_refresh_families_and_login_attempts', '0003_binary_usernames_and_keys', '0004_accounts', '0005_api_keys'])
+      t.same((await database.knex(`${database.prefix}migrations`).orderBy('id')).map((row: { name: string }) => row.name), ['0001_initial_schema', '0002_refresh_families_and_login_attempts', '0003_binary_usernames_and_keys', '0004_accounts', '0005_api_keys', '0006_second_factors'])
       await store.rollback()
       t.same(await tablesPresent(database), [])
       await store.migrate()
@@ -242,8 +264,8 @@ for (const target of databaseTargets()) {
       await store.migrate()
       await store.users.insert({ ...user(userId(1), 'alice'), email: 'alice@example.com', emailVerifiedAt: NOW })
       await store.families.create({ id: 'f', userId: userId(1), tokenVersion: 1, createdAt: NOW, expiresAt: NOW + 60, clientAddress: '192.0.2.1', userAgent: null, authMethods: ['pwd'] }, { hash: 'a'.repeat(64), expiresAt: NOW + 60 })
-      // 0005, then 0004.
-      for (let step = 0; step < 2; step++) await database.knex.migrate.down({ migrationSource: new PackagedMigrationSource(packagedMigrations(tables)), tableName: tables.migrations })
+      // 0006, 0005, then 0004.
+      for (let step = 0; step < 3; step++) await database.knex.migrate.down({ migrationSource: new PackagedMigrationSource(packagedMigrations(tables)), tableName: tables.migrations })
       t.notOk(await database.knex.schema.hasTable(tables.accountTokens))
       t.notOk(await database.knex.schema.hasColumn(tables.users, 'email_verified_at'))
       t.notOk(await database.knex.schema.hasColumn(tables.refreshFamilies, 'client_address'))
@@ -266,7 +288,8 @@ for (const target of databaseTargets()) {
       await store.users.insert(alice)
       const key = { id: 'k1', userId: alice.id, name: 'ci', hash: 'a'.repeat(64), start: 'fta_live_abcdef', scopes: ['read'], createdAt: NOW, expiresAt: null, lastUsedAt: null, revokedAt: null, createdBySession: null }
       t.equal(await store.apiKeys.insert(key, 5), true)
-      await database.knex.migrate.down({ migrationSource: new PackagedMigrationSource(packagedMigrations(tables)), tableName: tables.migrations })
+      // 0006, then 0005.
+      for (let step = 0; step < 2; step++) await database.knex.migrate.down({ migrationSource: new PackagedMigrationSource(packagedMigrations(tables)), tableName: tables.migrations })
       t.notOk(await database.knex.schema.hasTable(tables.apiKeys))
       t.same(await store.users.findById(alice.id), alice, 'users kept')
       await store.migrate()
@@ -275,12 +298,40 @@ for (const target of databaseTargets()) {
       t.same(await store.apiKeys.findByHash(key.hash), { key, user: alice })
     })
 
+    t.test('0006 rolls back to the 0005 schema, dropping second factors and how sessions began, and migrates up again: sessions from before count as password sign-ins', async (t) => {
+      const database = await openDatabase(t, name)
+      const tables = tableNames(database.prefix)
+      const store = createKnexStore({ knex: database.knex, tablePrefix: database.prefix })
+      await store.migrate()
+      const alice = user(userId(1), 'alice')
+      await store.users.insert(alice)
+      await store.families.create({ id: 'f', userId: alice.id, tokenVersion: 1, createdAt: NOW, expiresAt: NOW + 60, clientAddress: null, userAgent: null, authMethods: ['pwd', 'otp', 'mfa'] }, { hash: 'a'.repeat(64), expiresAt: NOW + 60 })
+      t.equal(await store.totp.stage({ userId: alice.id, encryptedSecret: 'v1.s', createdAt: NOW, confirmedAt: null, lastUsedStep: 0 }), true)
+      await store.recoveryCodes.replace(alice.id, ['b'.repeat(64)], NOW)
+      const passkey = { id: 'cred', userId: alice.id, name: 'laptop', publicKey: 'pk', counter: 0, transports: ['internal'], deviceType: 'multiDevice' as const, backedUp: true, createdAt: NOW, lastUsedAt: null }
+      t.equal(await store.passkeys.insert(passkey, 5), true)
+      await store.challenges.insert({ hash: 'c'.repeat(64), purpose: 'mfa_login', userId: alice.id, binding: 'b', createdAt: NOW, expiresAt: NOW + 60 })
+      await database.knex.migrate.down({ migrationSource: new PackagedMigrationSource(packagedMigrations(tables)), tableName: tables.migrations })
+      for (const table of [tables.totpFactors, tables.recoveryCodes, tables.passkeys, tables.challenges]) t.notOk(await database.knex.schema.hasTable(table), table)
+      t.notOk(await database.knex.schema.hasColumn(tables.refreshFamilies, 'auth_methods'))
+      t.same(await store.users.findById(alice.id), alice, 'users kept')
+      t.equal((await database.knex(tables.refreshFamilies).where({ id: 'f' })).length, 1, 'sessions kept')
+      await store.migrate()
+      t.match(await store.families.findByToken('a'.repeat(64)), { family: { id: 'f', authMethods: ['pwd'] } })
+      t.equal(await store.totp.find(alice.id), undefined, 'factors went with their tables')
+      t.equal(await store.recoveryCodes.countUnused(alice.id), 0)
+      t.equal(await store.passkeys.findById(passkey.id), undefined)
+      t.equal(await store.challenges.find('c'.repeat(64), 'mfa_login', NOW), undefined)
+      t.equal(await store.passkeys.insert(passkey, 5), true)
+      t.same(await store.passkeys.findById(passkey.id), { passkey, user: alice })
+    })
+
     t.test('three pools migrating one fresh database at once all succeed', async (t) => {
       const database = await openDatabase(t, name)
       const stores = [database.knex, database.connect(), database.connect()].map((pool) => createKnexStore({ knex: pool, tablePrefix: database.prefix }))
       await Promise.all(stores.map(async (store) => { await store.migrate() }))
       t.same(await tablesPresent(database), TABLES)
-      t.equal((await database.knex(`${database.prefix}migrations`)).length, 5)
+      t.equal((await database.knex(`${database.prefix}migrations`)).length, 6)
       await stores[2].users.insert(user('00000000-0000-4000-8000-000000000001', 'alice'))
       t.ok(await stores[0].users.findByUsername('alice'))
     })
@@ -389,6 +440,17 @@ t.test('on MySQL and MariaDB, 0005 makes API key ids compare byte for byte and n
   const mysql = { client: { config: { client: 'mysql2' } }, raw: async (sql: string, bindings: string[]) => { statements.push(`${sql} ${bindings.join(',')}`) } } as unknown as Knex
   await collateApiKeys(mysql, 'auth_api_keys')
   t.same(statements, ['ALTER TABLE ?? MODIFY ?? VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, MODIFY ?? VARCHAR(100) CHARACTER SET utf8mb4 NOT NULL auth_api_keys,id,name'])
+})
+
+t.test('on MySQL and MariaDB, 0006 makes TOTP secrets compare byte for byte, passkey names and challenge bindings utf8mb4', async (t) => {
+  const statements: string[] = []
+  const mysql = { client: { config: { client: 'mysql2' } }, raw: async (sql: string, bindings: string[]) => { statements.push(`${sql} ${bindings.join(',')}`) } } as unknown as Knex
+  await collateSecondFactors(mysql, tableNames('auth_'))
+  t.same(statements, [
+    'ALTER TABLE ?? MODIFY ?? VARCHAR(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL auth_totp_factors,encrypted_secret',
+    'ALTER TABLE ?? MODIFY ?? VARCHAR(100) CHARACTER SET utf8mb4 NOT NULL auth_passkeys,name',
+    'ALTER TABLE ?? MODIFY ?? VARCHAR(200) CHARACTER SET utf8mb4 NOT NULL auth_challenges,binding'
+  ])
 })
 
 t.test('an exact match adds a BINARY comparison on MySQL only, beside the one the index serves', async (t) => {

@@ -8,6 +8,7 @@ export interface PruneResult {
   accountTokens: number
   attempts: number
   apiKeys: number
+  challenges: number
 }
 
 export interface HousekeepingOptions {
@@ -20,7 +21,7 @@ export interface HousekeepingOptions {
 
 /**
  * Deletes expired refresh-token families and tokens, revocations, idle attempt counters
- * and revoked or expired API keys on a timer, so nobody has to write a cron job. Each
+ * revoked or expired API keys, and expired challenges (second login steps, WebAuthn) on a timer, so nobody has to write a cron job. Each
  * instance prunes on its own jittered schedule; deleting what another instance already
  * deleted is harmless.
  */
@@ -44,7 +45,8 @@ export class Housekeeping {
         accountTokens: await store.accountTokens.prune(now),
         // Throttle windows and lockouts are capped at this: a counter idle longer counts for nothing.
         attempts: await store.attempts.prune(now - MAX_THROTTLE_SECONDS),
-        apiKeys: await store.apiKeys.prune(now)
+        apiKeys: await store.apiKeys.prune(now),
+        challenges: await store.challenges.prune(now)
       })
     } catch (error) {
       this.#options.onError(error)

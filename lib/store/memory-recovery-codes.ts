@@ -1,14 +1,15 @@
-import type { RecoveryCodePort } from './ports.js'
+import type { RecoveryCodePort, UserRecord } from './ports.js'
 
 interface StoredCode { hash: string, usedAt: number | null }
 
 /** The recovery-code port of the memory store, and what `users.delete` needs from it. */
-export function memoryRecoveryCodes (): { port: RecoveryCodePort, deleteAllOf: (userId: string) => void } {
+export function memoryRecoveryCodes (users: ReadonlyMap<string, UserRecord>): { port: RecoveryCodePort, deleteAllOf: (userId: string) => void } {
   const codesByUser = new Map<string, StoredCode[]>()
 
   const port: RecoveryCodePort = {
     async replace (userId, hashes) {
-      codesByUser.set(userId, hashes.map((hash) => ({ hash, usedAt: null })))
+      // A user who is gone keeps no codes (the knex store writes none either).
+      if (users.has(userId)) codesByUser.set(userId, hashes.map((hash) => ({ hash, usedAt: null })))
     },
     async use (userId, hash, now) {
       const code = codesByUser.get(userId)?.find((held) => held.hash === hash && held.usedAt === null)

@@ -40,7 +40,7 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
   let lastRevocationId = 0
   const apiKeys = memoryApiKeys({ users, copyUser, append })
   const totp = memoryTotp(users)
-  const recoveryCodes = memoryRecoveryCodes()
+  const recoveryCodes = memoryRecoveryCodes(users)
   const passkeys = memoryPasskeys(users, copyUser)
   const challenges = memoryChallenges()
 

@@ -75,7 +75,7 @@ export async function openDatabase (t: { teardown: (fn: () => Promise<void>) => 
   }
   const main = connect()
   t.teardown(async () => {
-    for (const table of ['users', 'refresh_families', 'refresh_tokens', 'revocations', 'login_attempts', 'login_failures', 'account_tokens', 'api_keys', 'migrations', 'migrations_lock']) {
+    for (const table of ['users', 'refresh_families', 'refresh_tokens', 'revocations', 'login_attempts', 'login_failures', 'account_tokens', 'api_keys', 'totp_factors', 'recovery_codes', 'passkeys', 'challenges', 'migrations', 'migrations_lock']) {
       await main.schema.dropTableIfExists(`${prefix}${table}`)
     }
     await Promise.all(pools.map(async (pool) => { await pool.destroy() }))

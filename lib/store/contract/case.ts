@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import type { AccountToken, ApiKeyRecord, AuthStore, IssuedRefreshToken, NewRefreshFamily, UserRecord } from '../ports.js'
+import type { AccountToken, ApiKeyRecord, AuthStore, Challenge, IssuedRefreshToken, NewRefreshFamily, PasskeyRecord, TotpFactor, UserRecord } from '../ports.js'
 
 /**
  * One case of the store contract. `open()` gives a store over this case's data, empty
@@ -82,6 +82,54 @@ export function newApiKey (userId: string, overrides: Partial<ApiKeyRecord> = {}
     lastUsedAt: null,
     revokedAt: null,
     createdBySession: randomUUID(),
+    ...overrides
+  }
+}
+
+/** A pending TOTP factor, its secret shaped as the core encrypts them (`v1.<keyId>.<iv>.<ciphertext>.<tag>`). */
+export function newTotpFactor (userId: string, overrides: Partial<TotpFactor> = {}): TotpFactor {
+  const part = (bytes: number): string => randomBytes(bytes).toString('base64url')
+  return {
+    userId,
+    encryptedSecret: `v1.${randomBytes(4).toString('hex')}.${part(12)}.${part(20)}.${part(16)}`,
+    createdAt: NOW,
+    confirmedAt: null,
+    lastUsedStep: 0,
+    ...overrides
+  }
+}
+
+/** Hashes of recovery codes as the core keeps them: HMAC-SHA256 in hex. */
+export function newCodeHashes (count = 10): string[] {
+  return Array.from({ length: count }, () => randomBytes(32).toString('hex'))
+}
+
+/** A passkey as the core stores it after a registration: base64url credential id and key. */
+export function newPasskey (userId: string, overrides: Partial<PasskeyRecord> = {}): PasskeyRecord {
+  return {
+    id: randomBytes(32).toString('base64url'),
+    userId,
+    name: 'laptop',
+    publicKey: randomBytes(77).toString('base64url'),
+    counter: 0,
+    transports: ['internal', 'hybrid'],
+    deviceType: 'multiDevice',
+    backedUp: true,
+    createdAt: NOW,
+    lastUsedAt: null,
+    ...overrides
+  }
+}
+
+/** A challenge as the core makes them: a SHA-256 hex hash, bound to a client address key. */
+export function newChallenge (userId: string | null, overrides: Partial<Challenge> = {}): Challenge {
+  return {
+    hash: randomBytes(32).toString('hex'),
+    purpose: 'mfa_login',
+    userId,
+    binding: `address:192.0.2.${randomBytes(1)[0]}`,
+    createdAt: NOW,
+    expiresAt: NOW + 300,
     ...overrides
   }
 }

@@ -192,6 +192,26 @@ export const familyCases: StoreContractCase[] = [
     }
   },
   {
+    name: 'families: authMethods are kept as given, returned by findByToken and listByUser, through rotations, as copies',
+    async run (open) {
+      const store = await open()
+      const { family, token } = await session(store, { authMethods: ['pwd', 'otp', 'mfa'] })
+      const other = newFamily(family.userId, { authMethods: ['hwk', 'user', 'mfa'], createdAt: NOW + 1 })
+      await store.families.create(other, newToken())
+      other.authMethods.push('changed later')
+      assert.deepEqual((await store.families.findByToken(token.hash))?.family.authMethods, ['pwd', 'otp', 'mfa'])
+      const successor = newToken()
+      assert.equal(await store.families.rotate(family.id, token.hash, successor, NOW + 1), true)
+      const found = await store.families.findByToken(successor.hash)
+      assert.deepEqual(found?.family.authMethods, ['pwd', 'otp', 'mfa'], 'a rotation keeps them')
+      found?.family.authMethods.push('forged')
+      const listed = await store.families.listByUser(family.userId, NOW)
+      assert.deepEqual(listed.map((listedFamily) => listedFamily.authMethods), [['pwd', 'otp', 'mfa'], ['hwk', 'user', 'mfa']])
+      listed[0].authMethods.push('forged')
+      assert.deepEqual((await store.families.findByToken(successor.hash))?.family.authMethods, ['pwd', 'otp', 'mfa'], 'results are copies')
+    }
+  },
+  {
     name: 'families: the store keeps its own copies: changing what came out changes nothing stored',
     async run (open) {
       const store = await open()

@@ -2,8 +2,13 @@ import { accountTokenCases } from './account-token-cases.js'
 import { apiKeyCases } from './api-key-cases.js'
 import { attemptCases } from './attempt-cases.js'
 import type { StoreContractCase } from './case.js'
+import { challengeCases } from './challenge-cases.js'
 import { familyCases } from './family-cases.js'
+import { passkeyCases } from './passkey-cases.js'
+import { recoveryCodeCases } from './recovery-code-cases.js'
 import { revocationCases } from './revocation-cases.js'
+import { secondFactorCases } from './second-factor-cases.js'
+import { totpCases } from './totp-cases.js'
 import { userCases } from './user-cases.js'
 
 export type { StoreContractCase } from './case.js'
@@ -23,7 +28,9 @@ export type { StoreContractCase } from './case.js'
  * They test the guarantees, not only the happy paths: concurrent reservations all
  * counted, a refresh loop racing a logout, compare-and-set updates, unique usernames
  * and emails, account tokens consumed once, pages of users in byte order, API keys
- * limited per user and revoked once, and that results are copies. They assume
+ * limited per user and revoked once, TOTP steps and recovery codes accepted once, passkeys
+ * limited per user with a counter compare-and-set, challenges consumed once, and that
+ * results are copies. They assume
  * whole-second times are kept exactly.
  */
 export const storeContractCases: ReadonlyArray<StoreContractCase> = Object.freeze([
@@ -32,5 +39,10 @@ export const storeContractCases: ReadonlyArray<StoreContractCase> = Object.freez
   ...revocationCases,
   ...attemptCases,
   ...accountTokenCases,
-  ...apiKeyCases
+  ...apiKeyCases,
+  ...totpCases,
+  ...recoveryCodeCases,
+  ...passkeyCases,
+  ...challengeCases,
+  ...secondFactorCases
 ])

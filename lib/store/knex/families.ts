@@ -27,7 +27,8 @@ export function knexFamilyPort (knex: Knex, tables: TableNames): RefreshFamilyPo
             expires_at: seconds(family.expiresAt),
             current_token_hash: token.hash,
             client_address: family.clientAddress,
-            user_agent: family.userAgent
+            user_agent: family.userAgent,
+            auth_methods: JSON.stringify(family.authMethods)
           })
           await trx(tables.refreshTokens).insert({ token_hash: token.hash, family_id: family.id, expires_at: seconds(token.expiresAt) })
         })

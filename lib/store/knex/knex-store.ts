@@ -2,11 +2,15 @@ import type { AuthStore } from '../ports.js'
 import { knexAccountTokenPort } from './account-tokens.js'
 import { knexApiKeyPort } from './api-keys.js'
 import { knexAttemptPort } from './attempts.js'
+import { knexChallengePort } from './challenges.js'
 import { knexFamilyPort } from './families.js'
 import { resolveKnexStoreOptions, type KnexStoreOptions } from './knex-store-options.js'
+import { knexPasskeyPort } from './passkeys.js'
+import { knexRecoveryCodePort } from './recovery-codes.js'
 import { knexRevocationPort } from './revocations.js'
 import { schemaManager } from './schema.js'
 import { guarded } from './store-errors.js'
+import { knexTotpPort } from './totp.js'
 import { knexUserPort } from './users.js'
 
 /** The knex store: an AuthStore plus the way back from its migrations. */
@@ -35,6 +39,10 @@ export function createKnexStore (options: KnexStoreOptions): KnexStore {
     attempts: knexAttemptPort(knex, tables),
     accountTokens: knexAccountTokenPort(knex, tables),
     apiKeys: knexApiKeyPort(knex, tables, profileColumns),
+    totp: knexTotpPort(knex, tables),
+    recoveryCodes: knexRecoveryCodePort(knex, tables),
+    passkeys: knexPasskeyPort(knex, tables, profileColumns),
+    challenges: knexChallengePort(knex, tables),
     migrate: async () => { await guarded(schema.migrate) },
     rollback: async () => { await guarded(schema.rollback) }
   }

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex'
 import { StoreMigrationBlockedError } from '../../errors.js'
+import { isMySql } from './mysql-dialect.js'
+import { secondFactorsSchema } from './second-factors-schema.js'
 import { userIndexNames, type TableNames } from './table-names.js'
 
 export interface PackagedMigration {
@@ -116,8 +118,6 @@ export function familiesSchema (tables: TableNames): PackagedMigration {
     }
   }
 }
-
-const isMySql = (knex: Knex): boolean => /mysql|maria/i.test(String(knex.client.config.client))
 
 /**
  * MySQL and MariaDB compare strings by the column's collation, by default case- and
@@ -312,5 +312,5 @@ export class PackagedMigrationSource implements Knex.MigrationSource<PackagedMig
 
 /** Every migration of the current schema, in order. */
 export function packagedMigrations (tables: TableNames): PackagedMigration[] {
-  return [initialSchema(tables), familiesSchema(tables), binaryKeys(tables), accountsSchema(tables), apiKeysSchema(tables)]
+  return [initialSchema(tables), familiesSchema(tables), binaryKeys(tables), accountsSchema(tables), apiKeysSchema(tables), secondFactorsSchema(tables)]
 }

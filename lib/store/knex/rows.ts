@@ -64,7 +64,8 @@ export function familyFromRow (row: Row): RefreshFamily {
     rotatedAt: optionalNumber(row.rotated_at),
     revokedAt: optionalNumber(row.revoked_at),
     clientAddress: optionalString(row.client_address),
-    userAgent: optionalString(row.user_agent)
+    userAgent: optionalString(row.user_agent),
+    authMethods: JSON.parse(String(row.auth_methods)) as string[]
   }
 }
 

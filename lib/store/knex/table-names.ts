@@ -13,6 +13,14 @@ export interface TableNames {
   accountTokens: string
   /** Users' API keys, by id and by hash. */
   apiKeys: string
+  /** Users' TOTP authenticators, one row per user. */
+  totpFactors: string
+  /** Users' recovery codes, by user and hash. */
+  recoveryCodes: string
+  /** Users' WebAuthn credentials, by the SHA-256 of the credential id. */
+  passkeys: string
+  /** Single-use server challenges (second login steps, WebAuthn), by hash. */
+  challenges: string
   /** The 0001 schema's throttling table, dropped by 0002. */
   loginFailures: string
   /** knex's own bookkeeping for this package's migrations. */
@@ -50,6 +58,10 @@ export function tableNames (prefix: string): TableNames {
     loginAttempts: `${prefix}login_attempts`,
     accountTokens: `${prefix}account_tokens`,
     apiKeys: `${prefix}api_keys`,
+    totpFactors: `${prefix}totp_factors`,
+    recoveryCodes: `${prefix}recovery_codes`,
+    passkeys: `${prefix}passkeys`,
+    challenges: `${prefix}challenges`,
     loginFailures: `${prefix}login_failures`,
     migrations: `${prefix}migrations`,
     migrationsLock: `${prefix}migrations_lock`

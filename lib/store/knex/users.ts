@@ -115,7 +115,9 @@ export function knexUserPort (knex: Knex, tables: TableNames, profileColumns: re
         await trx(tables.refreshTokens).whereIn('family_id', trx(tables.refreshFamilies).select('id').where({ user_id: id })).delete()
         await trx(tables.refreshFamilies).where({ user_id: id }).delete()
         await trx(tables.accountTokens).where({ user_id: id }).delete()
-        await trx(tables.apiKeys).where({ user_id: id }).delete()
+        for (const table of [tables.apiKeys, tables.totpFactors, tables.recoveryCodes, tables.passkeys, tables.challenges]) {
+          await trx(table).where({ user_id: id }).delete()
+        }
         await trx(tables.users).where({ id }).delete()
         await appendRevocation(trx, tables, { kind: 'user', subject: id, version: Number(version), expiresAt }, now)
         return true
