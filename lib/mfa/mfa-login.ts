@@ -8,7 +8,7 @@ import type { Challenge, FoundPasskey, UserRecord } from '../store/ports.js'
 import { clientAddressKey } from '../login/client-address.js'
 import { AUTH_METHODS } from './amr.js'
 import { addressBinding, challengeHash, loginChallengeBinding, newChallenge, presentedChallengeHash } from './login-challenges.js'
-import type { PasskeyCeremonies, PublicKeyCredentialRequestOptionsJSON } from './passkey-ceremonies.js'
+import { userHandleOf, type PasskeyCeremonies, type PublicKeyCredentialRequestOptionsJSON } from './passkey-ceremonies.js'
 import { checkedAuthenticationResponse, signedChallenge } from './passkey-response.js'
 import { hasFactor, type MfaStore, type UserFactors } from './user-factors.js'
 
@@ -234,7 +234,7 @@ export class MfaLogin {
     const user = found?.user
     await this.#parts.login.checkFactor(user, clientAddress, deviceToken, async () => {
       // Discoverable credentials name their user: it must be the passkey's own.
-      const usable = user !== undefined && !user.disabled && checked.response.userHandle === Buffer.from(user.id, 'utf8').toString('base64url')
+      const usable = user !== undefined && !user.disabled && checked.response.userHandle === Buffer.from(userHandleOf(user.id)).toString('base64url')
       if (await this.#assertionHolds(checked, challenge, { binding: addressBinding(clientAddress), userId: null }, usable ? found : undefined, true)) return
       this.#parts.emit({ type: 'login.failed', userId: user?.id, username: user?.username ?? '', reason: 'passkey', address: clientAddress })
       throw new PasskeyInvalidError()
