@@ -16,7 +16,7 @@ import { RevocationList } from '../sessions/revocation-list.js'
 import { RevocationSync } from '../sessions/revocation-sync.js'
 import { SessionService, type IssuedSession } from '../sessions/session-service.js'
 import { UserSessions } from '../sessions/user-sessions.js'
-import { EmailNotVerifiedError, TokenRevokedError } from '../errors.js'
+import { TokenRevokedError } from '../errors.js'
 import { BackgroundJobs } from '../accounts/background-jobs.js'
 import { normaliseEmail } from '../accounts/email-address.js'
 import { EmailVerification, type VerifiedEmail } from '../accounts/email-verification.js'
@@ -32,7 +32,8 @@ import { createUserManagement, type UserManagement } from './user-management.js'
 import { randomBytes } from 'node:crypto'
 import { AUTH_METHODS } from '../mfa/amr.js'
 import { createMfa, type Mfa } from '../mfa/create-mfa.js'
-import type { MfaChallenge, MfaLoginStep, PasskeyLoginAttempt } from '../mfa/mfa-login.js'
+import type { MfaLoginStep, PasskeyLoginAttempt } from '../mfa/mfa-login.js'
+import { SignIns, type BeforeSession, type LoginOutcome, type SignedIn } from './sign-ins.js'
 import type { PublicKeyCredentialRequestOptionsJSON } from '../mfa/passkey-ceremonies.js'
 import type { SecondFactors } from '../mfa/second-factors.js'
 
@@ -80,20 +81,7 @@ export interface StatefulParts<Claims extends AccessTokenClaimsBase> {
   mfa: SecondFactors | undefined
 }
 
-/** A session and the device token for the browser's cookie. */
-export interface SignedIn {
-  session: IssuedSession
-  deviceToken: string
-}
-
-/**
- * What a right password gets: a session, or, for a user with a second factor (the `mfa`
- * option on), the challenge of the second step (no session, no device token yet).
- */
-export type LoginOutcome = ({ kind: 'session' } & SignedIn) | { kind: 'mfa', challenge: MfaChallenge }
-
-/** Runs once the user proved who they are and before the session starts; throws to refuse (onLoginSuccess). */
-export type BeforeSession = (user: UserRecord) => void | Promise<void>
+export type { BeforeSession, LoginOutcome, SignedIn } from './sign-ins.js'
 
 /** The flows that mail a link: password reset, email verification and change. */
 export interface AccountMailFlows {
@@ -128,6 +116,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
   readonly #mailer: AccountMailer | undefined
   readonly #jobs: BackgroundJobs
   readonly #mfa: Mfa | undefined
+  readonly #signInFlows: SignIns<Claims> | undefined
 
   constructor (options: AuthCoreOptions, environment: CoreEnvironment = {}) {
     const resolved = resolveCoreOptions(options)
@@ -236,6 +225,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
       ...resolved.login
     })
     this.#mfa = createMfa(resolved.mfa, { store, login, clock, emit, productName: environment.productName ?? 'api' })
+    this.#signInFlows = new SignIns({ login, sessions, mfa: this.#mfa, requireVerifiedEmail: resolved.requireVerifiedEmail, emit })
     this.stateful = {
       store,
       tokens,
@@ -274,13 +264,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
    * session and the device token for the browser's cookie.
    */
   async logIn (attempt: PasswordAttempt, beforeSession?: BeforeSession): Promise<LoginOutcome> {
-    const { login } = this.#statefulParts()
-    const { user, deviceToken } = await login.login(attempt)
-    // Decided only once the password was right, so it tells nothing to someone without it.
-    this.#checkVerifiedEmail(user, attempt.clientAddress)
-    const challenge = await this.#mfa?.login.challengeFor(user, attempt.clientAddress)
-    if (challenge !== undefined) return { kind: 'mfa', challenge }
-    return { kind: 'session', session: await this.#signIn(user, AUTH_METHODS.password, attempt, beforeSession), deviceToken }
+    return await this.#signIns().logIn(attempt, beforeSession)
   }
 
   /**
@@ -289,8 +273,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
    * session (its `amr` says which) and a device token.
    */
   async completeMfaLogin (step: MfaLoginStep, beforeSession?: BeforeSession): Promise<SignedIn> {
-    const { user, authMethods } = await this.#mfaParts().login.complete(step)
-    return { session: await this.#signIn(user, authMethods, step, beforeSession), deviceToken: this.#statefulParts().login.issueDeviceToken(user) }
+    return await this.#signIns().completeMfaLogin(step, beforeSession)
   }
 
   /** WebAuthn request options for the second step of a login with a passkey (needs `mfa.passkeys`). */
@@ -305,31 +288,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
 
   /** A sign-in with a passkey alone (user verification required, see MfaLogin.passkeySignIn), then `beforeSession` and the session. */
   async passkeyLogIn (attempt: PasskeyLoginAttempt, beforeSession?: BeforeSession): Promise<SignedIn> {
-    const { user, authMethods } = await this.#mfaParts().login.passkeySignIn(attempt)
-    this.#checkVerifiedEmail(user, attempt.clientAddress)
-    return { session: await this.#signIn(user, authMethods, attempt, beforeSession), deviceToken: this.#statefulParts().login.issueDeviceToken(user) }
-  }
-
-  /** 403 while `requireVerifiedEmail` is on and the user's email is unverified or missing. */
-  #checkVerifiedEmail (user: UserRecord, clientAddress: string): void {
-    if (this.options.requireVerifiedEmail && (user.email === null || user.emailVerifiedAt === null)) {
-      this.#emit({ type: 'login.failed', userId: user.id, username: user.username, reason: 'email_not_verified', address: clientAddress })
-      throw new EmailNotVerifiedError()
-    }
-  }
-
-  /** Runs `beforeSession`, then starts the session of a user who proved who they are (`authMethods`: how). */
-  async #signIn (user: UserRecord, authMethods: readonly string[], client: { clientAddress: string, userAgent?: string | undefined }, beforeSession: BeforeSession | undefined): Promise<IssuedSession> {
-    try {
-      await beforeSession?.(user)
-    } catch (error) {
-      // The user proved who they are, yet no session: the operator must see the refusal too.
-      this.#emit({ type: 'login.failed', userId: user.id, username: user.username, reason: 'refused', address: client.clientAddress })
-      throw error
-    }
-    const session = await this.#statefulParts().sessions.start(user, { clientAddress: client.clientAddress, userAgent: client.userAgent }, authMethods)
-    this.#emit({ type: 'login.succeeded', userId: user.id, username: user.username, sessionId: session.sessionId, address: client.clientAddress, authMethods: [...authMethods] })
-    return session
+    return await this.#signIns().passkeyLogIn(attempt, beforeSession)
   }
 
   /**
@@ -388,6 +347,11 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
     const flows = this.#statefulParts().accountMail
     if (flows === undefined) throw new TypeError('password resets and email verification need the `mail` option')
     return flows
+  }
+
+  #signIns (): SignIns<Claims> {
+    this.#statefulParts()
+    return this.#signInFlows as SignIns<Claims>
   }
 
   #mfaParts (): Mfa {
