@@ -23,7 +23,7 @@ t.test('mail configuration: the console in development, SMTP required in product
   t.match(loadConfig({ PORT: '8080', MAIL_URL: '', PUBLIC_URL: '' }, EXAMPLE_ROOT), { mailUrl: 'console', publicUrl: 'http://localhost:8080' }, 'the default link follows PORT; empty counts as unset')
   t.match(loadConfig({ MAIL_URL: 'smtp://mailer:secret@127.0.0.1:2525', MAIL_FROM: 'Shop <shop@example.com>', PUBLIC_URL: 'https://shop.example.com/' }, EXAMPLE_ROOT),
     { mailUrl: 'smtp://mailer:secret@127.0.0.1:2525', mailFrom: 'Shop <shop@example.com>', publicUrl: 'https://shop.example.com' })
-  const production = { NODE_ENV: 'production', TOKEN_SECRET: 's', MAIL_URL: 'smtps://smtp.example.com:465', PUBLIC_URL: 'https://app.example.com' }
+  const production = { NODE_ENV: 'production', TOKEN_SECRET: 's', MFA_KEY: 'Zr4t9Qw2Lx7Vb1Nm8Kp3Hs6Dj0Fg5AyTe3Wc', MAIL_URL: 'smtps://smtp.example.com:465', PUBLIC_URL: 'https://app.example.com' }
   t.match(loadConfig(production, EXAMPLE_ROOT), { mailUrl: 'smtps://smtp.example.com:465', publicUrl: 'https://app.example.com' })
   const bad: Array<[NodeJS.ProcessEnv, RegExp]> = [
     [{ ...production, MAIL_URL: undefined }, /^MAIL_URL is required when NODE_ENV=production/],

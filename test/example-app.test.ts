@@ -209,7 +209,7 @@ t.test('configuration: documented defaults, and one clear error per bad variable
   const defaults = loadConfig({}, EXAMPLE_ROOT)
   t.match(defaults, { production: false, host: 'localhost', port: 3000, dataDir: join(EXAMPLE_ROOT, 'data'), tablePrefix: 'auth_', accessTokenTtl: '15m', shutdownTimeoutMs: 10000, logLevel: 'info', prettyLogs: true, secureCookies: true, demoPassword: DEMO_PASSWORD, tokenSecret: undefined, reportsPort: 3001, revocationFeedCredential: undefined })
   t.equal(defaults.databaseUrl, `sqlite:${join(EXAMPLE_ROOT, 'data', 'auth.sqlite')}`)
-  const production = { NODE_ENV: 'production', TOKEN_SECRET: 's', MAIL_URL: 'smtps://mailer:pw@smtp.example.com:465', PUBLIC_URL: 'https://app.example.com' }
+  const production = { NODE_ENV: 'production', TOKEN_SECRET: 's', MFA_KEY: 'Zr4t9Qw2Lx7Vb1Nm8Kp3Hs6Dj0Fg5AyTe3Wc', MAIL_URL: 'smtps://mailer:pw@smtp.example.com:465', PUBLIC_URL: 'https://app.example.com' }
   t.match(loadConfig({ ...production, PORT: '8080', COOKIE_SECURE: '1', DATABASE_URL: 'postgres://db/app' }, EXAMPLE_ROOT), { production: true, port: 8080, prettyLogs: false, demoPassword: undefined, databaseUrl: 'postgres://db/app', secureCookies: true })
   t.equal(loadConfig({ TOKEN_SECRET: '', COOKIE_SECURE: '' }, EXAMPLE_ROOT).tokenSecret, undefined, 'an empty variable counts as unset')
   t.match(loadConfig({ REPORTS_PORT: 'off', REVOCATION_FEED_CREDENTIAL: 'Pq7-'.repeat(10) }, EXAMPLE_ROOT), { reportsPort: undefined, revocationFeedCredential: 'Pq7-'.repeat(10) })

@@ -23,7 +23,7 @@ function run (env: NodeJS.ProcessEnv): { child: ChildProcess, output: string[], 
 
 async function start (t: Test, env: NodeJS.ProcessEnv = {}, readyLine = 'example app listening on'): Promise<Started> {
   // Production requires a mail server and the public address; nothing here sends mail, so none listens there.
-  const production = { NODE_ENV: 'production', TOKEN_SECRET: 'VjwD2x2t8YIcdQfgEtj1FzOCNDX80KICCJMf376zscO4', MAIL_URL: 'smtp://127.0.0.1:1', PUBLIC_URL: 'https://app.example.test' }
+  const production = { NODE_ENV: 'production', TOKEN_SECRET: 'VjwD2x2t8YIcdQfgEtj1FzOCNDX80KICCJMf376zscO4', MFA_KEY: 'Zr4t9Qw2Lx7Vb1Nm8Kp3Hs6Dj0Fg5AyTe3Wc', MAIL_URL: 'smtp://127.0.0.1:1', PUBLIC_URL: 'https://app.example.test' }
   const running = run({ ...production, DEMO_PASSWORD, HOST: '127.0.0.1', PORT: '0', REPORTS_PORT: '0', DATA_DIR: await dataFolder(t), ...env })
   t.teardown(() => { running.child.kill('SIGKILL') })
   for (let i = 0; i < 200; i++) {

@@ -20,10 +20,23 @@ function emptyRow (message) {
   return tr
 }
 
+// What an event says beyond who and where: why a login failed, how a session signed in…
+function auditDetails (event) {
+  return [event.reason, event.cause, event.authMethods?.join(' '), event.methods?.join(' '), event.keyId ?? event.passkeyId].filter(Boolean).join(', ')
+}
+
+function auditRow (event) {
+  const tr = document.createElement('tr')
+  tr.append(cell(new Date(event.at).toLocaleString()), cell(event.type), cell(event.username ?? event.userId ?? '—'), cell(event.address ?? '—'), cell(auditDetails(event)))
+  return tr
+}
+
 export function adminPanel () {
   const panel = document.getElementById('admin-panel')
   const list = document.getElementById('users-list')
   const nextButton = document.getElementById('users-next-button')
+  const auditTable = document.getElementById('audit-table')
+  const auditList = document.getElementById('audit-list')
   let search = ''
   let next = null
 
@@ -68,6 +81,15 @@ export function adminPanel () {
     loadPage(null)
   })
   nextButton.addEventListener('click', () => { loadPage(next) })
+
+  // The server asks for a session signed in with a second factor: a password alone gets 403.
+  document.getElementById('audit-button').addEventListener('click', async () => {
+    const result = await authenticatedCall('GET', `${ADMIN_API}/audit`)
+    if (result.status !== 200) return say(describeFailure(result), true)
+    auditList.replaceChildren(...result.data.events.map(auditRow))
+    auditTable.hidden = false
+    say(`${result.data.events.length} recent event(s).`)
+  })
 
   return {
     async showFor (roles) {

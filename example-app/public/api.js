@@ -30,10 +30,13 @@ export async function call (method, path, body) {
   return { status: response.status, data }
 }
 
+// 401s about what the user typed, not about the session: renewing the session would only send the guess twice.
+const WRONG_INPUT = new Set(['FST_TOKEN_AUTH_INVALID_CREDENTIALS', 'FST_TOKEN_AUTH_INVALID_MFA_CODE', 'FST_TOKEN_AUTH_INVALID_PASSKEY'])
+
 // A call that needs the access token: when it has expired, the refresh cookie renews it once.
 export async function authenticatedCall (method, path, body) {
   const first = await call(method, path, body)
-  if (first.status !== 401) return first
+  if (first.status !== 401 || WRONG_INPUT.has(first.data?.code)) return first
   const refreshed = await call('POST', '/auth/refresh')
   return refreshed.status === 200 ? await call(method, path, body) : first
 }
@@ -64,6 +67,14 @@ const SENTENCES = {
   FST_TOKEN_AUTH_EMAIL_NOT_VERIFIED: 'Your email address is not verified yet: follow the link mailed to it, or have a new one sent below.',
   FST_TOKEN_AUTH_MAIL_NOT_SENT: 'The mail could not be sent right now: try again in a moment.',
   FST_TOKEN_AUTH_INVALID_USER: 'The server refused that input.',
+  FST_TOKEN_AUTH_INVALID_MFA_CODE: 'That code is not right (or was used already): try the next one your app shows.',
+  FST_TOKEN_AUTH_INVALID_MFA_CHALLENGE: 'The sign-in took too long or was refused: please sign in again.',
+  FST_TOKEN_AUTH_INVALID_PASSKEY: 'The passkey was not accepted.',
+  FST_TOKEN_AUTH_MFA_REQUIRED: 'This needs a session signed in with your second factor: sign out, then sign in with your code or passkey.',
+  FST_TOKEN_AUTH_MFA_CONFLICT: 'Your second factors changed meanwhile: reload the page and try again.',
+  FST_TOKEN_AUTH_PASSKEY_NOT_FOUND: 'That passkey is removed already.',
+  FST_TOKEN_AUTH_PASSKEY_LIMIT: 'You hold as many passkeys as allowed: remove one first.',
+  FST_TOKEN_AUTH_INVALID_MFA_REQUEST: 'The server refused that: check what you typed and try again.',
   FST_ERR_VALIDATION: 'The form is incomplete or malformed.'
 }
 

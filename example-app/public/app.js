@@ -3,20 +3,27 @@
 import { adminPanel } from './admin.js'
 import { apiKeysPanel } from './api-keys.js'
 import { authenticatedCall, call, describeFailure, say } from './api.js'
+import { securityPanel } from './security.js'
 import { sessionsPanel } from './sessions.js'
+import { signIn } from './sign-in.js'
 
-const views = { login: document.getElementById('login-view'), profile: document.getElementById('profile-view') }
+const views = { login: document.getElementById('login-view'), mfa: document.getElementById('mfa-view'), profile: document.getElementById('profile-view') }
 const sessions = sessionsPanel({ onSignedOut: signedOut })
 const apiKeys = apiKeysPanel({ onSignedOut: signedOut })
+const security = securityPanel({ onSignedOut: signedOut })
 const admin = adminPanel()
+const secondStep = signIn({ onSignedIn: signedIn, onCancelled: signedOut })
 const resendForm = document.getElementById('resend-verification-form')
 let profile
 
 function show (view) {
-  // A new API key shown once leaves the page with the session.
-  if (view === 'login') apiKeys.forget()
-  views.login.hidden = view !== 'login'
-  views.profile.hidden = view !== 'profile'
+  // A new API key or recovery codes shown once leave the page with the session.
+  if (view !== 'profile') {
+    apiKeys.forget()
+    security.forget()
+  }
+  if (view !== 'mfa') secondStep.forget()
+  for (const [name, element] of Object.entries(views)) element.hidden = name !== view
 }
 
 function signedOut (message) {
@@ -48,8 +55,15 @@ async function loadProfile () {
   renderProfile()
   await sessions.load()
   await apiKeys.load()
+  await security.load(profile)
   await admin.showFor(profile.roles)
   return true
+}
+
+async function signedIn (username) {
+  resendForm.hidden = true
+  await loadProfile()
+  say(`Signed in as ${username}.`)
 }
 
 document.getElementById('login-form').addEventListener('submit', async (event) => {
@@ -58,9 +72,12 @@ document.getElementById('login-form').addEventListener('submit', async (event) =
   const result = await call('POST', '/auth/login', { username: form.get('username'), password: form.get('password') })
   if (result.status === 200) {
     event.target.reset()
-    resendForm.hidden = true
-    await loadProfile()
-    say(`Signed in as ${result.data.user.username}.`)
+    // The password was right, and the account has a second factor: no session until it is used.
+    if (result.data.mfa_required === true) {
+      show('mfa')
+      return secondStep.start(result.data)
+    }
+    await signedIn(result.data.user.username)
   } else {
     // Only the right password earns this answer, so it tells no stranger about the account.
     resendForm.hidden = result.data?.code !== 'FST_TOKEN_AUTH_EMAIL_NOT_VERIFIED'

@@ -14,6 +14,8 @@ export interface AppConfig {
   tablePrefix: string
   /** From TOKEN_SECRET; undefined means: read or generate one in dataDir. */
   tokenSecret: string | undefined
+  /** From MFA_KEY: encrypts TOTP secrets and keys recovery codes; undefined means: read or generate one in dataDir. */
+  mfaKey: string | undefined
   accessTokenTtl: string
   logLevel: string
   /** Pretty, human logs; JSON lines in production. */
@@ -32,7 +34,7 @@ export interface AppConfig {
   mailUrl: string
   /** The sender of account mail. */
   mailFrom: string
-  /** Where users reach the app: the links in account mail start with it (no trailing slash). */
+  /** Where users reach the app: the links in account mail start with it (no trailing slash); passkeys are bound to its host. */
   publicUrl: string
 }
 
@@ -59,6 +61,17 @@ function port (name: string, value: string | undefined, fallback: string): numbe
 function feedCredential (value: string | undefined): string | undefined {
   if (value === undefined || value === '') return undefined
   if (value.length < 32 || /[^\x21-\x7e]/.test(value)) throw new ConfigError('REVOCATION_FEED_CREDENTIAL must be at least 32 random printable characters without spaces')
+  return value
+}
+
+function mfaKey (value: string | undefined, production: boolean, tokenSecret: string | undefined): string | undefined {
+  if (value === undefined || value === '') {
+    if (production) throw new ConfigError('MFA_KEY is required when NODE_ENV=production (32+ random characters, not the TOKEN_SECRET): it encrypts the TOTP secrets in the database')
+    return undefined
+  }
+  if (value.length < 32) throw new ConfigError('MFA_KEY must be at least 32 random characters')
+  // One leaked secret must not open both the tokens and the second factors.
+  if (value === tokenSecret) throw new ConfigError('MFA_KEY must differ from TOKEN_SECRET')
   return value
 }
 
@@ -122,6 +135,7 @@ export function loadConfig (env: NodeJS.ProcessEnv, appRoot: string): AppConfig 
     databaseUrl: databaseUrl(env.DATABASE_URL, dataDir),
     tablePrefix: env.TABLE_PREFIX ?? 'auth_',
     tokenSecret,
+    mfaKey: mfaKey(env.MFA_KEY, production, tokenSecret),
     accessTokenTtl: env.ACCESS_TOKEN_TTL ?? '15m',
     logLevel,
     prettyLogs: !production,
