@@ -1,18 +1,12 @@
 import { Type, type TString } from '@sinclair/typebox'
+import { PASSKEY_RESPONSE_LIMITS } from '../lib/mfa/passkey-response.js'
 
 // What a browser's PublicKeyCredential.toJSON() sends (WebAuthn L3 §5.1, RegistrationResponseJSON
 // and AuthenticationResponseJSON): only the fields the spec names, every string bounded far
 // above any real authenticator's, so that a hostile body is a cheap 400 before the core decodes
 // a byte. The core checks them again (it is usable without HTTP).
 
-// A credential id is at most 1023 bytes (WebAuthn §4): 1364 base64url characters.
-const MAX_CREDENTIAL_ID = 1364
-const MAX_CLIENT_DATA = 8192
-const MAX_AUTHENTICATOR_DATA = 8192
-const MAX_SIGNATURE = 2048
-const MAX_USER_HANDLE = 128
-// Attestation 'none' is asked for; a whole certificate chain would still fit.
-const MAX_ATTESTATION_OBJECT = 16384
+const { credentialId: MAX_CREDENTIAL_ID, clientData: MAX_CLIENT_DATA, authenticatorData: MAX_AUTHENTICATOR_DATA, signature: MAX_SIGNATURE, userHandle: MAX_USER_HANDLE, attestationObject: MAX_ATTESTATION_OBJECT, transports: MAX_TRANSPORTS } = PASSKEY_RESPONSE_LIMITS
 const MAX_PUBLIC_KEY = 8192
 const MAX_EXTENSION_VALUE = 1024
 
@@ -53,7 +47,7 @@ export const RegistrationResponse = Type.Object({
     clientDataJSON: base64url(MAX_CLIENT_DATA),
     attestationObject: base64url(MAX_ATTESTATION_OBJECT),
     authenticatorData: Type.Optional(base64url(MAX_AUTHENTICATOR_DATA)),
-    transports: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 32, pattern: '^[a-z-]+$' }), { maxItems: 10 })),
+    transports: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 32, pattern: '^[a-z-]+$' }), { maxItems: MAX_TRANSPORTS })),
     publicKeyAlgorithm: Type.Optional(Type.Integer({ minimum: -65536, maximum: 65535 })),
     publicKey: Type.Optional(base64url(MAX_PUBLIC_KEY))
   }, strict)

@@ -2,23 +2,10 @@
 // and an unlock for an account locked out by failed logins. Shown for the admin role only;
 // the server checks the role on every call all the same.
 import { authenticatedCall, describeFailure, say } from './api.js'
+import { cell, emptyRow } from './table-cells.js'
 
 const ADMIN_API = '/api/admin'
 const PAGE_SIZE = 20
-
-function cell (text) {
-  const td = document.createElement('td')
-  td.textContent = text
-  return td
-}
-
-function emptyRow (message) {
-  const td = cell(message)
-  td.colSpan = 5
-  const tr = document.createElement('tr')
-  tr.append(td)
-  return tr
-}
 
 // What an event says beyond who and where: why a login failed, how a session signed in…
 function auditDetails (event) {
@@ -70,7 +57,7 @@ export function adminPanel () {
     const result = await authenticatedCall('GET', `${ADMIN_API}/users?${query}`)
     if (result.status !== 200) return say(describeFailure(result), true)
     list.replaceChildren(...result.data.users.map(row))
-    if (result.data.users.length === 0) list.replaceChildren(emptyRow(search === '' ? 'No users yet.' : `No username or email contains “${search}”.`))
+    if (result.data.users.length === 0) list.replaceChildren(emptyRow(search === '' ? 'No users yet.' : `No username or email contains “${search}”.`, 5))
     next = result.data.next ?? null
     nextButton.hidden = next === null
   }

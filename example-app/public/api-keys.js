@@ -2,32 +2,9 @@
 // was made. A new key is shown once, in this page's memory only: never put in localStorage,
 // sessionStorage, a cookie or the address bar, and gone from the page once copied.
 import { authenticatedCall, describeFailure, formatTime, say } from './api.js'
+import { button, cell, emptyRow } from './table-cells.js'
 
 const API_KEYS = '/auth/api-keys'
-
-function cell (text, className) {
-  const td = document.createElement('td')
-  td.textContent = text
-  if (className !== undefined) td.className = className
-  return td
-}
-
-function button (text, className, onClick) {
-  const element = document.createElement('button')
-  element.type = 'button'
-  element.className = className
-  element.textContent = text
-  element.addEventListener('click', onClick)
-  return element
-}
-
-function emptyRow (message) {
-  const td = cell(message)
-  td.colSpan = 7
-  const tr = document.createElement('tr')
-  tr.append(td)
-  return tr
-}
 
 function expiry (key) {
   if (key.expires_at === null) return 'never'
@@ -136,7 +113,7 @@ export function apiKeysPanel ({ onSignedOut }) {
   }
 
   function render () {
-    list.replaceChildren(...(keys.length > 0 ? keys.map(row) : [emptyRow('No API keys yet.')]))
+    list.replaceChildren(...(keys.length > 0 ? keys.map(row) : [emptyRow('No API keys yet.', 7)]))
   }
 
   async function load () {

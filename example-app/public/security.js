@@ -2,6 +2,7 @@
 // the key of a new enrollment, and new recovery codes, are shown once, in this page's memory
 // only. Once the account has a second factor, changes need a session signed in with one.
 import { authenticatedCall, describeFailure, formatTime, say } from './api.js'
+import { button, cell } from './table-cells.js'
 import { createPasskey, describePasskeyError, passkeysSupported } from './webauthn.js'
 
 const MFA = '/auth/mfa'
@@ -9,22 +10,6 @@ const SIX_DIGITS = /^\d{6}$/
 
 // RFC 8176 values, as a person would say them.
 const METHOD_NAMES = { pwd: 'password', otp: 'one-time code', hwk: 'passkey', user: 'PIN or biometric on the device' }
-
-function cell (text, className) {
-  const td = document.createElement('td')
-  td.textContent = text
-  if (className !== undefined) td.className = className
-  return td
-}
-
-function button (text, className, onClick) {
-  const element = document.createElement('button')
-  element.type = 'button'
-  element.className = className
-  element.textContent = text
-  element.addEventListener('click', onClick)
-  return element
-}
 
 /** The server's SVG as an image: an <img> never runs script or reaches the page. */
 function svgDataUrl (svg) {

@@ -1,13 +1,7 @@
 // "Your sessions": every signed-in browser or client of the account, and a way to end any
 // other one from here (a lost phone, a shared computer).
 import { authenticatedCall, describeFailure, formatTime, say } from './api.js'
-
-function cell (text, className) {
-  const td = document.createElement('td')
-  td.textContent = text
-  if (className !== undefined) td.className = className
-  return td
-}
+import { cell } from './table-cells.js'
 
 export function sessionsPanel ({ onSignedOut }) {
   const list = document.getElementById('sessions-list')

@@ -21,6 +21,7 @@ const FILES = [
   { path: '/security.js', file: 'security.js', type: JAVASCRIPT },
   { path: '/sign-in.js', file: 'sign-in.js', type: JAVASCRIPT },
   { path: '/webauthn.js', file: 'webauthn.js', type: JAVASCRIPT },
+  { path: '/table-cells.js', file: 'table-cells.js', type: JAVASCRIPT },
   { path: '/admin.js', file: 'admin.js', type: JAVASCRIPT },
   { path: '/forgot-password.js', file: 'forgot-password.js', type: JAVASCRIPT },
   { path: '/reset-password.js', file: 'reset-password.js', type: JAVASCRIPT },
