@@ -2,7 +2,7 @@
 // was made. A new key is shown once, in this page's memory only: never put in localStorage,
 // sessionStorage, a cookie or the address bar, and gone from the page once copied.
 import { authenticatedCall, describeFailure, formatTime, say } from './api.js'
-import { button, cell, emptyRow } from './table-cells.js'
+import { button, cell, emptyRow, startRename } from './table-cells.js'
 
 const API_KEYS = '/auth/api-keys'
 
@@ -55,31 +55,19 @@ export function apiKeysPanel ({ onSignedOut }) {
     scopeBoxes.replaceChildren(scopeBoxes.querySelector('legend'), ...boxes)
   }
 
-  function startRename (key, nameCell) {
-    const renameForm = document.createElement('form')
-    renameForm.className = 'inline rename'
-    const input = document.createElement('input')
-    input.name = 'name'
-    input.required = true
-    input.maxLength = 100
-    input.value = key.name
-    input.setAttribute('aria-label', 'New name')
-    const save = document.createElement('button')
-    save.type = 'submit'
-    save.textContent = 'Save'
-    renameForm.append(input, save, button('Cancel', 'secondary', () => { render() }))
-    renameForm.addEventListener('submit', async (event) => {
-      event.preventDefault()
-      const result = await authenticatedCall('PATCH', `${API_KEYS}/${encodeURIComponent(key.id)}`, { name: input.value.trim() })
-      if (result.status === 200) {
-        say(`The key is now called “${result.data.name}”.`)
-        await load()
-      } else {
-        failed(result)
+  function rename (key, nameCell) {
+    startRename(nameCell, key.name, {
+      cancel: () => { render() },
+      save: async (name) => {
+        const result = await authenticatedCall('PATCH', `${API_KEYS}/${encodeURIComponent(key.id)}`, { name })
+        if (result.status === 200) {
+          say(`The key is now called “${result.data.name}”.`)
+          await load()
+        } else {
+          failed(result)
+        }
       }
     })
-    nameCell.replaceChildren(renameForm)
-    input.focus()
   }
 
   async function revoke (key) {
@@ -97,7 +85,7 @@ export function apiKeysPanel ({ onSignedOut }) {
     const actions = document.createElement('td')
     actions.className = 'key-actions'
     actions.append(
-      button('Rename', 'secondary rename-key', () => { startRename(key, nameCell) }),
+      button('Rename', 'secondary rename-key', () => { rename(key, nameCell) }),
       button('Revoke', 'secondary revoke-key', () => { revoke(key) })
     )
     tr.append(

@@ -2,7 +2,7 @@
 // the key of a new enrollment, and new recovery codes, are shown once, in this page's memory
 // only. Once the account has a second factor, changes need a session signed in with one.
 import { authenticatedCall, describeFailure, formatTime, say } from './api.js'
-import { button, cell } from './table-cells.js'
+import { button, cell, startRename } from './table-cells.js'
 import { createPasskey, describePasskeyError, passkeysSupported } from './webauthn.js'
 
 const MFA = '/auth/mfa'
@@ -97,7 +97,7 @@ export function securityPanel ({ onSignedOut }) {
     const actions = document.createElement('td')
     actions.className = 'key-actions'
     actions.append(
-      button('Rename', 'secondary rename-passkey', () => { startRename(passkey, nameCell) }),
+      button('Rename', 'secondary rename-passkey', () => { rename(passkey, nameCell) }),
       button('Remove', 'secondary remove-passkey', () => { remove(passkey) })
     )
     tr.append(nameCell, cell(formatTime(passkey.created_at)), cell(passkey.last_used_at === null ? 'never' : formatTime(passkey.last_used_at)), cell(passkey.backed_up ? 'synced' : 'this device only'), actions)
@@ -193,28 +193,16 @@ export function securityPanel ({ onSignedOut }) {
     codesBox.hidden = true
   })
 
-  function startRename (passkey, nameCell) {
-    const renameForm = document.createElement('form')
-    renameForm.className = 'inline rename'
-    const input = document.createElement('input')
-    input.name = 'name'
-    input.required = true
-    input.maxLength = 100
-    input.value = passkey.name
-    input.setAttribute('aria-label', 'New name')
-    const save = document.createElement('button')
-    save.type = 'submit'
-    save.textContent = 'Save'
-    renameForm.append(input, save, button('Cancel', 'secondary', () => { load() }))
-    renameForm.addEventListener('submit', async (event) => {
-      event.preventDefault()
-      const result = await authenticatedCall('PATCH', `${MFA}/passkeys/${encodeURIComponent(passkey.id)}`, { name: input.value.trim() })
-      if (result.status !== 200) return failed(result)
-      say(`The passkey is now called “${result.data.name}”.`)
-      await load()
+  function rename (passkey, nameCell) {
+    startRename(nameCell, passkey.name, {
+      cancel: () => { load() },
+      save: async (name) => {
+        const result = await authenticatedCall('PATCH', `${MFA}/passkeys/${encodeURIComponent(passkey.id)}`, { name })
+        if (result.status !== 200) return failed(result)
+        say(`The passkey is now called “${result.data.name}”.`)
+        await load()
+      }
     })
-    nameCell.replaceChildren(renameForm)
-    input.focus()
   }
 
   async function remove (passkey) {

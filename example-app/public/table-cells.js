@@ -25,3 +25,28 @@ export function emptyRow (message, columns) {
   tr.append(td)
   return tr
 }
+
+/**
+ * Replaces a name cell's text with a form to rename: `save(name)` runs on submit with the
+ * trimmed name; Cancel calls `cancel` (which redraws the table).
+ */
+export function startRename (nameCell, currentName, { save, cancel }) {
+  const renameForm = document.createElement('form')
+  renameForm.className = 'inline rename'
+  const input = document.createElement('input')
+  input.name = 'name'
+  input.required = true
+  input.maxLength = 100
+  input.value = currentName
+  input.setAttribute('aria-label', 'New name')
+  const submit = document.createElement('button')
+  submit.type = 'submit'
+  submit.textContent = 'Save'
+  renameForm.append(input, submit, button('Cancel', 'secondary', cancel))
+  renameForm.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    await save(input.value.trim())
+  })
+  nameCell.replaceChildren(renameForm)
+  input.focus()
+}
