@@ -99,6 +99,12 @@ export interface AuthCoreOptions {
     maxStaleness?: Duration | undefined
     /** How often expired rows are pruned. Default '1m'. */
     pruneInterval?: Duration | undefined
+    /**
+     * Read revocations as soon as the store announces them (the knex store on PostgreSQL,
+     * with LISTEN/NOTIFY), besides polling every syncInterval. Default true; without a
+     * store that announces, only polling runs.
+     */
+    push?: boolean | undefined
   } | undefined
   /**
    * Told of every login, failed login, lockout, refresh, detected refresh-token reuse,
@@ -174,7 +180,7 @@ export interface ResolvedCoreOptions {
   throttle: ThrottleOptions | undefined
   login: AuthCoreOptions['login']
   session: { refreshTokenTtlSeconds: number, sessionMaxAgeSeconds: number, reuseGraceSeconds: number, perSessionPerMinute: number, perAddressPerMinute: number }
-  revocation: { syncIntervalMs: number, maxStalenessMs: number, pruneIntervalMs: number }
+  revocation: { syncIntervalMs: number, maxStalenessMs: number, pruneIntervalMs: number, push: boolean }
   onAuthEvent: AuthEventHandler | undefined
   mail: MailOptions | undefined
   requireVerifiedEmail: boolean
@@ -309,7 +315,8 @@ export function resolveCoreOptions (options: AuthCoreOptions): ResolvedCoreOptio
     revocation: {
       syncIntervalMs,
       maxStalenessMs,
-      pruneIntervalMs: seconds(revocation.pruneInterval, '1m', 'revocation.pruneInterval', 1, 86400) * 1000
+      pruneIntervalMs: seconds(revocation.pruneInterval, '1m', 'revocation.pruneInterval', 1, 86400) * 1000,
+      push: revocation.push === undefined ? true : flag(revocation.push, 'revocation.push')
     },
     onAuthEvent: options.onAuthEvent,
     ...accountMailOptions(options, store),

@@ -201,7 +201,35 @@ export interface RevocationQuery {
   limit?: number | undefined
 }
 
+/** What a store tells whoever watches its revocations (see RevocationPort.watch). */
+export interface RevocationWatcher {
+  /**
+   * Revocations were committed since the last call: read the feed now. A hint only: it
+   * carries no revocation, so nothing a forged or lost announcement says is trusted.
+   */
+  appended: () => void
+  /**
+   * Announcements started to flow (true: after a connect or reconnect; some may have been
+   * missed while away, so read the feed) or stopped (false: until they are back, only
+   * polling finds new revocations). Called only when the status changes.
+   */
+  statusChanged: (live: boolean, error?: unknown) => void
+}
+
+/** A watch on the store's revocations, until closed. */
+export interface RevocationWatch {
+  /** Stops announcing and releases what the watch holds (a connection); resolves once done. */
+  close: () => Promise<void>
+}
+
 export interface RevocationPort {
+  /**
+   * Optional push (PostgreSQL LISTEN/NOTIFY in the knex store): tells `watcher` when
+   * revocations are appended, so that instances read them at once instead of at their
+   * next poll. Polling stays the safety net and the freshness proof: a store without
+   * `watch`, or a watch that is down, only makes revocations take up to a poll interval.
+   */
+  watch?: ((watcher: RevocationWatcher) => RevocationWatch) | undefined
   /** Appends a revocation, created at `now`, and gives it the next id. */
   append: (revocation: Revocation, now: number) => Promise<void>
   /**
