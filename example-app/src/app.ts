@@ -110,8 +110,8 @@ export interface BuildOptions {
  * /api (the admin routes under /api/admin) and the pages at /.
  */
 export async function build (config: AppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? loggerOptions(config) })
-  const db = await openDatabase(config.databaseUrl)
+  const app = Fastify({ logger: options.logger ?? loggerOptions(config), trustProxy: config.trustProxy })
+  const db = await openDatabase(config.databaseUrl, config.databasePoolMax)
   app.decorate('knex', db)
   app.addHook('onClose', async () => { await db.destroy() })
   try {
@@ -136,6 +136,9 @@ export async function build (config: AppConfig, options: BuildOptions = {}): Pro
       // The app itself and the reports service: the tokens name both.
       audience: [ISSUER, REPORTS_AUDIENCE],
       accessTokenTtl: config.accessTokenTtl,
+      passwords: { bcryptCost: config.bcryptCost },
+      // Other instances' logouts arrive as soon as PostgreSQL announces them; polling stays the safety net.
+      revocation: { push: config.revocationPush },
       cookie: { secure: config.secureCookies },
       // Logins, lockouts, refreshes, logouts and account changes, one log line each.
       onAuthEvent: (event) => {

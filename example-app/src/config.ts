@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { join, resolve } from 'node:path'
 
 /** Everything the example app reads from the environment, checked once at startup. */
@@ -36,6 +37,14 @@ export interface AppConfig {
   mailFrom: string
   /** Where users reach the app: the links in account mail start with it (no trailing slash); passkeys are bound to its host. */
   publicUrl: string
+  /** Fastify's trustProxy: false, true, or the proxies' addresses; decides request.ip, which the per-address limits count. */
+  trustProxy: boolean | string[]
+  /** Read revocations as soon as the database announces them (core option revocation.push). */
+  revocationPush: boolean
+  /** bcrypt cost for new password hashes (core option passwords.bcryptCost); undefined: the core's default. */
+  bcryptCost: number | undefined
+  /** Most database connections this instance opens (PostgreSQL and MySQL); instances sharing a server divide its limit. */
+  databasePoolMax: number
 }
 
 /** A configuration problem, reported as one clear line at startup. */
@@ -80,6 +89,29 @@ function flag (name: string, value: string | undefined, fallback: boolean): bool
   if (value === 'true' || value === '1') return true
   if (value === 'false' || value === '0') return false
   throw new ConfigError(`${name} must be true or false; got ${JSON.stringify(value)}`)
+}
+
+function trustProxy (value: string | undefined): boolean | string[] {
+  if (value === undefined || value === '' || value === 'false' || value === '0') return false
+  if (value === 'true' || value === '1') return true
+  // Named proxies only: trusting every hop would let any client choose its own address.
+  const proxies = value.split(',').map((item) => item.trim())
+  for (const proxy of proxies) {
+    const [address = '', bits, extra] = proxy.split('/')
+    const family = isIP(address)
+    const maxBits = family === 6 ? 128 : 32
+    if (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits))) {
+      throw new ConfigError(`TRUST_PROXY must be true, false or a comma-separated list of proxy addresses or CIDR ranges; got ${JSON.stringify(value)}`)
+    }
+  }
+  return proxies
+}
+
+function integerInRange (name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined || value === '') return undefined
+  const parsed = Number(value)
+  if (!/^\d+$/.test(value) || parsed < min || parsed > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got ${JSON.stringify(value)}`)
+  return parsed
 }
 
 function databaseUrl (value: string | undefined, dataDir: string): string {
@@ -148,6 +180,11 @@ export function loadConfig (env: NodeJS.ProcessEnv, appRoot: string): AppConfig 
     revocationFeedCredential: feedCredential(env.REVOCATION_FEED_CREDENTIAL),
     mailUrl: mailUrl(env.MAIL_URL, production),
     mailFrom: env.MAIL_FROM === undefined || env.MAIL_FROM === '' ? 'Example <no-reply@localhost>' : env.MAIL_FROM,
-    publicUrl: publicUrl(env.PUBLIC_URL, production, listenPort)
+    publicUrl: publicUrl(env.PUBLIC_URL, production, listenPort),
+    trustProxy: trustProxy(env.TRUST_PROXY),
+    revocationPush: flag('REVOCATION_PUSH', env.REVOCATION_PUSH, true),
+    // The core refuses a cost below 10 outside tests, with its own message.
+    bcryptCost: integerInRange('BCRYPT_COST', env.BCRYPT_COST, 4, 31),
+    databasePoolMax: integerInRange('DATABASE_POOL_MAX', env.DATABASE_POOL_MAX, 1, 1000) ?? 10
   }
 }

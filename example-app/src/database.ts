@@ -8,11 +8,12 @@ const NOT_A_FILE = new Set([':memory:', ''])
 /**
  * A knex pool for DATABASE_URL. SQLite gets WAL and a busy timeout, so that several
  * processes may share the file; every pool gets a short acquire timeout, so that
- * requests fail fast (503) instead of hanging while the database is down.
+ * requests fail fast (503) instead of hanging while the database is down. At most poolMax
+ * connections (PostgreSQL, MySQL): instances sharing one server divide its connection limit.
  * A new SQLite file is created 0600 (its folder 0700) before SQLite opens it: SQLite
  * gives its -wal, -shm and -journal files the database file's mode.
  */
-export async function openDatabase (url: string): Promise<Knex> {
+export async function openDatabase (url: string, poolMax = 10): Promise<Knex> {
   if (url.startsWith('sqlite:')) {
     const filename = url.slice('sqlite:'.length)
     if (!NOT_A_FILE.has(filename)) {
@@ -32,5 +33,5 @@ export async function openDatabase (url: string): Promise<Knex> {
     })
   }
   const client = url.startsWith('mysql:') ? 'mysql2' : 'pg'
-  return knex({ client, connection: url, acquireConnectionTimeout: 5000, pool: { min: 0, max: 10 } })
+  return knex({ client, connection: url, acquireConnectionTimeout: 5000, pool: { min: 0, max: poolMax } })
 }
