@@ -27,8 +27,8 @@ async function rssMb (pid) {
 
 async function startServer () {
   const child = spawn(process.execPath, [new URL('../example-app/dist/server.js', import.meta.url).pathname], {
-    // Production requires a mail server and a public address; the load sends no mail, so none listens there.
-    env: { ...process.env, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', DATABASE_URL, TABLE_PREFIX, TOKEN_SECRET: randomBytes(48).toString('base64url'), DEMO_PASSWORD: PASSWORD, LOG_LEVEL: 'warn', MAIL_URL: 'smtp://127.0.0.1:1', PUBLIC_URL: 'https://app.example.test' },
+    // Production requires a mail server, a public address and an MFA key; the load sends no mail, so none listens there.
+    env: { ...process.env, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', DATABASE_URL, TABLE_PREFIX, TOKEN_SECRET: randomBytes(48).toString('base64url'), MFA_KEY: randomBytes(32).toString('base64url'), REPORTS_PORT: 'off', DEMO_PASSWORD: PASSWORD, LOG_LEVEL: 'warn', MAIL_URL: 'smtp://127.0.0.1:1', PUBLIC_URL: 'https://app.example.test' },
     stdio: ['ignore', 'pipe', 'inherit']
   })
   const origin = await new Promise((resolve, reject) => {

@@ -4,6 +4,7 @@
 // the tables, writes them to bench/SCALE.md, and exits non-zero when a check fails.
 // Options: --quick, --instances N, --rate requests/s, --skip-cost. Database: SCALE_PG_URL or TEST_PG_URL.
 import { writeFile } from 'node:fs/promises'
+import { loadavg } from 'node:os'
 import { runCostGrowth } from './scale/cost.mjs'
 import { redact, serverVersion } from './scale/database.mjs'
 import { killAll } from './scale/instances.mjs'
@@ -39,7 +40,7 @@ function phaseChecks (phase, settings) {
     [`${name}: revoked tokens accepted`, tally.revokedAccepted + propagation.acceptedRevoked === 0, tally.revokedAccepted + propagation.acceptedRevoked],
     [`${name}: revocations an instance never refused within 3 s`, propagation.neverRefused === 0, propagation.neverRefused],
     [`${name}: answers other than expected`, unexpected === '', unexpected === '' ? 'none' : unexpected],
-    [`${name}: error lines in the instances' logs`, phase.errorLines === 0, phase.errorLines],
+    [`${name}: error lines in the instances' logs from the idle window to the end of the traffic`, phase.errorLines === 0, phase.errorLines + (phase.startupErrorLines > 0 ? ` (and ${phase.startupErrorLines} while starting, not counted)` : '')],
     [`${name}: propagation p99 under ${limit} ms`, summary.count > 0 && summary.p99 < limit, `${summary.p99?.toFixed(1)} ms over ${summary.count} samples`]
   ]
 }
@@ -56,6 +57,7 @@ function rampNotes (ramp) {
 async function main () {
   const settings = readSettings(process.argv.slice(2))
   const startedAt = new Date()
+  const loadAtStart = loadavg()[0]
   const pgVersion = await serverVersion(settings.serverUrl)
   say(`scale: ${settings.instances} instances on ${redact(settings.serverUrl)} (${pgVersion})${settings.quick ? ', quick' : ''}`)
   const phases = []
@@ -68,7 +70,7 @@ async function main () {
   const seconds = (Date.now() - startedAt.getTime()) / 1000
   const sustained = ramp.sustained === undefined ? 'none (the first step already missed its target)' : `${ramp.sustained.target} refreshes/s (achieved ${ramp.sustained.achieved.toFixed(0)}/s, p99 ${ramp.sustained.p99.toFixed(1)} ms)`
   const sections = [
-    header({ settings, startedAt, seconds, pgVersion }),
+    header({ settings, startedAt, seconds, pgVersion, loadAtStart }),
     '## Revocation propagation to every other instance\n\nFrom the logout\'s answer on one instance to the first 401 from each other instance (asked every 2 ms): an upper bound.\n\n' + propagationTable(phases),
     '## Database load per instance\n\nFrom `pg_stat_database` for the phase\'s own database (transactions committed and rolled back, rows read and written), divided by the instances.\n\n' + databaseTable(phases),
     '## Mixed traffic\n\n' + trafficTable(phases),

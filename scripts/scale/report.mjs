@@ -1,12 +1,12 @@
 // The run's tables, for the terminal and bench/SCALE.md.
-import { cpus, totalmem } from 'node:os'
+import { cpus, loadavg, totalmem } from 'node:os'
 import { ms, summary } from './stats.mjs'
 
 const row = (cells) => `| ${cells.join(' | ')} |`
 const table = (head, rows) => [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n')
 const fixed = (value, digits = 1) => Number.isFinite(value) ? value.toFixed(digits) : '-'
 
-export function header ({ settings, startedAt, seconds, pgVersion }) {
+export function header ({ settings, startedAt, seconds, pgVersion, loadAtStart }) {
   const cpu = cpus()
   return [
     `# Scale: ${settings.instances} instances on one PostgreSQL`,
@@ -14,6 +14,8 @@ export function header ({ settings, startedAt, seconds, pgVersion }) {
     `Written by \`npm run scale\`${settings.quick ? ' (--quick)' : ''} on ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, in ${seconds.toFixed(0)} s.`,
     '',
     `- Machine: ${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; Node ${process.version}; ${pgVersion}`,
+    // Other work on the machine shows here: a 1-minute load above the core count means the numbers measure starvation.
+    `- Load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}, on ${cpu.length} cores`,
     `- ${settings.instances} instances of the example app (separate processes, ${settings.poolMax} database connections each at most, bcrypt cost ${settings.bcryptCost}), driver in one more process, all on this machine`,
     `- Revocation sync interval ${settings.syncIntervalMs} ms, max staleness ${settings.maxStalenessMs} ms (the core's defaults); phases: polling (REVOCATION_PUSH=false), push (true), each with fresh instances on a fresh database`,
     `- Mixed traffic: ${settings.virtualUsers} virtual users at ${settings.rate} requests/s in total for ${settings.loadSeconds} s per phase, one probe revocation every ${settings.probeIntervalMs} ms; idle window ${settings.idleSeconds} s`,
