@@ -10,7 +10,7 @@ import { redact, serverVersion } from './scale/database.mjs'
 import { killAll } from './scale/instances.mjs'
 import { say } from './scale/log.mjs'
 import { runPhase } from './scale/phase.mjs'
-import { checksList, databaseTable, header, propagationTable, rampTable, trafficTable } from './scale/report.mjs'
+import { checksList, cpuTable, databaseTable, header, propagationTable, rampTable, trafficTable } from './scale/report.mjs'
 import { readSettings } from './scale/settings.mjs'
 
 const REPORT = new URL('../bench/SCALE.md', import.meta.url)
@@ -74,6 +74,7 @@ async function main () {
     '## Revocation propagation to every other instance\n\nFrom the logout\'s answer on one instance to the first 401 from each other instance (asked every 2 ms): an upper bound.\n\n' + propagationTable(phases),
     '## Database load per instance\n\nFrom `pg_stat_database` for the phase\'s own database (transactions committed and rolled back, rows read and written), divided by the instances.\n\n' + databaseTable(phases),
     '## Mixed traffic\n\n' + trafficTable(phases),
+    '## CPU during the mixed traffic\n\nPostgreSQL and anything else on the machine not included; the load average in the header tells of those.\n\n' + cpuTable(phases),
     `## Refreshes per second on PostgreSQL\n\nRefresh-only steps across the instances (after a second's warm-up at the first rate); sustained: the last step at 95 % of its target or more with p99 under twice the first step's.\n\n${rampTable(ramp)}\n\nSustained: ${sustained}.${rampNotes(ramp)}`,
     '## Checks\n\n' + checksList(checks)
   ]

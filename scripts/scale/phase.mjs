@@ -1,10 +1,11 @@
 // One phase: fresh instances on a fresh database, the idle window, then mixed traffic with
 // revocation probes (and the refresh ramp when asked), everything stopped and dropped after.
+import { coresUsed, cpuSnapshot } from './cpu.mjs'
 import { createRunDatabase, perInstanceRates } from './database.mjs'
 import { InstanceClient } from './http-client.mjs'
 import { createUsers, startInstances, stopInstances } from './instances.mjs'
 import { say, sleep } from './log.mjs'
-import { Propagation, PROBE_USER, runProbes } from './propagation.mjs'
+import { Propagation, PROBES_AT_ONCE, probeUserName, runProbes } from './propagation.mjs'
 import { RAMP_USERS, rampUserName, runRamp } from './ramp.mjs'
 import { summary, Tally } from './stats.mjs'
 import { runTraffic, virtualUserName } from './traffic.mjs'
@@ -22,7 +23,7 @@ export async function runPhase (name, push, settings, databases, { ramp = false 
     children = started.children
     const users = [
       ...Array.from({ length: settings.virtualUsers }, (_, i) => virtualUserName(i)),
-      PROBE_USER,
+      ...Array.from({ length: PROBES_AT_ONCE }, (_, i) => probeUserName(i)),
       ...(ramp ? Array.from({ length: RAMP_USERS }, (_, i) => rampUserName(i)) : [])
     ]
     await createUsers(db.url, users)
@@ -39,12 +40,14 @@ export async function runPhase (name, push, settings, databases, { ramp = false 
     const tally = new Tally()
     const propagation = new Propagation()
     const loadBefore = await db.counters()
+    const cpuBefore = await cpuSnapshot(children)
     const until = performance.now() + settings.loadSeconds * 1000
     await Promise.all([
       runTraffic(client, settings, until, tally),
       runProbes(client, settings.probeIntervalMs, settings.maxStalenessMs, until, propagation)
     ])
     const load = perInstanceRates(loadBefore, await db.counters(), settings.instances)
+    const cores = coresUsed(cpuBefore, await cpuSnapshot(children))
     const loadSeconds = load.seconds
     const propagationSummary = summary(propagation.samples)
     say(`${name}: ${propagation.revocations} revocations, propagation p50 ${propagationSummary.p50?.toFixed(1)} ms p99 ${propagationSummary.p99?.toFixed(1)} ms; ${load.transactions.toFixed(1)} transactions/s per instance under load`)
@@ -52,7 +55,7 @@ export async function runPhase (name, push, settings, databases, { ramp = false 
     const rampResult = ramp ? await runRamp(client, settings) : undefined
     if (rampResult !== undefined) rampResult.errorLines = errorLinesOf() - errorLines - startupErrorLines
     client.close()
-    return { name, push, tally, propagation, summary: propagationSummary, idle, load, loadSeconds, ramp: rampResult, errorLines, startupErrorLines }
+    return { name, push, tally, propagation, summary: propagationSummary, idle, load, loadSeconds, cores, ramp: rampResult, errorLines, startupErrorLines }
   } finally {
     await stopInstances(children)
     await db.drop()

@@ -5,13 +5,15 @@
 import { sleep } from './log.mjs'
 import { PASSWORD } from './instances.mjs'
 
-export const PROBE_USER = 'scale-probe'
+// Probes overlap when one takes longer than the interval; each of those at once has its own user
+// (logins of one account at once are limited) and address.
+export const PROBES_AT_ONCE = 3
+export const probeUserName = (index) => `scale-probe-${index}`
 const ASK_SPACING_MS = 2
 // A refused token asked again: a 200 after a 401 would be an accepted revoked token.
 const CONFIRMATIONS = 2
 // How long an instance may take before the probe gives up on it (counted as never seen).
 const GIVE_UP_AFTER_MS = 3000
-const CLIENT_ADDRESS = '10.2.0.1'
 
 const bearer = (token) => ({ authorization: `Bearer ${token}` })
 
@@ -25,11 +27,11 @@ export class Propagation {
   fail (what) { this.probeFailures.set(what, (this.probeFailures.get(what) ?? 0) + 1) }
 }
 
-async function untilRefused (client, instance, token, t0, maxStalenessMs, result) {
+async function untilRefused (client, instance, token, t0, maxStalenessMs, result, clientAddress) {
   let refusals = 0
   let firstRefusalAt
   while (refusals <= CONFIRMATIONS) {
-    const res = await client.send(instance, 'GET', '/api/me', { headers: bearer(token), clientAddress: CLIENT_ADDRESS })
+    const res = await client.send(instance, 'GET', '/api/me', { headers: bearer(token), clientAddress })
     if (res.status === 401) {
       refusals++
       firstRefusalAt ??= res.doneAt
@@ -48,26 +50,33 @@ async function untilRefused (client, instance, token, t0, maxStalenessMs, result
   result.samples.push(firstRefusalAt - t0)
 }
 
-async function probeOnce (client, home, maxStalenessMs, result) {
-  const login = await client.send(home, 'POST', '/auth/login', { json: { username: PROBE_USER, password: PASSWORD }, clientAddress: CLIENT_ADDRESS })
+async function probeOnce (client, home, slot, maxStalenessMs, result) {
+  const clientAddress = `10.2.0.${slot + 1}`
+  const login = await client.send(home, 'POST', '/auth/login', { json: { username: probeUserName(slot), password: PASSWORD }, clientAddress })
   if (login.status !== 200) return result.fail(`login: ${login.status}`)
   const token = login.body.access_token
   const everyone = client.origins.map((_, i) => i)
-  const checks = await Promise.all(everyone.map((i) => client.send(i, 'GET', '/api/me', { headers: bearer(token), clientAddress: CLIENT_ADDRESS })))
+  const checks = await Promise.all(everyone.map((i) => client.send(i, 'GET', '/api/me', { headers: bearer(token), clientAddress })))
   for (const check of checks) if (check.status !== 200) result.fail(`GET valid: ${check.status}`)
-  const logout = await client.send(home, 'POST', '/auth/logout', { headers: bearer(token), clientAddress: CLIENT_ADDRESS })
+  const logout = await client.send(home, 'POST', '/auth/logout', { headers: bearer(token), clientAddress })
   if (logout.status !== 204) return result.fail(`logout: ${logout.status}`)
   const t0 = logout.doneAt
   result.revocations++
-  await Promise.all(everyone.filter((i) => i !== home).map((i) => untilRefused(client, i, token, t0, maxStalenessMs, result)))
+  await Promise.all(everyone.filter((i) => i !== home).map((i) => untilRefused(client, i, token, t0, maxStalenessMs, result, clientAddress)))
 }
 
-/** One probe every intervalMs (start to start, on the instances in turn) until `until`. */
+/**
+ * A probe every intervalMs on the instances in turn until `until`, up to PROBES_AT_ONCE at a
+ * time (a start is skipped while all are busy).
+ */
 export async function runProbes (client, intervalMs, maxStalenessMs, until, result) {
+  const busy = new Map()
   for (let round = 0; performance.now() < until; round++) {
-    const started = performance.now()
-    await probeOnce(client, round % client.origins.length, maxStalenessMs, result)
-    const wait = started + intervalMs - performance.now()
-    if (wait > 0) await sleep(wait)
+    const slot = [...Array(PROBES_AT_ONCE).keys()].find((i) => !busy.has(i))
+    if (slot !== undefined) {
+      busy.set(slot, probeOnce(client, round % client.origins.length, slot, maxStalenessMs, result).finally(() => busy.delete(slot)))
+    }
+    await sleep(intervalMs)
   }
+  await Promise.all(busy.values())
 }

@@ -1,5 +1,6 @@
 // The run's tables, for the terminal and bench/SCALE.md.
 import { cpus, loadavg, totalmem } from 'node:os'
+import { PROBES_AT_ONCE } from './propagation.mjs'
 import { ms, summary } from './stats.mjs'
 
 const row = (cells) => `| ${cells.join(' | ')} |`
@@ -18,7 +19,7 @@ export function header ({ settings, startedAt, seconds, pgVersion, loadAtStart }
     `- Load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}, on ${cpu.length} cores`,
     `- ${settings.instances} instances of the example app (separate processes, ${settings.poolMax} database connections each at most, bcrypt cost ${settings.bcryptCost}), driver in one more process, all on this machine`,
     `- Revocation sync interval ${settings.syncIntervalMs} ms, max staleness ${settings.maxStalenessMs} ms (the core's defaults); phases: polling (REVOCATION_PUSH=false), push (true), each with fresh instances on a fresh database`,
-    `- Mixed traffic: ${settings.virtualUsers} virtual users at ${settings.rate} requests/s in total for ${settings.loadSeconds} s per phase, one probe revocation every ${settings.probeIntervalMs} ms; idle window ${settings.idleSeconds} s`,
+    `- Mixed traffic: ${settings.virtualUsers} virtual users at ${settings.rate} requests/s in total for ${settings.loadSeconds} s per phase, a probe revocation started every ${settings.probeIntervalMs} ms (up to ${PROBES_AT_ONCE} at once); idle window ${settings.idleSeconds} s`,
     `- Refresh ramp: ${settings.rampSteps.join(', ')} refreshes/s, ${settings.rampStepSeconds} s each (push phase)`
   ].join('\n')
 }
@@ -51,6 +52,11 @@ export function databaseTable (phases) {
     rows.push([name, 'under load', fixed(load.seconds), fixed(load.transactions), fixed(load.rowsRead, 0), fixed(load.rowsWritten)])
   }
   return table(['phase', 'window', 'seconds', 'transactions/s per instance', 'rows read/s per instance', 'rows written/s per instance'], rows)
+}
+
+export function cpuTable (phases) {
+  return table(['phase', 'instances (cores, all together)', 'driver (cores)'],
+    phases.map(({ name, cores }) => [name, fixed(cores.instances, 2), fixed(cores.driver, 2)]))
 }
 
 export function rampTable (ramp) {

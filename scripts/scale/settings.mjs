@@ -24,7 +24,7 @@ export function readSettings (argv) {
     virtualUsers: 16,
     loadSeconds: quick ? 12 : 30,
     idleSeconds: quick ? 4 : 6,
-    // One probe revocation started every probeIntervalMs, on the instances in turn.
+    // A probe revocation started every probeIntervalMs, on the instances in turn.
     probeIntervalMs: 400,
     // The core's defaults, which the instances run with: the pass/fail thresholds follow them.
     syncIntervalMs: 250,
