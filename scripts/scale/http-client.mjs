@@ -25,7 +25,11 @@ export class InstanceClient {
           const doneAt = performance.now()
           const text = Buffer.concat(chunks).toString('utf8')
           let body = null
-          if (text !== '' && String(res.headers['content-type']).startsWith('application/json')) body = JSON.parse(text)
+          try {
+            if (text !== '' && String(res.headers['content-type']).startsWith('application/json')) body = JSON.parse(text)
+          } catch {
+            // A broken body shows as the status with no body; the checks count the status.
+          }
           const cookies = res.headers['set-cookie'] ?? []
           resolve({ status: res.statusCode, body, cookies, ms: doneAt - started, doneAt })
         })
