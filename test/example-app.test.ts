@@ -213,7 +213,8 @@ t.test('configuration: documented defaults, and one clear error per bad variable
   t.match(loadConfig({ ...production, PORT: '8080', COOKIE_SECURE: '1', DATABASE_URL: 'postgres://db/app' }, EXAMPLE_ROOT), { production: true, port: 8080, prettyLogs: false, demoPassword: undefined, databaseUrl: 'postgres://db/app', secureCookies: true })
   t.equal(loadConfig({ TOKEN_SECRET: '', COOKIE_SECURE: '' }, EXAMPLE_ROOT).tokenSecret, undefined, 'an empty variable counts as unset')
   t.match(loadConfig({ REPORTS_PORT: 'off', REVOCATION_FEED_CREDENTIAL: 'Pq7-'.repeat(10) }, EXAMPLE_ROOT), { reportsPort: undefined, revocationFeedCredential: 'Pq7-'.repeat(10) })
-  t.match(defaults, { trustProxy: false, revocationPush: true, bcryptCost: undefined, databasePoolMax: 10 })
+  t.match(defaults, { trustProxy: false, revocationPush: true, revocationSyncInterval: undefined, revocationMaxStaleness: undefined, bcryptCost: undefined, databasePoolMax: 10 })
+  t.match(loadConfig({ REVOCATION_SYNC_INTERVAL: '100ms', REVOCATION_MAX_STALENESS: '1.5s' }, EXAMPLE_ROOT), { revocationSyncInterval: '100ms', revocationMaxStaleness: '1.5s' })
   t.match(loadConfig({ TRUST_PROXY: 'true', REVOCATION_PUSH: 'false', BCRYPT_COST: '10', DATABASE_POOL_MAX: '4' }, EXAMPLE_ROOT), { trustProxy: true, revocationPush: false, bcryptCost: 10, databasePoolMax: 4 })
   t.same(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,::1,fd00::/8' }, EXAMPLE_ROOT).trustProxy, ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8'])
   t.equal(loadConfig({ TRUST_PROXY: '0' }, EXAMPLE_ROOT).trustProxy, false)
@@ -233,6 +234,8 @@ t.test('configuration: documented defaults, and one clear error per bad variable
     [{ TRUST_PROXY: '10.0.0.0/8/1' }, /^TRUST_PROXY must be/],
     [{ TRUST_PROXY: '10.0.0.0/x' }, /^TRUST_PROXY must be/],
     [{ REVOCATION_PUSH: 'on' }, /^REVOCATION_PUSH must be true or false/],
+    [{ REVOCATION_SYNC_INTERVAL: '250' }, /^REVOCATION_SYNC_INTERVAL must be a duration such as 250ms/],
+    [{ REVOCATION_MAX_STALENESS: '1 second' }, /^REVOCATION_MAX_STALENESS must be a duration/],
     [{ BCRYPT_COST: '10.5' }, /^BCRYPT_COST must be a whole number from 4 to 31/],
     [{ BCRYPT_COST: '32' }, /^BCRYPT_COST must be/],
     [{ DATABASE_POOL_MAX: '0' }, /^DATABASE_POOL_MAX must be a whole number from 1 to 1000/]

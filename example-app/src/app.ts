@@ -138,7 +138,7 @@ export async function build (config: AppConfig, options: BuildOptions = {}): Pro
       accessTokenTtl: config.accessTokenTtl,
       passwords: { bcryptCost: config.bcryptCost },
       // Other instances' logouts arrive as soon as PostgreSQL announces them; polling stays the safety net.
-      revocation: { push: config.revocationPush },
+      revocation: { push: config.revocationPush, syncInterval: config.revocationSyncInterval, maxStaleness: config.revocationMaxStaleness },
       cookie: { secure: config.secureCookies },
       // Logins, lockouts, refreshes, logouts and account changes, one log line each.
       onAuthEvent: (event) => {

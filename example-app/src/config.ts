@@ -41,6 +41,10 @@ export interface AppConfig {
   trustProxy: boolean | string[]
   /** Read revocations as soon as the database announces them (core option revocation.push). */
   revocationPush: boolean
+  /** How often each instance reads revocations (core option revocation.syncInterval); undefined: the core's default. */
+  revocationSyncInterval: string | undefined
+  /** Longest a revocation may go unseen before verification answers 503 (revocation.maxStaleness); undefined: the core's default. */
+  revocationMaxStaleness: string | undefined
   /** bcrypt cost for new password hashes (core option passwords.bcryptCost); undefined: the core's default. */
   bcryptCost: number | undefined
   /** Most database connections this instance opens (PostgreSQL and MySQL); instances sharing a server divide its limit. */
@@ -105,6 +109,13 @@ function trustProxy (value: string | undefined): boolean | string[] {
     }
   }
   return proxies
+}
+
+// The core's duration strings; the core then checks each value's range.
+function duration (name: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined
+  if (!/^\d+(\.\d+)?(ms|s|m|h|d)$/.test(value)) throw new ConfigError(`${name} must be a duration such as 250ms, 1s or 2m; got ${JSON.stringify(value)}`)
+  return value
 }
 
 function integerInRange (name: string, value: string | undefined, min: number, max: number): number | undefined {
@@ -183,6 +194,8 @@ export function loadConfig (env: NodeJS.ProcessEnv, appRoot: string): AppConfig 
     publicUrl: publicUrl(env.PUBLIC_URL, production, listenPort),
     trustProxy: trustProxy(env.TRUST_PROXY),
     revocationPush: flag('REVOCATION_PUSH', env.REVOCATION_PUSH, true),
+    revocationSyncInterval: duration('REVOCATION_SYNC_INTERVAL', env.REVOCATION_SYNC_INTERVAL),
+    revocationMaxStaleness: duration('REVOCATION_MAX_STALENESS', env.REVOCATION_MAX_STALENESS),
     // The core refuses a cost below 10 outside tests, with its own message.
     bcryptCost: integerInRange('BCRYPT_COST', env.BCRYPT_COST, 4, 31),
     databasePoolMax: integerInRange('DATABASE_POOL_MAX', env.DATABASE_POOL_MAX, 1, 1000) ?? 10

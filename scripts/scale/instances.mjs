@@ -35,6 +35,8 @@ function startInstance (index, databaseUrl, settings, push) {
       // The driver is a proxy for many clients: X-Forwarded-For names each one.
       TRUST_PROXY: '127.0.0.1',
       REVOCATION_PUSH: push ? 'true' : 'false',
+      REVOCATION_SYNC_INTERVAL: `${settings.syncIntervalMs}ms`,
+      REVOCATION_MAX_STALENESS: `${settings.maxStalenessMs}ms`,
       BCRYPT_COST: String(settings.bcryptCost),
       DATABASE_POOL_MAX: String(settings.poolMax)
     },

@@ -18,7 +18,7 @@ export function header ({ settings, startedAt, seconds, pgVersion, loadAtStart }
     // Other work on the machine shows here: a 1-minute load above the core count means the numbers measure starvation.
     `- Load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}, on ${cpu.length} cores`,
     `- ${settings.instances} instances of the example app (separate processes, ${settings.poolMax} database connections each at most, bcrypt cost ${settings.bcryptCost}), driver in one more process, all on this machine`,
-    `- Revocation sync interval ${settings.syncIntervalMs} ms, max staleness ${settings.maxStalenessMs} ms (the core's defaults); phases: polling (REVOCATION_PUSH=false), push (true), each with fresh instances on a fresh database`,
+    `- Revocation sync interval ${settings.syncIntervalMs} ms, max staleness ${settings.maxStalenessMs} ms${settings.syncIntervalMs === 250 && settings.maxStalenessMs === 1000 ? ' (the core\'s defaults)' : ''}; phases: polling (REVOCATION_PUSH=false), push (true), each with fresh instances on a fresh database`,
     `- Mixed traffic: ${settings.virtualUsers} virtual users at ${settings.rate} requests/s in total for ${settings.loadSeconds} s per phase, a probe revocation started every ${settings.probeIntervalMs} ms (up to ${PROBES_AT_ONCE} at once); idle window ${settings.idleSeconds} s`,
     `- Refresh ramp: ${settings.rampSteps.join(', ')} refreshes/s, ${settings.rampStepSeconds} s each (push phase)`
   ].join('\n')

@@ -1,12 +1,12 @@
 // The run's settings from the command line: `node scripts/scale.mjs [--quick] [--instances N] [--skip-cost]`.
 import { parseArgs } from 'node:util'
 
-const USAGE = 'usage: node scripts/scale.mjs [--quick] [--instances N] [--rate requests/s] [--skip-cost]'
+const USAGE = 'usage: node scripts/scale.mjs [--quick] [--instances N] [--rate requests/s] [--sync-interval ms] [--max-staleness ms] [--skip-cost]'
 
 export function readSettings (argv) {
   let parsed
   try {
-    parsed = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, instances: { type: 'string' }, rate: { type: 'string' }, 'skip-cost': { type: 'boolean' } } }).values
+    parsed = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, instances: { type: 'string' }, rate: { type: 'string' }, 'sync-interval': { type: 'string' }, 'max-staleness': { type: 'string' }, 'skip-cost': { type: 'boolean' } } }).values
   } catch (error) {
     throw new Error(`${error.message}\n${USAGE}`)
   }
@@ -15,6 +15,12 @@ export function readSettings (argv) {
   if (!Number.isInteger(instances) || instances < 2 || instances > 32) throw new Error(`--instances must be a whole number from 2 to 32\n${USAGE}`)
   const rate = Number(parsed.rate ?? 200)
   if (!Number.isFinite(rate) || rate < 10 || rate > 5000) throw new Error(`--rate must be requests per second from 10 to 5000\n${USAGE}`)
+  // The core's defaults unless asked; the pass/fail thresholds follow them.
+  const syncIntervalMs = Number(parsed['sync-interval'] ?? 250)
+  const maxStalenessMs = Number(parsed['max-staleness'] ?? 1000)
+  if (!Number.isInteger(syncIntervalMs) || !Number.isInteger(maxStalenessMs) || syncIntervalMs < 10 || maxStalenessMs <= syncIntervalMs) {
+    throw new Error(`--sync-interval and --max-staleness are whole milliseconds, the interval at least 10 and shorter than the staleness\n${USAGE}`)
+  }
   return {
     quick,
     instances,
@@ -26,9 +32,8 @@ export function readSettings (argv) {
     idleSeconds: quick ? 4 : 6,
     // A probe revocation started every probeIntervalMs, on the instances in turn.
     probeIntervalMs: 400,
-    // The core's defaults, which the instances run with: the pass/fail thresholds follow them.
-    syncIntervalMs: 250,
-    maxStalenessMs: 1000,
+    syncIntervalMs,
+    maxStalenessMs,
     rampSteps: quick ? [50, 100, 200, 400] : [50, 100, 200, 400, 800],
     rampStepSeconds: quick ? 3 : 5,
     skipCost: parsed['skip-cost'] === true,
