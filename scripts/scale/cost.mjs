@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process'
 import { access, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { running } from './instances.mjs'
 import { say } from './log.mjs'
 
 const SCRIPT = new URL('../../bench/cost-growth.mjs', import.meta.url).pathname
@@ -18,6 +19,9 @@ export async function runCostGrowth (quick) {
   const out = join(tmpdir(), `scale-cost-${process.pid}.md`)
   say(`cost growth: node bench/cost-growth.mjs${quick ? ' --quick' : ''}`)
   const child = spawn(process.execPath, [SCRIPT, ...(quick ? ['--quick'] : []), '--out', out], { stdio: ['ignore', 'inherit', 'inherit'] })
+  // Killed with the instances should the run be stopped.
+  running.add(child)
+  child.on('exit', () => { running.delete(child) })
   const code = await new Promise((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? signal)))
   let markdown = ''
   try {
@@ -26,5 +30,5 @@ export async function runCostGrowth (quick) {
   } catch {
     markdown = '_bench/cost-growth.mjs wrote no report._\n'
   }
-  return { ran: true, passed: code === 0, code, markdown, child }
+  return { ran: true, passed: code === 0, code, markdown }
 }

@@ -13,7 +13,7 @@ const SERVER = new URL('../../example-app/dist/server.js', import.meta.url).path
 const TOKEN_SECRET = randomBytes(48).toString('base64url')
 const MFA_KEY = randomBytes(32).toString('base64url')
 
-// Every child started and not yet gone, for the cleanup on failure or Ctrl-C.
+// Every child process started and not yet gone (instances, the cost benchmark), for the cleanup on failure or Ctrl-C.
 export const running = new Set()
 
 function startInstance (index, databaseUrl, settings, push) {
