@@ -29,12 +29,15 @@ export function propagationTable (phases) {
     phases.map(({ name, propagation: p, summary: s }) => [name, p.revocations, s.count, ms(s.p50), ms(s.p99), ms(s.max), p.neverRefused, p.acceptedRevoked]))
 }
 
+const KIND_ORDER = ['login', 'GET bearer', 'GET cookie', 'refresh', 'GET revoked', 'logout', 'logout everywhere']
+
 export function trafficTable (phases) {
   const rows = []
   for (const { name, tally, loadSeconds } of phases) {
     const all = []
-    for (const [kind, latencies] of tally.latencies) {
-      if (kind.startsWith('ramp')) continue
+    // The order of a user's cycle, the same in every phase.
+    const kinds = [...tally.latencies].sort(([a], [b]) => KIND_ORDER.indexOf(a) - KIND_ORDER.indexOf(b))
+    for (const [kind, latencies] of kinds) {
       all.push(...latencies)
       const s = summary(latencies)
       rows.push([name, kind, s.count, fixed(s.count / loadSeconds), ms(s.p50), ms(s.p99)])
