@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto'
+
+/**
+ * The few commands the Redis ports use, as ioredis (a single client, Sentinel, or a
+ * Cluster when every key shares one hash tag) offers them: the package does not depend
+ * on ioredis, the application passes its own client.
+ */
+export interface RedisCommands {
+  mget: (...keys: string[]) => Promise<Array<string | null>>
+  zrangebyscore: (key: string, min: string, max: string, limit: 'LIMIT', offset: number, count: number) => Promise<string[]>
+  evalsha: (sha: string, numberOfKeys: number, ...keysAndArgs: Array<string | number>) => Promise<unknown>
+  eval: (script: string, numberOfKeys: number, ...keysAndArgs: Array<string | number>) => Promise<unknown>
+}
+
+/** A Lua script, sent by its SHA-1 and in full only when the server has not seen it yet. */
+export class RedisScript {
+  readonly #source: string
+  readonly #sha: string
+
+  constructor (source: string) {
+    this.#source = source
+    this.#sha = createHash('sha1').update(source).digest('hex')
+  }
+
+  async run (redis: RedisCommands, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.#sha, keys.length, ...keys, ...args)
+    } catch (error) {
+      // After a restart or SCRIPT FLUSH the server has forgotten it.
+      if (!String((error as { message?: unknown } | null)?.message).startsWith('NOSCRIPT')) throw error
+      return await redis.eval(this.#source, keys.length, ...keys, ...args)
+    }
+  }
+}
+
+/**
+ * The write half of an optimistic update, atomic as every Lua script is: when each
+ * counter read still holds the value read (a missing one is still missing), store the
+ * written counters (with their expiry, and their lastAttemptAt in the idle index) and
+ * delete the removed ones, and answer 1; otherwise change nothing and answer 0, and the
+ * caller reads again. Comparing values rather than versions is enough: `decide` is a
+ * pure function of the values, so a value that changed and changed back gives the
+ * same decision.
+ *
+ * KEYS: the idle index, the counters read, the counters written, the counters removed.
+ * ARGV: how many read, written, removed; the expiry in seconds; each value read ('' when
+ * missing); each written counter's value and lastAttemptAt.
+ */
+export const COMPARE_AND_SET = new RedisScript(`
+local read, written, removed = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 1, read do
+  if (redis.call('GET', KEYS[1 + i]) or '') ~= ARGV[4 + i] then return 0 end
+end
+for i = 1, written do
+  local key = KEYS[1 + read + i]
+  redis.call('SET', key, ARGV[3 + read + 2 * i], 'EX', ARGV[4])
+  redis.call('ZADD', KEYS[1], ARGV[4 + read + 2 * i], key)
+end
+for i = 1, removed do
+  local key = KEYS[1 + read + written + i]
+  redis.call('DEL', key)
+  redis.call('ZREM', KEYS[1], key)
+end
+return 1
+`)
+
+/**
+ * Deletes the given counters that are still idle since before ARGV[1] by the index (one
+ * updated since it was listed is kept) and drops them from the index. Answers how many
+ * counters it deleted: one that had already expired by itself is not counted.
+ *
+ * KEYS: the idle index, the candidate counters. ARGV: idleBefore.
+ */
+export const PRUNE_IDLE = new RedisScript(`
+local deleted = 0
+for i = 2, #KEYS do
+  local score = redis.call('ZSCORE', KEYS[1], KEYS[i])
+  if score and tonumber(score) < tonumber(ARGV[1]) then
+    deleted = deleted + redis.call('DEL', KEYS[i])
+    redis.call('ZREM', KEYS[1], KEYS[i])
+  end
+end
+return deleted
+`)
