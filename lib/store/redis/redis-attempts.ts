@@ -69,9 +69,8 @@ export function createRedisAttempts (options: RedisAttemptsOptions): LoginAttemp
   const counterKey = (key: string): string => `${prefix}counter:${key}`
   const queue = new LocalKeyQueue()
 
-  async function tryOnce<T> (keys: readonly string[], decide: (current: ReadonlyMap<string, AttemptCounter>) => AttemptWrite<T>, deadline: Deadline): Promise<{ done: true, result: T } | { done: false }> {
-    deadline.check()
-    const read = keys.length === 0 ? [] : await deadline.race(redis.mget(...keys.map(counterKey)))
+  /** One decision on the values `read` and its compare-and-set: the result, or the values found instead. */
+  async function tryOnce<T> (keys: readonly string[], read: ReadonlyArray<string | null>, decide: (current: ReadonlyMap<string, AttemptCounter>) => AttemptWrite<T>, deadline: Deadline): Promise<{ done: true, result: T } | { done: false, found: Array<string | null> }> {
     const current = new Map<string, AttemptCounter>()
     keys.forEach((key, at) => { const value = read[at]; if (value !== null) current.set(key, decode(key, value)) })
     const { write, remove = [], result } = decide(current)
@@ -84,18 +83,22 @@ export function createRedisAttempts (options: RedisAttemptsOptions): LoginAttemp
       [index, ...keys.map(counterKey), ...written.map(({ key }) => counterKey(key)), ...remove.map(counterKey)],
       [keys.length, written.length, remove.length, MAX_THROTTLE_SECONDS, ...read.map((value) => value ?? ''), ...written.flatMap((counter) => [encode(counter), counter.lastAttemptAt])]
     ))
-    return applied === 1 ? { done: true, result } : { done: false }
+    return Array.isArray(applied) ? { done: false, found: applied as Array<string | null> } : { done: true, result }
   }
 
   async function update<T> (keys: readonly string[], decide: (current: ReadonlyMap<string, AttemptCounter>) => AttemptWrite<T>): Promise<T> {
     const unique = [...new Set(keys)]
     const deadline = new Deadline(timeoutMs)
     const rounds = async (): Promise<T> => {
+      deadline.check()
+      let read = unique.length === 0 ? [] : await deadline.race(redis.mget(...unique.map(counterKey)))
       for (let round = 1; round <= MAX_ROUNDS; round++) {
-        const outcome = await tryOnce(unique, decide, deadline)
+        const outcome = await tryOnce(unique, read, decide, deadline)
         if (outcome.done) return outcome.result
-        // Random and growing, so that the instances that collided do not collide again.
-        await sleep(Math.random() * round)
+        read = outcome.found
+        // Deciding again at once on the values just found is the best chance to win; only
+        // after repeated losses a random, growing pause lets the instances that collided part.
+        if (round >= 4) await sleep(Math.random() * round)
       }
       throw new Error(`the counters ${unique.join(', ')} changed under ${MAX_ROUNDS} updates in a row`)
     }

@@ -37,8 +37,9 @@ export class RedisScript {
  * The write half of an optimistic update, atomic as every Lua script is: when each
  * counter read still holds the value read (a missing one is still missing), store the
  * written counters (with their expiry, and their lastAttemptAt in the idle index) and
- * delete the removed ones, and answer 1; otherwise change nothing and answer 0, and the
- * caller reads again. Comparing values rather than versions is enough: `decide` is a
+ * delete the removed ones, and answer 1; otherwise change nothing and answer the values
+ * the counters hold now (nil where missing), read in the same atomic step, so the caller
+ * decides again at once, with no read of its own that another writer could overtake. Comparing values rather than versions is enough: `decide` is a
  * pure function of the values, so a value that changed and changed back gives the
  * same decision.
  *
@@ -48,9 +49,12 @@ export class RedisScript {
  */
 export const COMPARE_AND_SET = new RedisScript(`
 local read, written, removed = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local current, same = {}, true
 for i = 1, read do
-  if (redis.call('GET', KEYS[1 + i]) or '') ~= ARGV[4 + i] then return 0 end
+  current[i] = redis.call('GET', KEYS[1 + i])
+  if (current[i] or '') ~= ARGV[4 + i] then same = false end
 end
+if not same then return current end
 for i = 1, written do
   local key = KEYS[1 + read + i]
   redis.call('SET', key, ARGV[3 + read + 2 * i], 'EX', ARGV[4])
