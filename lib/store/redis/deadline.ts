@@ -35,6 +35,10 @@ export class Deadline {
     }
   }
 
+  remainingMs (): number {
+    return this.#at - Date.now()
+  }
+
   /** Throws when the time is up: work that waited its turn past the deadline does not start. */
   check (): void {
     if (Date.now() >= this.#at) throw new RedisTimeoutError(this.#ms)

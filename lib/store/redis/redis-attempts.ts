@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { toSeconds, type Duration } from '../../duration.js'
 import { InvalidOptionError } from '../../errors.js'
@@ -24,6 +25,16 @@ const OPTION_NAMES = optionNames(OPTIONS)
 // Bounds the retries when other instances keep winning the race for a key; the deadline bounds their time.
 const MAX_ROUNDS = 32
 const PRUNE_BATCH = 500
+// An update that lost this many races in a row claims its counters (see COMPARE_AND_SET).
+const CLAIM_AFTER_ROUNDS = 2
+
+/** One update's tries: its deadline, its claim token, which try this is, whether it may hold claims. */
+interface Turn {
+  deadline: Deadline
+  token: string
+  round: number
+  claimed: boolean
+}
 
 /** A counter as stored: its fields in a fixed order, so that equal counters are equal strings. */
 const encode = (counter: AttemptCounter): string => JSON.stringify([counter.count, counter.windowStartedAt, counter.lockedUntil, counter.lastAttemptAt])
@@ -49,8 +60,10 @@ function checkClient (redis: unknown): RedisCommands {
  * An update reads its counters (MGET), runs `decide`, and writes with a script that
  * applies the writes only if the counters still hold what was read, else reads again
  * (optimistic concurrency over one shared connection: no WATCH, so no connection per
- * update). Updates of one key in this process wait for each other, so only other
- * instances make an update retry.
+ * update). A lost race answers the values found, so the retry decides at once; an
+ * update that keeps losing claims its counters for its next try (no starvation behind a
+ * busy instance). Updates of one key in this process wait for each other, so only other
+ * instances make an update retry. Every failure to reach Redis in time is a 503.
  *
  * Each counter expires by itself a day (the longest throttling window) after its last
  * write, as the core's own prune would delete it; prune() also deletes idle counters on
@@ -67,21 +80,25 @@ export function createRedisAttempts (options: RedisAttemptsOptions): LoginAttemp
   const timeoutMs = Math.round(toSeconds(options.timeout ?? '2s', 'createRedisAttempts: timeout', 0.001, 60) * 1000)
   const index = `${prefix}idle`
   const counterKey = (key: string): string => `${prefix}counter:${key}`
+  const claimKey = (key: string): string => `${prefix}claim:${key}`
   const queue = new LocalKeyQueue()
 
   /** One decision on the values `read` and its compare-and-set: the result, or the values found instead. */
-  async function tryOnce<T> (keys: readonly string[], read: ReadonlyArray<string | null>, decide: (current: ReadonlyMap<string, AttemptCounter>) => AttemptWrite<T>, deadline: Deadline): Promise<{ done: true, result: T } | { done: false, found: Array<string | null> }> {
+  async function tryOnce<T> (keys: readonly string[], read: ReadonlyArray<string | null>, decide: (current: ReadonlyMap<string, AttemptCounter>) => AttemptWrite<T>, turn: Turn): Promise<{ done: true, result: T } | { done: false, found: Array<string | null> }> {
     const current = new Map<string, AttemptCounter>()
     keys.forEach((key, at) => { const value = read[at]; if (value !== null) current.set(key, decode(key, value)) })
     const { write, remove = [], result } = decide(current)
-    // A decision that changes nothing is true as of the read (MGET reads all keys at one instant).
-    if (write.length === 0 && remove.length === 0) return { done: true, result }
+    // A decision that changes nothing is true as of the read (MGET reads all keys at one
+    // instant), unless this update may hold claims: the script then drops them.
+    if (write.length === 0 && remove.length === 0 && !turn.claimed) return { done: true, result }
     // One value per key, the last written wins, as in the SQL store.
     const written = [...new Map(write.map((counter) => [counter.key, counter])).values()]
-    const applied = await deadline.race(COMPARE_AND_SET.run(
+    const claimMs = turn.round >= CLAIM_AFTER_ROUNDS ? Math.max(1, turn.deadline.remainingMs()) : 0
+    if (claimMs > 0) turn.claimed = true
+    const applied = await turn.deadline.race(COMPARE_AND_SET.run(
       redis,
-      [index, ...keys.map(counterKey), ...written.map(({ key }) => counterKey(key)), ...remove.map(counterKey)],
-      [keys.length, written.length, remove.length, MAX_THROTTLE_SECONDS, ...read.map((value) => value ?? ''), ...written.flatMap((counter) => [encode(counter), counter.lastAttemptAt])]
+      [index, ...keys.map(counterKey), ...keys.map(claimKey), ...written.map(({ key }) => counterKey(key)), ...remove.map(counterKey)],
+      [keys.length, written.length, remove.length, MAX_THROTTLE_SECONDS, turn.token, claimMs, ...read.map((value) => value ?? ''), ...written.flatMap((counter) => [encode(counter), counter.lastAttemptAt])]
     ))
     return Array.isArray(applied) ? { done: false, found: applied as Array<string | null> } : { done: true, result }
   }
@@ -92,13 +109,15 @@ export function createRedisAttempts (options: RedisAttemptsOptions): LoginAttemp
     const rounds = async (): Promise<T> => {
       deadline.check()
       let read = unique.length === 0 ? [] : await deadline.race(redis.mget(...unique.map(counterKey)))
-      for (let round = 1; round <= MAX_ROUNDS; round++) {
-        const outcome = await tryOnce(unique, read, decide, deadline)
+      const turn: Turn = { deadline, token: randomBytes(12).toString('base64url'), round: 1, claimed: false }
+      for (; turn.round <= MAX_ROUNDS; turn.round++) {
+        const outcome = await tryOnce(unique, read, decide, turn)
         if (outcome.done) return outcome.result
         read = outcome.found
-        // Deciding again at once on the values just found is the best chance to win; only
-        // after repeated losses a random, growing pause lets the instances that collided part.
-        if (round >= 4) await sleep(Math.random() * round)
+        // Deciding again at once on the values just found is the best chance to win, and a
+        // claim is handed on within a round trip: a pause would only leave the key idle.
+        // Only far past the usual (a few rounds per contending instance) does it back off.
+        if (turn.round >= MAX_ROUNDS / 2) await sleep(Math.random() * turn.round)
       }
       throw new Error(`the counters ${unique.join(', ')} changed under ${MAX_ROUNDS} updates in a row`)
     }
