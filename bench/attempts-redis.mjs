@@ -1,7 +1,8 @@
 // Failed-login counters in PostgreSQL (the knex store's attempts port) against Redis
 // (createRedisAttempts): updates per second and latency at concurrency 1, 16 and 64, on
 // distinct keys (guessing spread over many accounts and addresses) and on one hot account
-// (a targeted attack), and the PostgreSQL row writes each failed login costs. Two
+// (a targeted attack), attempts on a locked account (refused: read, nothing counted), and
+// the PostgreSQL row writes each costs. Two
 // "instances" per backend (two knex pools, two Redis clients), workers alternating between
 // them, as in a scaled-out deployment. Rounds are interleaved, backends alternate first.
 //
@@ -44,8 +45,7 @@ const failedLogin = (keys, now) => (current) => ({
 })
 
 const pools = [0, 1].map(() => knex({ client: 'pg', connection: PG_URL, pool: { min: 0, max: 10 } }))
-// Reads the statistics and cleans up: the pools measured are closed first, so that their
-// backends report their row counts as they exit (an idle backend may wait 10 s to report).
+// Reads the statistics and cleans up.
 const admin = knex({ client: 'pg', connection: PG_URL, pool: { min: 0, max: 1 } })
 const clients = [0, 1].map(() => new Redis(REDIS_URL))
 const backends = {
@@ -55,11 +55,15 @@ const backends = {
 await createKnexStore({ knex: pools[0], tablePrefix }).migrate()
 
 let sequence = 0
+/** A login refused by a lockout: the counters are read and nothing is counted (and no password checked). */
+const refusedLogin = () => () => ({ write: [], result: undefined })
 const scenarios = [
   // Each failed login on an account and an address of its own.
-  { name: 'distinct', keys: () => { const n = sequence++; return [`account:${run}-${n}`, `address:${run}-${n}`] } },
+  { name: 'distinct', keys: () => { const n = sequence++; return [`account:${run}-${n}`, `address:${run}-${n}`] }, decide: failedLogin },
   // Every failed login on one account, from ever new addresses.
-  { name: 'hot account', keys: () => [`account:${run}-target`, `address:${run}-${sequence++}`] }
+  { name: 'hot account', keys: () => [`account:${run}-target`, `address:${run}-${sequence++}`], decide: failedLogin },
+  // Attempts on a locked account: a 429 each, no bcrypt, so they come as fast as the attacker sends them.
+  { name: 'locked account (429)', keys: () => [`account:${run}-locked`, `address:${run}-${sequence++}`], decide: refusedLogin }
 ]
 
 /** `workers` loops of failed logins for `ms`, alternating between the two instances: rate and latencies. */
@@ -73,7 +77,7 @@ async function trial (ports, scenario, workers, ms) {
       const start = performance.now()
       const keys = scenario.keys()
       try {
-        await port.update(keys, failedLogin(keys, Math.floor(Date.now() / 1000)))
+        await port.update(keys, scenario.decide(keys, Math.floor(Date.now() / 1000)))
       } catch (error) { errors++; errorKinds.add(String(error.cause?.message ?? error.message)) }
       latencies.push(performance.now() - start)
     }
@@ -85,6 +89,21 @@ function percentile (sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
 }
 
+/**
+ * Row writes per update of one scenario, on a pool of its own that is closed before the
+ * statistics are read: backends report their row counts as they exit (an idle one may
+ * wait 10 s to report).
+ */
+async function pgWritesPerUpdate (scenario) {
+  const before = await tupleWrites()
+  const pool = knex({ client: 'pg', connection: PG_URL, pool: { min: 0, max: 10 } })
+  const { latencies } = await trial([0, 1].map(() => createKnexStore({ knex: pool, tablePrefix }).attempts), scenario, 16, SLICE_MS)
+  await pool.destroy()
+  await sleep(1000)
+  const rows = (await tupleWrites()) - before
+  return { perUpdate: rows / latencies.length, rows, updates: latencies.length }
+}
+
 async function tupleWrites () {
   const { rows } = await admin.raw('select coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint as writes from pg_stat_user_tables where relname = ?', [`${tablePrefix}login_attempts`])
   return Number(rows[0].writes)
@@ -92,8 +111,6 @@ async function tupleWrites () {
 
 const results = new Map()
 const errorKinds = new Set()
-let pgOps = 0
-const writesBefore = await tupleWrites()
 try {
   // Warm-up: connections, prepared scripts, the table's pages.
   for (const ports of Object.values(backends)) await trial(ports, scenarios[0], 16, 300)
@@ -103,7 +120,6 @@ try {
         const order = round % 2 === 0 ? ['postgres', 'redis'] : ['redis', 'postgres']
         for (const backend of order) {
           const result = await trial(backends[backend], scenario, workers, SLICE_MS)
-          if (backend === 'postgres') pgOps += result.latencies.length
           const id = `${scenario.name}|${workers}|${backend}`
           const samples = results.get(id) ?? []
           const sorted = result.latencies.sort((a, b) => a - b)
@@ -114,8 +130,8 @@ try {
     }
   }
   await Promise.all(pools.map(async (pool) => { await pool.destroy() }))
-  await sleep(1000)
-  const pgWrites = (await tupleWrites()) - writesBefore
+  const writes = []
+  for (const scenario of scenarios) writes.push({ scenario, ...await pgWritesPerUpdate(scenario) })
 
   const fmt = (value, digits = 0) => value.toFixed(digits)
   const spread = (values) => `${fmt(Math.min(...values))}–${fmt(Math.max(...values))}`
@@ -135,7 +151,8 @@ try {
       lines.push(`| ${scenario.name} | ${workers} | ${fmt(rate(pg))} (${spread(pg.map((s) => s.rate))}) | ${fmt(rate(rd))} (${spread(rd.map((s) => s.rate))}) | ${fmt(rate(rd) / rate(pg), 1)}× | ${ms(pg, 'p50')} / ${ms(pg, 'p99')} | ${ms(rd, 'p50')} / ${ms(rd, 'p99')} | ${errors(pg)} / ${errors(rd)} |`)
     }
   }
-  lines.push('', `PostgreSQL row writes (n_tup_ins + n_tup_upd + n_tup_del on the attempts table) per failed login: ${fmt(pgWrites / pgOps, 2)} (${pgWrites} over ${pgOps}); with the counters in Redis: 0.`)
+  lines.push('', 'PostgreSQL row writes (n_tup_ins + n_tup_upd + n_tup_del on the attempts table) per update, each also one PostgreSQL transaction; with the counters in Redis: none.', '')
+  for (const { scenario, perUpdate, rows, updates } of writes) lines.push(`- ${scenario.name}: ${fmt(perUpdate, 2)} row writes per update (${rows} over ${updates})`)
   if (errorKinds.size > 0) lines.push('', `Errors seen: ${[...errorKinds].join('; ')}`)
   const markdown = lines.join('\n') + '\n'
   process.stdout.write(markdown)
