@@ -69,6 +69,9 @@ function checkClient (redis: unknown): RedisCommands {
  * write, as the core's own prune would delete it; prune() also deletes idle counters on
  * time, through an index of lastAttemptAt, and keeps that index small.
  *
+ * Only the counters: a revocation must commit in the same SQL transaction as the change
+ * that causes it (a logout, a disable), which a second system cannot join.
+ *
  * Redis Cluster: every key of one update must live on one node, so give a prefix with a
  * hash tag, such as '{fta-attempts}:' (all counters then live on one shard).
  */
