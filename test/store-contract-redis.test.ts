@@ -67,6 +67,7 @@ t.test('200 concurrent reservations on one key through two clients and four inst
   t.same(errors, [])
   t.same(values.sort((a, b) => a - b), Array.from({ length: 200 }, (_, index) => index + 1), 'each saw a different count')
   t.equal(await ports[0].update(['account:alice'], (current) => ({ write: [], result: current.get('account:alice')?.count })), 200)
+  t.same(await clients[0].keys(`${prefix}claim:*`), [], 'every claim taken by an update that kept losing was dropped when it won')
 })
 
 t.test('a counter expires by itself a day after its last write, and prune neither counts one that expired already nor keeps it in the index', { skip }, async (t) => {
