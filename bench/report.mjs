@@ -5,18 +5,59 @@ import { ASYMMETRIC_ALGORITHMS } from './micro.mjs'
 const rate = (value) => Math.round(value).toLocaleString('en')
 const fixed = (value, digits = 2) => Number(value).toFixed(digits)
 
-// What the API-key variants are, in words.
-const HTTP_LABELS = { 'keys-app-token': 'API keys on: with an access token', 'keys-app-key': 'API keys on: with an API key' }
+const range = (spread, format) => `${format(spread.min)}–${format(spread.max)}`
 
-function rows (results) {
+// What some variants are, in words.
+const HTTP_LABELS = {
+  'keys-app-token': 'API keys on: with an access token',
+  'keys-app-key': 'API keys on: with an API key',
+  'jwt-header-before': 'jwt-header, the setup before (our token, iss/aud options, cookie plugin)',
+  'better-auth-default': 'better-auth, default session (store lookup per request)',
+  'better-auth-cookie-cache': 'better-auth, session cookie cache on'
+}
+
+/** Median, min and max over the rounds of a value taken round by round. */
+function roundly (values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted.at(-1) }
+}
+
+function httpRows (http, connections, section, row) {
+  const rounds = (variant, key) => http[variant].rounds[key]
+  const addedOverHello = (variant) => roundly(rounds(variant, 'cpuMicrosPerRequest').map((cpu, round) => cpu - rounds('hello', 'cpuMicrosPerRequest')[round]))
+  section(`HTTP GET /me, autocannon -c ${connections}: req/s and server CPU µs per request, median (min–max over the rounds); CPU added over hello, median of the per-round differences`)
+  for (const [variant, value] of Object.entries(http)) {
+    const added = http.hello === undefined || variant === 'hello' ? '' : `, +${fixed(addedOverHello(variant).median, 1)} µs over hello`
+    row(HTTP_LABELS[variant] ?? variant, `${rate(value.rps.median)} req/s (${range(value.rps, rate)}), ${fixed(value.cpuMicrosPerRequest.median, 1)} µs CPU (${range(value.cpuMicrosPerRequest, (v) => fixed(v, 1))})${added}`, '')
+  }
+  const databases = Object.entries(http).filter(([, value]) => value.database !== undefined)
+  if (databases.length > 0) {
+    section('better-auth rows: its database (its CPU is not in the server CPU above)')
+    for (const [variant, value] of databases) row(variant, value.database, '')
+  }
+  if (http['jwt-header-before'] !== undefined && http.hello !== undefined) {
+    section('@fastify/jwt: its own default setup vs the setup this benchmark used before, ratios per round, median (min–max)')
+    const ratio = (a, b) => roundly(rounds(a, 'rps').map((rps, round) => rps / rounds(b, 'rps')[round]))
+    const show = (spread) => `${fixed(spread.median)} (${range(spread, fixed)})`
+    row('jwt-header req/s / hello req/s', show(ratio('jwt-header', 'hello')), '')
+    row('jwt-header-before req/s / hello req/s', show(ratio('jwt-header-before', 'hello')), '')
+    row('ours-header req/s / hello req/s', show(ratio('ours-header', 'hello')), '')
+    row('ours-header / jwt-header req/s', show(ratio('ours-header', 'jwt-header')), '')
+    row('ours-header / jwt-header-before req/s', show(ratio('ours-header', 'jwt-header-before')), '')
+    const hello = rounds('hello', 'cpuMicrosPerRequest')
+    const addedRatio = (a, b) => roundly(rounds(a, 'cpuMicrosPerRequest').map((cpu, round) => (cpu - hello[round]) / (rounds(b, 'cpuMicrosPerRequest')[round] - hello[round])))
+    row('CPU added over hello, jwt-header-before / jwt-header', show(addedRatio('jwt-header-before', 'jwt-header')), '')
+  }
+}
+
+function rows (results, environment) {
   const { micro, http, keyRevocation, login, memory } = results
   const out = []
   const section = (title) => out.push({ section: title })
   const row = (what, value, unit = 'ops/s') => out.push({ what, value, unit })
   if (micro !== undefined) microRows(micro, section, row)
   if (http !== undefined) {
-    section('HTTP GET /me, autocannon -c 50 (req/s, server CPU per request)')
-    for (const [variant, value] of Object.entries(http)) row(HTTP_LABELS[variant] ?? variant, `${rate(value.rps)} req/s, ${fixed(value.cpuMicrosPerRequest, 1)} µs CPU`, '')
+    httpRows(http, environment.settings.http.connections, section, row)
     if (Object.values(http).some((value) => value.jwksFetches !== undefined)) {
       section('Resource servers (-jwks rows above): JWKS fetches during the whole HTTP run')
       for (const [variant, value] of Object.entries(http)) if (value.jwksFetches !== undefined) row(variant, value.jwksFetches, 'fetches')
@@ -59,17 +100,18 @@ function microRows (micro, section, row) {
 
 function targetLine (target) {
   const bound = target.min === target.max ? `= ${fixed(target.min)}` : target.min !== undefined ? `>= ${fixed(target.min)}` : `<= ${fixed(target.max)}`
-  return { name: target.name, value: fixed(target.value), bound, verdict: target.pass ? 'pass' : 'MISSED' }
+  const spread = target.spread === undefined ? '' : range(target.spread, fixed)
+  return { name: target.name, value: fixed(target.value), spread, bound, verdict: target.pass ? 'pass' : 'MISSED' }
 }
 
 export function renderText (results, targets, environment) {
   const lines = [`fastify-token-auth benchmark (${environment.mode}): ${environment.cpu}, Node ${environment.node}, ${environment.seconds} s`]
-  for (const entry of rows(results)) {
+  for (const entry of rows(results, environment)) {
     if (entry.section !== undefined) lines.push('', entry.section)
     else lines.push(`  ${entry.what.padEnd(44)} ${String(entry.value).padStart(14)} ${entry.unit}`)
   }
   lines.push('', 'Targets')
-  for (const target of targets.map(targetLine)) lines.push(`  ${target.verdict.padEnd(6)} ${target.name.padEnd(72)} ${target.value.padStart(10)}  (${target.bound})`)
+  for (const target of targets.map(targetLine)) lines.push(`  ${target.verdict.padEnd(6)} ${target.name.padEnd(72)} ${target.value.padStart(10)} ${target.spread.padStart(12)}  (${target.bound})`)
   return lines.join('\n')
 }
 
@@ -91,14 +133,17 @@ export function renderMarkdown (results, targets, environment) {
     '',
     '## Targets',
     '',
-    '| target | measured | required | |',
-    '| --- | ---: | --- | --- |',
-    ...targets.map(targetLine).map((t) => `| ${t.name} | ${t.value} | ${t.bound} | ${t.verdict} |`),
+    'HTTP ratios are taken round by round (the rounds interleave the servers): the median over',
+    'the rounds, and the lowest and highest round.',
+    '',
+    '| target | measured | rounds (min–max) | required | |',
+    '| --- | ---: | ---: | --- | --- |',
+    ...targets.map(targetLine).map((t) => `| ${t.name} | ${t.value} | ${t.spread} | ${t.bound} | ${t.verdict} |`),
     '',
     '## Measurements',
     ''
   ]
-  for (const entry of rows(results)) {
+  for (const entry of rows(results, environment)) {
     if (entry.section !== undefined) lines.push('', `**${entry.section}**`, '', '| | |', '| --- | ---: |')
     else lines.push(`| ${entry.what} | ${entry.value} ${entry.unit} |`)
   }
