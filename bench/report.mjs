@@ -115,13 +115,58 @@ export function renderText (results, targets, environment) {
   return lines.join('\n')
 }
 
+// How the HTTP contenders are set up, and what the change of issue 17 showed (measured by
+// `node bench/run.mjs --only=jwt-setup`, figures of 2026-11-28 quoted as measured).
+const SETUP_NOTES = [
+  '## How the HTTP contenders are set up',
+  '',
+  '- Every server: `Fastify({ logger: false })`, the same `GET /me` answering `{ sub }`, a process of its own;',
+  '  autocannon in the runner\'s process, servers loaded one after the other within each round.',
+  '- Each library verifies a token it signed itself, with its default options. Ours: `secret`, `issuer`,',
+  '  `audience` and a memory store (so the revocation check runs), token from `app.tokenAuth.sign(claims,',
+  '  { expiresIn: \'2h\' })`. `@fastify/jwt`: `{ secret }` only (plus `@fastify/cookie` and its `cookie`',
+  '  option on the cookie server), token from `app.jwt.sign(claims, { expiresIn: \'2h\' })`. The two',
+  '  resource servers (-jwks) verify the same RS256 token of a local issuer.',
+  '- better-auth (its own folder, `bench/peers/better-auth`, with a lock file; installed there on first',
+  '  use): mounted as its Fastify guide shows (a catch-all route handing a Fetch `Request` to',
+  '  `auth.handler`), `/me` asking `auth.api.getSession({ headers: fromNodeHeaders(request.headers) })`,',
+  '  an email and password user signed in through its handler, a fresh sign-in before each round (its',
+  '  cookie cache lasts 5 minutes). PostgreSQL through a `pg` Pool when `TEST_PG_URL` is set (a schema',
+  '  of its own, created by its `getMigrations`), else its memory adapter. The database server\'s CPU is',
+  '  not in the server CPU column: with PostgreSQL, a default-session row costs more than it shows.',
+  '- Server CPU per request: the server process\'s user + system time over the measured window',
+  '  divided by the requests answered.',
+  '',
+  '## Why the ratio against `@fastify/jwt` moved (issue 17)',
+  '',
+  'Until issue 17, `@fastify/jwt` verified a token from our signer (header `typ: at+jwt` and `kid`,',
+  'claims `iss`, `aud`, `jti`), with `allowedIss`/`allowedAud` replacing its default verify options,',
+  'and `@fastify/cookie` registered on the header server too. None of it was what its users write;',
+  'none of it explains the gap either. `node bench/run.mjs --only=jwt-setup` loads both setups side',
+  'by side: in a full-settings run (5 rounds of 6 s, load average 7 to 10 from other jobs on the',
+  'machine) `@fastify/jwt` added 41.5 µs of server CPU per request over the bare route in its own',
+  'setup and 35.4 µs in the former one (the former over the own, round by round: 0.86, 0.81–1.76);',
+  'in-process, `request.jwtVerify()` costs 10–11 µs in either.',
+  '',
+  'What moves the req/s ratio is the cost of everything else. With each server CPU-bound, ours over',
+  '`@fastify/jwt` is (h + their added cost) / (h + ours), h being the server CPU of the bare route.',
+  'The 2.61x (and 2.36x to 2.45x in later runs) came from runs where h was 16.7 µs (hello at 58,000',
+  'req/s on a quiet machine): (16.7 + 36) / (16.7 + 5.3) = 2.4. The independent harness\'s 0.87 and',
+  '0.53 of hello fit h = 35 to 43 µs with the same added costs, hence its 1.63x; on the busy machine',
+  'of these runs h was 27 to 47 µs and the ratio 1.5x to 1.9x. So the req/s ratio is reported with',
+  'its spread over the rounds, next to the CPU each library adds per request, which does not depend',
+  'on h.',
+  ''
+]
+
 export function renderMarkdown (results, targets, environment) {
   const lines = [
     '# Benchmark results',
     '',
     `The last full run of \`npm run bench\` (${environment.date.slice(0, 10)}), produced by the code in this folder.`,
-    'Every ratio compares contenders measured in the same run: medians of interleaved rounds,',
-    'HTTP servers in processes of their own, autocannon in another, all on 127.0.0.1.',
+    'Every ratio compares contenders measured in the same run: medians of interleaved rounds (with',
+    'the lowest and highest round), HTTP servers in processes of their own, autocannon in another,',
+    'all on 127.0.0.1.',
     '',
     '| machine | |',
     '| --- | --- |',
@@ -131,6 +176,7 @@ export function renderMarkdown (results, targets, environment) {
     ...Object.entries(environment.peers).map(([name, value]) => `| ${name} | ${value} |`),
     `| duration | ${environment.seconds} s |`,
     '',
+    ...(results.http === undefined ? [] : SETUP_NOTES),
     '## Targets',
     '',
     'HTTP ratios are taken round by round (the rounds interleave the servers): the median over',
