@@ -175,6 +175,7 @@ export function renderMarkdown (results, targets, environment) {
     `| Node.js | ${environment.node} |`,
     ...Object.entries(environment.peers).map(([name, value]) => `| ${name} | ${value} |`),
     `| duration | ${environment.seconds} s |`,
+    ...(environment.load === undefined ? [] : [`| load average (1 min; other jobs on the machine) | ${environment.load} |`]),
     '',
     ...(results.http === undefined ? [] : SETUP_NOTES),
     '## Targets',

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
+import { cpus, loadavg, totalmem } from 'node:os'
 import { promisify } from 'node:util'
 import { systemClock } from '../dist/esm/lib/clock.js'
 import { AccessTokens } from '../dist/esm/lib/tokens/access-tokens.js'
@@ -53,6 +53,8 @@ const { token } = new AccessTokens({ ring: createKeyRing([{ secret }]), issuer: 
   .sign({ sub: 'user-123', roles: ['admin'] })
 
 const started = Date.now()
+// Other work on the machine shows in every figure: the load average is recorded with them.
+const loadAtStart = loadavg()[0]
 progress(`${quick ? 'quick' : 'full'} run${only === undefined ? '' : ` of ${only.join(', ')}`}`)
 const results = {}
 if (runs('micro')) {
@@ -85,7 +87,8 @@ const environment = {
     ...peerVersion('better-auth', 'better-auth') === undefined ? {} : { 'better-auth (bench/peers/better-auth)': peerVersion('better-auth', 'better-auth') }
   },
   settings,
-  seconds: Math.round((Date.now() - started) / 1000)
+  seconds: Math.round((Date.now() - started) / 1000),
+  load: `${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end`
 }
 const targets = evaluate(results)
 console.log(renderText(results, targets, environment))
