@@ -154,8 +154,8 @@ const SETUP_NOTES = [
   'The 2.61x came from runs where h was 16.7 µs (hello at 58,000 req/s on a quiet machine) and',
   '`@fastify/jwt` added 36 µs, ours 5.3 µs: (16.7 + 36) / (16.7 + 5.3) = 2.4. The independent harness\'s 0.87 and',
   '0.53 of hello fit h = 35 to 43 µs with the same added costs, hence its 1.63x; on the busy machine',
-  'of these runs h was 27 to 47 µs and the ratio 1.2x to 1.9x. What `@fastify/jwt` adds moves as',
-  'well (27 to 72 µs over these runs), less than the ratio does. So the req/s ratio is reported with',
+  'of these runs h was 27 to 69 µs and the ratio 1.2x to 1.9x. What `@fastify/jwt` adds moves as',
+  'well (27 to 81 µs over these runs), less than the ratio does. So the req/s ratio is reported with',
   'its spread over the rounds, next to the CPU each library adds per request, which does not depend',
   'on h.',
   ''
