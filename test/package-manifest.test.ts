@@ -83,4 +83,6 @@ t.test('each entry point loads only declared dependencies; the root one never lo
   t.same(rootImports.filter((name) => name in manifest.peerDependencies), [], 'the root entry imports no peer at run time')
   const knexImports = [...bareImportsReachedFrom(join(root, 'dist', 'esm', 'knex.js'))].filter((name) => !builtins.has(name))
   t.same(knexImports.filter((name) => !declared.has(name)), [], 'the knex entry imports only declared packages')
+  const redisImports = [...bareImportsReachedFrom(join(root, 'dist', 'esm', 'redis.js'))].filter((name) => !builtins.has(name))
+  t.same(redisImports.filter((name) => !declared.has(name) || name in manifest.peerDependencies), [], 'the redis entry imports no peer and no Redis client: the application brings its own')
 })

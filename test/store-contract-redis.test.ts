@@ -6,7 +6,7 @@ import { createMemoryStore, type AttemptCounter, type AuthStore } from 'fastify-
 import { createKnexStore } from 'fastify-token-auth/knex'
 import { attemptCases } from '../lib/store/contract/attempt-cases.js'
 import { concurrently } from '../lib/store/contract/case.js'
-import { createRedisAttempts } from '../lib/store/redis/redis-attempts.js'
+import { createRedisAttempts } from 'fastify-token-auth/redis'
 import { buildApp, PASSWORD } from './helpers/app.js'
 import { FastTestHasher } from './helpers/fast-test-hasher.js'
 import { openDatabase } from './helpers/databases.js'
