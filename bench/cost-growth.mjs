@@ -47,6 +47,12 @@ table(['revocations', 'catch-up (s)', 'revocations / s', 'raw pages of 500 (s)',
   catchUp.map((c) => [fmt(c.n), fmt(c.seconds, 2), fmt(c.perSecond), fmt(c.page500, 2), fmt(c.page5000, 2), fmt(c.defaults.polls), fmt(c.defaults.seconds, 2)]))
 check(catchUp.every((c) => c.fresh && c.size === c.n && c.defaults.fresh && c.defaults.size === c.n), 'every catch-up ended fresh with the whole list, with and without a poll timeout')
 
+const memoryFeed = []
+for (const n of SIZES) memoryFeed.push(await measure('memory-feed', { n }))
+lines.push('Memory store: one poll that finds nothing new (feed.list after the last id, limit 500), with N revocations kept; it runs every syncInterval (250 ms).', '')
+table(['revocations', 'empty poll (ms)'], memoryFeed.map((m) => [fmt(m.n), fmt(m.emptyPollMs, 3)]))
+check(memoryFeed[memoryFeed.length - 1].emptyPollMs <= 1, `memory store: an empty poll at ${fmt(largest)} costs under 1 ms (${fmt(memoryFeed[memoryFeed.length - 1].emptyPollMs, 3)} ms)`)
+
 // 3. Verification rate.
 console.log('3. verification rate against the list')
 const rounds = quick ? 5 : 9
