@@ -3,9 +3,15 @@
 // Needs `npm run build` (it measures dist/esm). Every measurement runs in its own child
 // process with --expose-gc; the markdown section goes to --out, and the exit code is 1
 // when a check fails. Catch-up runs on PostgreSQL when SCALE_PG_URL or TEST_PG_URL is set.
+import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { measure } from './cost/spawn.mjs'
 import { median } from './measure.mjs'
+
+if (!existsSync(new URL('../dist/esm/lib/sessions/revocation-list.js', import.meta.url))) {
+  console.error('bench/cost-growth.mjs measures the build: run `npm run build` first')
+  process.exit(1)
+}
 
 const quick = process.argv.includes('--quick')
 const outIndex = process.argv.indexOf('--out')
