@@ -200,10 +200,14 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): AuthStore 
       },
       async list ({ afterId, beforeId = Number.POSITIVE_INFINITY, limit = Number.POSITIVE_INFINITY }) {
         const found: StoredRevocation[] = []
-        // A Map iterates in insertion order, which is id order.
-        for (const revocation of revocations.values()) {
-          if (found.length >= limit || revocation.id >= beforeId) break
-          if (revocation.id > afterId) found.push({ ...revocation })
+        // Ids are consecutive from 1 and a pruned one is simply missing: looking ids up from
+        // afterId makes a poll cost what it reads, not every revocation kept. A Map iterates
+        // in insertion order, so its first key is the oldest id left.
+        const oldest = revocations.keys().next().value ?? lastRevocationId + 1
+        const end = Math.min(beforeId, lastRevocationId + 1)
+        for (let id = Math.max(Math.floor(afterId) + 1, oldest); id < end && found.length < limit; id++) {
+          const revocation = revocations.get(id)
+          if (revocation !== undefined) found.push({ ...revocation })
         }
         return found
       },
