@@ -386,7 +386,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
   /** The first sync, then the push (which only hurries later polls). */
   async #startSync (): Promise<void> {
     await this.#sync?.start()
-    if (!this.#stopped && this.#push === undefined) this.#push = this.#openPush?.()
+    if (!this.#stopped) this.#push = this.#openPush?.()
   }
 
   /** Stops the timers, and lets mails still being sent finish (for a bounded time) before the mailer closes. */
