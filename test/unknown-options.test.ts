@@ -107,10 +107,10 @@ t.test('createMemoryStore refuses a misspelt option', async (t) => {
 })
 
 t.test('createKnexStore refuses a misspelt option', async (t) => {
-  const knex = Object.assign(() => {}, {}) as never
+  const knex = Object.assign(() => {}, { client: {} }) as never
   t.throws(() => createKnexStore({ knex, tablePrefx: 'app_' } as never), refused('tablePrefx is not a createKnexStore option; did you mean tablePrefix?'))
   t.throws(() => createKnexStore({ knex, profileColumns: [], readTimeOut: '1s' } as never), refused('readTimeOut is not a createKnexStore option; did you mean readTimeout?'))
-  t.ok(createKnexStore({ knex, tablePrefix: 'app_', profileColumns: [], migrationLockTimeout: '30s', readTimeout: '5s' }), 'every documented option is taken')
+  t.ok(createKnexStore({ knex, tablePrefix: 'app_', profileColumns: [], migrationLockTimeout: '30s', readTimeout: '5s', notify: true }), 'every documented option is taken')
 })
 
 t.test('sign() refuses a misspelt option: a TypeError, as for a bad expiresIn', async (t) => {

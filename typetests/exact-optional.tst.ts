@@ -21,7 +21,7 @@ test('options read from the environment compile under exactOptionalPropertyTypes
     store: createMemoryStore({ profileFields: undefined })
   })
   expect(Fastify().register).type.toBeCallableWith(loginRoutes, { prefix: '/auth', publicUser: undefined, onLoginSuccess: undefined })
-  expect(createKnexStore).type.toBeCallableWith({ knex: knex({ client: 'sqlite3' }), tablePrefix: fromEnvironment, readTimeout: undefined })
+  expect(createKnexStore).type.toBeCallableWith({ knex: knex({ client: 'sqlite3' }), tablePrefix: fromEnvironment, readTimeout: undefined, notify: undefined })
 })
 
 test('an unknown option is still a type error', () => {

@@ -14,6 +14,7 @@ import { RateLimit } from '../sessions/rate-limit.js'
 import { createRevocationCheck } from '../sessions/revocation-check.js'
 import { RevocationList } from '../sessions/revocation-list.js'
 import { RevocationSync } from '../sessions/revocation-sync.js'
+import { startRevocationPush } from '../sessions/revocation-push.js'
 import { SessionService, type IssuedSession } from '../sessions/session-service.js'
 import { UserSessions } from '../sessions/user-sessions.js'
 import { TokenRevokedError } from '../errors.js'
@@ -24,7 +25,7 @@ import { MailThrottle } from '../login/mail-throttle.js'
 import { PasswordReset } from '../accounts/password-reset.js'
 import { createAccountMailer } from '../mail/create-mailer.js'
 import type { AccountMailer } from '../mail/mail-port.js'
-import type { AuthStore, Revocation, UserRecord } from '../store/ports.js'
+import type { AuthStore, Revocation, RevocationWatch, UserRecord } from '../store/ports.js'
 import { AccessTokens, type AccessTokenClaimsBase } from '../tokens/access-tokens.js'
 import { deriveKeysFromRing, keyDefinitionsOf } from '../tokens/derived-keys.js'
 import { weakSecretWarning } from '../tokens/weak-secret-policy.js'
@@ -112,6 +113,10 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
   readonly stateful: StatefulParts<Claims> | undefined
   readonly #sync: RevocationSync | undefined
   readonly #housekeeping: Housekeeping | undefined
+  /** Opens the store's revocation push (when on and the store has one). */
+  readonly #openPush: (() => RevocationWatch) | undefined
+  #push: RevocationWatch | undefined
+  #stopped = false
   readonly #emit: EmitAuthEvent
   readonly #mailer: AccountMailer | undefined
   readonly #jobs: BackgroundJobs
@@ -172,6 +177,10 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
       }
     })
     tokens.useRevocationCheck(createRevocationCheck(revocations, this.#sync))
+    const watch = store.revocations.watch
+    if (resolved.revocation.push && watch !== undefined) {
+      this.#openPush = () => startRevocationPush(watch, sync, log, resolved.revocation.syncIntervalMs)
+    }
     this.#housekeeping = new Housekeeping({
       store,
       clock,
@@ -369,14 +378,22 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
    * issuer's first JWKS fetch and feed sync, then the timers.
    */
   async start (): Promise<void> {
-    await Promise.all([this.#sync?.start(), ...this.issuers.map(async (issuer) => { await issuer.start() })])
+    await Promise.all([this.#startSync(), ...this.issuers.map(async (issuer) => { await issuer.start() })])
     this.#housekeeping?.start()
     this.stateful?.apiKeys?.start()
   }
 
+  /** The first sync, then the push (which only hurries later polls). */
+  async #startSync (): Promise<void> {
+    await this.#sync?.start()
+    if (!this.#stopped) this.#push = this.#openPush?.()
+  }
+
   /** Stops the timers, and lets mails still being sent finish (for a bounded time) before the mailer closes. */
   async stop (): Promise<void> {
+    this.#stopped = true
     await Promise.all([
+      this.#push?.close(),
       this.#sync?.stop(),
       this.#housekeeping?.stop(),
       this.stateful?.apiKeys?.stop(),

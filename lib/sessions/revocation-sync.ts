@@ -71,7 +71,10 @@ export class RevocationSync {
   #healthy = true
   #timer: NodeJS.Timeout | undefined
   #stopped = false
+  /** The polls in progress (one, or more in a row when woken meanwhile). */
   #running: Promise<void> | undefined
+  #started = false
+  #wakeRequested = false
 
   constructor (options: RevocationSyncOptions) {
     this.#options = options
@@ -201,14 +204,41 @@ export class RevocationSync {
   /** First sync (awaited, at most pollTimeoutMs), then one every intervalMs until stop(). */
   async start (): Promise<void> {
     await this.syncOnce()
+    this.#started = true
     this.#schedule()
+  }
+
+  /**
+   * Polls now instead of at the next tick (a push said the feed grew). Wakes during a
+   * poll add exactly one poll after it, however many there were: that poll starts after
+   * every announcement it answers. Ignored before start() and after stop(). Freshness
+   * still comes only from polls that succeed, so a wake never makes the list trusted.
+   */
+  wake (): void {
+    if (!this.#started || this.#stopped) return
+    if (this.#running !== undefined) {
+      this.#wakeRequested = true
+      return
+    }
+    this.#cycle()
+  }
+
+  /** Polls (again while wakes came in during a poll), then waits a full interval for the next. */
+  #cycle (): void {
+    clearTimeout(this.#timer)
+    this.#running = (async () => {
+      do {
+        this.#wakeRequested = false
+        await this.syncOnce()
+      } while (this.#wakeRequested && !this.#stopped)
+      this.#running = undefined
+      this.#schedule()
+    })()
   }
 
   #schedule (): void {
     if (this.#stopped) return
-    this.#timer = setTimeout(() => {
-      this.#running = this.syncOnce().then(() => this.#schedule())
-    }, this.#options.intervalMs)
+    this.#timer = setTimeout(() => { this.#cycle() }, this.#options.intervalMs)
     this.#timer.unref()
   }
 

@@ -2,7 +2,7 @@ import type { Knex } from 'knex'
 import { byCreation } from '../api-key-order.js'
 import type { ApiKeyPort } from '../ports.js'
 import { whereExactly } from './exact-match.js'
-import { appendRevocation } from './revocations.js'
+import type { AppendRevocation } from './revocations.js'
 import { apiKeyFromRow, apiKeyToRow, seconds, userFromRow, type Row } from './rows.js'
 import { guarded, retryingConflicts } from './store-errors.js'
 import type { TableNames } from './table-names.js'
@@ -24,7 +24,7 @@ const KEY_ALIAS = 'apiKey_'
  * nothing, and concurrent inserts count one another's keys. One key's revoke is a
  * conditional UPDATE of its row: of concurrent ones, exactly one matches.
  */
-export function knexApiKeyPort (knex: Knex, tables: TableNames, profileColumns: readonly string[]): ApiKeyPort {
+export function knexApiKeyPort (knex: Knex, tables: TableNames, profileColumns: readonly string[], appendRevocation: AppendRevocation): ApiKeyPort {
   const table = tables.apiKeys
 
   /** Locks the user's row, when it matches `where`; how many rows matched (0 or 1). */
@@ -76,7 +76,7 @@ export function knexApiKeyPort (knex: Knex, tables: TableNames, profileColumns: 
       ? false
       : await writing(async (trx) => {
         if (await liveKey(trx, userId, id).update({ revoked_at: seconds(now) }) !== 1) return false
-        await appendRevocation(trx, tables, { kind: 'token', subject: id, version: 0, expiresAt: revocationExpiresAt }, now)
+        await appendRevocation(trx, { kind: 'token', subject: id, version: 0, expiresAt: revocationExpiresAt }, now)
         return true
       }),
 
@@ -91,7 +91,7 @@ export function knexApiKeyPort (knex: Knex, tables: TableNames, profileColumns: 
         const ids = (await trx(table).where({ user_id: userId }).whereNull('revoked_at').forUpdate().select('id')).map((row: Row) => String(row.id))
         if (ids.length === 0) return []
         await trx(table).whereIn('id', ids).update({ revoked_at: seconds(now) })
-        for (const id of ids) await appendRevocation(trx, tables, { kind: 'token', subject: id, version: 0, expiresAt: revocationExpiresAt }, now)
+        for (const id of ids) await appendRevocation(trx, { kind: 'token', subject: id, version: 0, expiresAt: revocationExpiresAt }, now)
         return ids
       }),
 

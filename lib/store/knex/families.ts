@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import type { RefreshFamilyPort } from '../ports.js'
-import { appendRevocation } from './revocations.js'
+import type { AppendRevocation } from './revocations.js'
 import { familyFromRow, seconds } from './rows.js'
 import { guarded } from './store-errors.js'
 import type { TableNames } from './table-names.js'
@@ -14,7 +14,7 @@ import { unmatchable } from './unmatchable.js'
  * So a rotation that lost to a revocation matches nothing, and one that won is revoked
  * with its family. The token history is only ever inserted into after such an UPDATE.
  */
-export function knexFamilyPort (knex: Knex, tables: TableNames): RefreshFamilyPort {
+export function knexFamilyPort (knex: Knex, tables: TableNames, appendRevocation: AppendRevocation): RefreshFamilyPort {
   return {
     create: async (family, token) => {
       await guarded(async () => {
@@ -70,7 +70,7 @@ export function knexFamilyPort (knex: Knex, tables: TableNames): RefreshFamilyPo
       : await guarded(async () => await knex.transaction(async (trx) => {
         const revoked = await trx(tables.refreshFamilies).where({ id: familyId }).whereNull('revoked_at').update({ revoked_at: seconds(now) })
         if (revoked !== 1) return false
-        await appendRevocation(trx, tables, { kind: 'session', subject: familyId, version: 0, expiresAt: accessTokensExpireBy }, now)
+        await appendRevocation(trx, { kind: 'session', subject: familyId, version: 0, expiresAt: accessTokensExpireBy }, now)
         return true
       })),
 

@@ -1,4 +1,4 @@
-import type { AuthStore } from '../ports.js'
+import type { AuthStore, RevocationWatcher } from '../ports.js'
 import { knexAccountTokenPort } from './account-tokens.js'
 import { knexApiKeyPort } from './api-keys.js'
 import { knexAttemptPort } from './attempts.js'
@@ -7,7 +7,9 @@ import { knexFamilyPort } from './families.js'
 import { resolveKnexStoreOptions, type KnexStoreOptions } from './knex-store-options.js'
 import { knexPasskeyPort } from './passkeys.js'
 import { knexRecoveryCodePort } from './recovery-codes.js'
-import { knexRevocationPort } from './revocations.js'
+import { knexRevocationPort, revocationAppender } from './revocations.js'
+import { isPostgres, postgresListenConnection, revocationChannel } from './postgres-push.js'
+import { listenOnChannel } from './channel-listener.js'
 import { schemaManager } from './schema.js'
 import { guarded } from './store-errors.js'
 import { knexTotpPort } from './totp.js'
@@ -29,16 +31,19 @@ export type { KnexStoreOptions }
  * Any database failure is a StoreUnavailableError (503) with the driver's error as cause.
  */
 export function createKnexStore (options: KnexStoreOptions): KnexStore {
-  const { knex, tables, profileColumns, migrationLockTimeoutMs, readTimeoutMs } = resolveKnexStoreOptions(options)
+  const { knex, tables, profileColumns, migrationLockTimeoutMs, readTimeoutMs, notify } = resolveKnexStoreOptions(options)
   const schema = schemaManager(knex, tables, migrationLockTimeoutMs)
+  const channel = notify && isPostgres(knex) ? revocationChannel(tables) : undefined
+  const appendRevocation = revocationAppender(tables, channel)
+  const watch = channel === undefined ? undefined : (watcher: RevocationWatcher) => listenOnChannel({ open: postgresListenConnection(knex), channel, watcher })
   return {
     profileFields: profileColumns,
-    users: knexUserPort(knex, tables, profileColumns),
-    families: knexFamilyPort(knex, tables),
-    revocations: knexRevocationPort(knex, tables, readTimeoutMs),
+    users: knexUserPort(knex, tables, profileColumns, appendRevocation),
+    families: knexFamilyPort(knex, tables, appendRevocation),
+    revocations: knexRevocationPort(knex, tables, readTimeoutMs, appendRevocation, watch),
     attempts: knexAttemptPort(knex, tables),
     accountTokens: knexAccountTokenPort(knex, tables),
-    apiKeys: knexApiKeyPort(knex, tables, profileColumns),
+    apiKeys: knexApiKeyPort(knex, tables, profileColumns, appendRevocation),
     totp: knexTotpPort(knex, tables),
     recoveryCodes: knexRecoveryCodePort(knex, tables),
     passkeys: knexPasskeyPort(knex, tables, profileColumns),

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import { EmailTakenError, UsernameTakenError } from '../../errors.js'
 import type { UserListQuery, UserPort, UserRecord, UserUpdate } from '../ports.js'
-import { appendRevocation } from './revocations.js'
+import type { AppendRevocation } from './revocations.js'
 import { unmatchable } from './unmatchable.js'
 import { seconds, userChangesToRow, userFromRow, userToRow, type Row } from './rows.js'
 import { guarded, isUniqueViolationOf, type UniqueIndex } from './store-errors.js'
@@ -26,7 +26,7 @@ function applyExpect (query: Knex.QueryBuilder, expect: UserUpdate['expect'] = {
  * that lock. Usernames and emails are unique by index: a write that breaks one fails and
  * its transaction rolls back.
  */
-export function knexUserPort (knex: Knex, tables: TableNames, profileColumns: readonly string[]): UserPort {
+export function knexUserPort (knex: Knex, tables: TableNames, profileColumns: readonly string[], appendRevocation: AppendRevocation): UserPort {
   const indexes = userIndexNames(tables)
   const usernameIndex: UniqueIndex = { table: tables.users, column: 'username', index: indexes.username }
   const emailIndex: UniqueIndex = { table: tables.users, column: 'email', index: indexes.email }
@@ -101,7 +101,7 @@ export function knexUserPort (knex: Knex, tables: TableNames, profileColumns: re
         await trx(tables.refreshFamilies).where({ user_id: id }).whereNull('revoked_at').update({ revoked_at: seconds(now) })
         // Under the user's lock, which apiKeys.insert takes first too: no key is created behind it.
         if (set.disabled === true) await trx(tables.apiKeys).where({ user_id: id }).whereNull('revoked_at').update({ revoked_at: seconds(now) })
-        await appendRevocation(trx, tables, { kind: 'user', subject: id, version: user.tokenVersion, expiresAt }, now)
+        await appendRevocation(trx, { kind: 'user', subject: id, version: user.tokenVersion, expiresAt }, now)
       }
       return user
     })),
@@ -119,7 +119,7 @@ export function knexUserPort (knex: Knex, tables: TableNames, profileColumns: re
           await trx(table).where({ user_id: id }).delete()
         }
         await trx(tables.users).where({ id }).delete()
-        await appendRevocation(trx, tables, { kind: 'user', subject: id, version: Number(version), expiresAt }, now)
+        await appendRevocation(trx, { kind: 'user', subject: id, version: Number(version), expiresAt }, now)
         return true
       }))
   }
