@@ -10,7 +10,7 @@ import { redact, serverVersion } from './scale/database.mjs'
 import { killAll } from './scale/instances.mjs'
 import { say } from './scale/log.mjs'
 import { runPhase } from './scale/phase.mjs'
-import { GIVE_UP_MARGIN_MS } from './scale/propagation.mjs'
+import { ASK_SPACING_MS, GIVE_UP_MARGIN_MS } from './scale/propagation.mjs'
 import { checksList, cpuTable, databaseTable, header, propagationTable, rampTable, trafficTable } from './scale/report.mjs'
 import { readSettings } from './scale/settings.mjs'
 
@@ -72,7 +72,7 @@ async function main () {
   const sustained = ramp.sustained === undefined ? 'none (the first step already missed its target)' : `${ramp.sustained.target} refreshes/s (achieved ${ramp.sustained.achieved.toFixed(0)}/s, p99 ${ramp.sustained.p99.toFixed(1)} ms)`
   const sections = [
     header({ settings, startedAt, seconds, pgVersion, loadAtStart }),
-    '## Revocation propagation to every other instance\n\nFrom the logout\'s answer on one instance to the first 401 from each other instance (asked every 2 ms): an upper bound.\n\n' + propagationTable(phases),
+    `## Revocation propagation to every other instance\n\nFrom the logout's answer on one instance to the first 401 from each other instance (asked every ${ASK_SPACING_MS} ms): an upper bound.\n\n` + propagationTable(phases),
     '## Database load per instance\n\nFrom `pg_stat_database` for the phase\'s own database (transactions committed and rolled back, rows read and written), divided by the instances.\n\n' + databaseTable(phases),
     '## Mixed traffic\n\n' + trafficTable(phases),
     '## CPU during the mixed traffic\n\nPostgreSQL and anything else on the machine not included; the load average in the header tells of those.\n\n' + cpuTable(phases),

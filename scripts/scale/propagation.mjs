@@ -5,11 +5,11 @@
 import { sleep } from './log.mjs'
 import { PASSWORD } from './instances.mjs'
 
-// Probes overlap when one takes longer than the interval; each of those at once has its own user
-// (logins of one account at once are limited) and address.
-export const PROBES_AT_ONCE = 3
+// One probe at a time: each asks every other instance every ASK_SPACING_MS, so overlapping probes
+// would send more requests than the traffic they measure. Each slot has its own user and address.
+export const PROBES_AT_ONCE = 1
 export const probeUserName = (index) => `scale-probe-${index}`
-const ASK_SPACING_MS = 2
+export const ASK_SPACING_MS = 3
 // A refused token asked again: a 200 after a 401 would be an accepted revoked token.
 const CONFIRMATIONS = 2
 // How long past maxStaleness an instance may take before the probe gives up on it (counted as never refused).

@@ -13,7 +13,7 @@ export function readSettings (argv) {
   const quick = parsed.quick === true
   const instances = Number(parsed.instances ?? 8)
   if (!Number.isInteger(instances) || instances < 2 || instances > 32) throw new Error(`--instances must be a whole number from 2 to 32\n${USAGE}`)
-  const rate = Number(parsed.rate ?? 200)
+  const rate = Number(parsed.rate ?? 120)
   if (!Number.isFinite(rate) || rate < 10 || rate > 5000) throw new Error(`--rate must be requests per second from 10 to 5000\n${USAGE}`)
   // The core's defaults unless asked; the pass/fail thresholds follow them.
   const syncIntervalMs = Number(parsed['sync-interval'] ?? 250)
@@ -31,7 +31,7 @@ export function readSettings (argv) {
     loadSeconds: quick ? 12 : 30,
     idleSeconds: quick ? 4 : 6,
     // A probe revocation started every probeIntervalMs, on the instances in turn.
-    probeIntervalMs: 400,
+    probeIntervalMs: 500,
     syncIntervalMs,
     maxStalenessMs,
     rampSteps: quick ? [50, 100, 200, 400] : [50, 100, 200, 400, 800],
