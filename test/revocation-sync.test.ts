@@ -338,6 +338,24 @@ t.test('a first sync that times out part way resumes where it stopped, and still
   t.ok(list.isRevoked({ jti: 'jti-601' }), 'an id below a recent row is still watched')
 })
 
+t.test('start goes on polling while a cold catch-up makes progress, so the instance is ready once in sync', async (t) => {
+  const { feed, list, sync } = setup({ pollTimeoutMs: 20 })
+  feed.commit(...Array.from({ length: 2000 }, (_, i) => row(i + 1)))
+  const listRows = feed.list
+  // Every other page hangs: each poll reads one page, then is abandoned at its timeout.
+  let calls = 0
+  feed.list = async (query) => {
+    feed.hanging = ++calls % 2 === 0
+    return await listRows(query)
+  }
+  t.equal(await settles(sync.start()), 'settled')
+  t.ok(sync.isFresh(), 'ready means in sync')
+  t.ok(list.isRevoked({ jti: 'jti-2000' }), 'every revocation was read')
+  feed.hanging = false
+  feed.release([])
+  await sync.stop()
+})
+
 t.test('a revocation added locally takes effect before any sync, and syncing it again changes nothing', async (t) => {
   const { feed, list, sync } = setup()
   await sync.syncOnce()

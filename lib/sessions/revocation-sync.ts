@@ -201,9 +201,20 @@ export class RevocationSync {
     }
   }
 
-  /** First sync (awaited, at most pollTimeoutMs), then one every intervalMs until stop(). */
+  /**
+   * First sync, then one every intervalMs until stop(). A cold instance facing a long list
+   * needs several polls (each one abandoned at pollTimeoutMs keeps what it applied): start
+   * goes on polling while they make progress, so that the app is ready once in sync rather
+   * than answering 503 for seconds. A poll that fails or hangs without progress ends the
+   * wait (at most pollTimeoutMs): the timer carries on, failing closed meanwhile.
+   */
   async start (): Promise<void> {
-    await this.syncOnce()
+    let progressed: boolean
+    do {
+      const seenBefore = this.#maxSeen
+      await this.syncOnce()
+      progressed = this.#maxSeen > seenBefore
+    } while (!this.#healthy && progressed && !this.#stopped)
     this.#started = true
     this.#schedule()
   }
