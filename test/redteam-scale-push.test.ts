@@ -195,3 +195,35 @@ t.test('forged announcements while the feed cannot be read never make a stale li
   await db.knex.schema.renameTable(`${table}_away`, table)
   t.ok(await eventually(async () => { await forge(); return await status(app, session.accessToken) === 200 }), 'an announcement after the feed is back brings a successful poll, which alone makes the list fresh')
 })
+
+t.test('200 revocations committed at once on PostgreSQL: every one is read, one poll at a time', { skip }, async (t) => {
+  const db = await openDatabase(t, 'postgres')
+  const store = createKnexStore({ knex: db.connect(), tablePrefix: db.prefix })
+  await store.migrate()
+  let reading = 0
+  let mostAtOnce = 0
+  let reads = 0
+  const list = store.revocations.list
+  store.revocations.list = async (query) => {
+    reads++
+    mostAtOnce = Math.max(mostAtOnce, ++reading)
+    try {
+      return await list(query)
+    } finally {
+      reading--
+    }
+  }
+  const app = Fastify()
+  t.teardown(async () => { await app.close() })
+  await app.register(tokenAuth, { secret: SECRET, store, passwords: { bcryptCost: 10 }, revocation: SLOW_POLLS })
+  app.get('/me', { onRequest: app.authenticate }, async (request) => request.user)
+  await app.ready()
+  t.ok(await eventually(async () => await listening(db) === 1))
+  const before = reads
+  const writer = createKnexStore({ knex: db.knex, tablePrefix: db.prefix })
+  const tokens = await Promise.all(Array.from({ length: 200 }, async (_, i) => await app.tokenAuth.sign({ sub: `user-${i}` })))
+  await Promise.all(tokens.map(async (token) => { await writer.revocations.append({ kind: 'token', subject: jtiOf(token), version: 0, expiresAt: FAR }, Math.floor(Date.now() / 1000)) }))
+  t.ok(await eventually(async () => (await Promise.all(tokens.map(async (token) => await status(app, token)))).every((code) => code === 401)), 'every one refused')
+  t.equal(mostAtOnce, 1, 'never two reads at once')
+  t.comment(`${reads - before} feed reads for 200 announcements (informative only)`)
+})
