@@ -1,12 +1,13 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import type { Knex } from 'knex'
+import knex, { type Knex } from 'knex'
 import tokenAuth, { loginRoutes, type TokenAuthOptions } from 'fastify-token-auth'
 import { createKnexStore } from 'fastify-token-auth/knex'
 import { RevocationList, type StoredRevocation } from '../lib/sessions/revocation-list.js'
 import { RevocationSync, type RevocationFeed } from '../lib/sessions/revocation-sync.js'
 import { startRevocationPush } from '../lib/sessions/revocation-push.js'
 import type { RevocationWatcher } from '../lib/store/ports.js'
+import { postgresListenConnection } from '../lib/store/knex/postgres-push.js'
 import { revocationAppender } from '../lib/store/knex/revocations.js'
 import { tableNames } from '../lib/store/knex/table-names.js'
 import { PASSWORD, SECRET } from './helpers/app.js'
@@ -226,4 +227,14 @@ t.test('200 revocations committed at once on PostgreSQL: every one is read, one 
   t.ok(await eventually(async () => (await Promise.all(tokens.map(async (token) => await status(app, token)))).every((code) => code === 401)), 'every one refused')
   t.equal(mostAtOnce, 1, 'never two reads at once')
   t.comment(`${reads - before} feed reads for 200 announcements (informative only)`)
+})
+
+t.test('the listening connection probes a silent peer within seconds, not after the operating system\'s two idle hours', async (t) => {
+  const pool = knex({ client: 'pg', connection: 'postgres://nobody@127.0.0.1:9/none', pool: { min: 0, max: 1 } })
+  t.teardown(async () => { await pool.destroy() })
+  const connection = postgresListenConnection(pool)() as unknown as { connection: { _keepAlive: boolean, _keepAliveInitialDelayMillis: number } }
+  t.equal(connection.connection._keepAlive, true)
+  // 0 leaves the first probe to the system (Linux: 7200 s): a listener cut off silently would pass for live that long.
+  const delay = connection.connection._keepAliveInitialDelayMillis
+  t.ok(delay > 0 && delay <= 30_000, `first keepalive probe after ${delay} ms of silence`)
 })
