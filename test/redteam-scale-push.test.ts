@@ -105,11 +105,13 @@ t.test('200 announcements at once during a poll add exactly one poll', async (t)
 // Polling so rare that only the push can explain a revocation arriving during a test.
 const SLOW_POLLS = { syncInterval: '30m', maxStaleness: '1h' }
 
-async function instance (t: Test, pool: Knex, prefix: string, options: Partial<TokenAuthOptions> = {}): Promise<FastifyInstance> {
+async function instance (t: Test, pool: Knex, prefix: string, options: Partial<TokenAuthOptions> = {}, onRead = (): void => {}): Promise<FastifyInstance> {
   const app = Fastify()
   t.teardown(async () => { await app.close() })
   const store = createKnexStore({ knex: pool, tablePrefix: prefix })
   await store.migrate()
+  const list = store.revocations.list
+  store.revocations.list = async (query) => { onRead(); return await list(query) }
   await app.register(tokenAuth, { secret: SECRET, store, passwords: { bcryptCost: 10 }, revocation: SLOW_POLLS, ...options })
   await app.register(loginRoutes, { prefix: '/auth' })
   app.get('/me', { onRequest: app.authenticate }, async (request) => request.user)
@@ -175,7 +177,8 @@ t.test('forged announcements while the feed cannot be read never make a stale li
   const db = await openDatabase(t, 'postgres')
   const clock = new TestClock()
   const pool = db.connect()
-  const app = await instance(t, pool, db.prefix, { clock, revocation: { syncInterval: '4m', maxStaleness: '5m' } })
+  let reads = 0
+  const app = await instance(t, pool, db.prefix, { clock, revocation: { syncInterval: '4m', maxStaleness: '5m' } }, () => { reads++ })
   await app.tokenAuth.accounts.createUser({ username: 'alice', password: PASSWORD })
   t.ok(await eventually(async () => await listening(db) === 1))
   const session = await login(app)
@@ -191,7 +194,10 @@ t.test('forged announcements while the feed cannot be read never make a stale li
     const res = await app.inject({ url: '/me', headers: bearer(session.accessToken) })
     return res.statusCode === 503 && res.json().code === 'FST_TOKEN_AUTH_REVOCATIONS_UNAVAILABLE'
   }
+  const readsBefore = reads
   for (let i = 0; i < 20; i++) t.ok(await refused(), `still 503 after ${i + 1} forged announcements`)
+  t.ok(await eventually(() => reads > readsBefore), 'the forged announcements did wake polls (which failed)')
+  t.ok(await refused(), 'and still 503 after them')
 
   await db.knex.schema.renameTable(`${table}_away`, table)
   t.ok(await eventually(async () => { await forge(); return await status(app, session.accessToken) === 200 }), 'an announcement after the feed is back brings a successful poll, which alone makes the list fresh')
