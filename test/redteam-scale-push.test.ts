@@ -244,3 +244,27 @@ t.test('the listening connection probes a silent peer within seconds, not after 
   const delay = connection.connection._keepAliveInitialDelayMillis
   t.ok(delay > 0 && delay <= 30_000, `first keepalive probe after ${delay} ms of silence`)
 })
+
+t.test('a revocation whose transaction commits more than 30 s after its id was first seen missing is still read', {
+  skip,
+  todo: 'not fixed: the sync gives a missing id up after 30 s (taken for a rolled-back insert), so a commit held up longer (a synchronous standby away, a stuck commit) is never read by other instances; its tokens pass there until they expire'
+}, async (t) => {
+  const db = await openDatabase(t, 'postgres')
+  const a = await instance(t, db.knex, db.prefix)
+  const clock = new TestClock()
+  let reads = 0
+  const b = await instance(t, db.connect(), db.prefix, { clock }, () => { reads++ })
+  await a.tokenAuth.accounts.createUser({ username: 'alice', password: PASSWORD })
+  t.ok(await eventually(async () => await listening(db) === 2))
+  const first = await login(a)
+  const second = await login(a)
+  const slow = await openRevocation(t, db, first.accessToken)
+  t.equal((await a.inject({ method: 'POST', url: '/auth/logout', headers: bearer(second.accessToken) })).statusCode, 204)
+  t.ok(await eventually(async () => await status(b, second.accessToken) === 401), 'the later id is read, the earlier one noticed missing')
+  clock.advance(31_000)
+  const readsBefore = reads
+  await db.knex.raw('select pg_notify(?, ?)', [`${db.prefix}revocations_appended`, ''])
+  t.ok(await eventually(() => reads > readsBefore), 'a poll 31 s later')
+  await slow.commit()
+  t.ok(await eventually(async () => await status(b, first.accessToken) === 401), 'the late commit is read')
+})
