@@ -101,7 +101,7 @@ export function createRedisAttempts (options: RedisAttemptsOptions): LoginAttemp
     const applied = await turn.deadline.race(COMPARE_AND_SET.run(
       redis,
       [index, ...keys.map(counterKey), ...keys.map(claimKey), ...written.map(({ key }) => counterKey(key)), ...remove.map(counterKey)],
-      [keys.length, written.length, remove.length, MAX_THROTTLE_SECONDS, turn.token, claimMs, ...read.map((value) => value ?? ''), ...written.flatMap((counter) => [encode(counter), counter.lastAttemptAt])]
+      [keys.length, written.length, remove.length, MAX_THROTTLE_SECONDS, turn.token, claimMs, ...read.map((value) => value ?? ''), ...written.flatMap((counter) => [encode(counter), counter.lastAttemptAt, counter.key]), ...remove]
     ))
     return Array.isArray(applied) ? { done: false, found: applied as Array<string | null> } : { done: true, result }
   }
@@ -135,7 +135,7 @@ export function createRedisAttempts (options: RedisAttemptsOptions): LoginAttemp
       const deadline = new Deadline(timeoutMs)
       const idle = await deadline.race(redis.zrangebyscore(index, '-inf', `(${idleBefore}`, 'LIMIT', 0, PRUNE_BATCH))
       if (idle.length === 0) return deleted
-      deleted += Number(await deadline.race(PRUNE_IDLE.run(redis, [index, ...idle], [idleBefore])))
+      deleted += Number(await deadline.race(PRUNE_IDLE.run(redis, [index, ...idle.map(counterKey)], [idleBefore, ...idle])))
       if (idle.length < PRUNE_BATCH) return deleted
     }
   }

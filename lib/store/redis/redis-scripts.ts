@@ -52,10 +52,14 @@ export class RedisScript {
  * While they are held only that update can write them; its next try, on the values
  * this answer gives, wins.
  *
+ * The idle index holds counters by the caller's key, not by the Redis key: a client that
+ * prefixes keys itself (ioredis' keyPrefix) changes KEYS but not the members, so prune
+ * can turn a member back into the key the client will prefix.
+ *
  * KEYS: the idle index, the counters read, their claims, the counters written, the
  * counters removed. ARGV: how many read, written, removed; the expiry in seconds; this
  * update's token; how long to claim in ms (0: do not claim); each value read ('' when
- * missing); each written counter's value and lastAttemptAt.
+ * missing); each written counter's value, lastAttemptAt and key; each removed key.
  */
 export const COMPARE_AND_SET = new RedisScript(`
 local read, written, removed = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -74,14 +78,13 @@ if claimedByOther or not same then
   return current
 end
 for i = 1, written do
-  local key = KEYS[1 + 2 * read + i]
-  redis.call('SET', key, ARGV[5 + read + 2 * i], 'EX', ARGV[4])
-  redis.call('ZADD', KEYS[1], ARGV[6 + read + 2 * i], key)
+  local at = 6 + read + 3 * (i - 1)
+  redis.call('SET', KEYS[1 + 2 * read + i], ARGV[at + 1], 'EX', ARGV[4])
+  redis.call('ZADD', KEYS[1], ARGV[at + 2], ARGV[at + 3])
 end
 for i = 1, removed do
-  local key = KEYS[1 + 2 * read + written + i]
-  redis.call('DEL', key)
-  redis.call('ZREM', KEYS[1], key)
+  redis.call('DEL', KEYS[1 + 2 * read + written + i])
+  redis.call('ZREM', KEYS[1], ARGV[6 + read + 3 * written + i])
 end
 for i = 1, read do
   if redis.call('GET', KEYS[1 + read + i]) == token then redis.call('DEL', KEYS[1 + read + i]) end
@@ -94,15 +97,16 @@ return 1
  * updated since it was listed is kept) and drops them from the index. Answers how many
  * counters it deleted: one that had already expired by itself is not counted.
  *
- * KEYS: the idle index, the candidate counters. ARGV: idleBefore.
+ * KEYS: the idle index, the candidate counters. ARGV: idleBefore, then each candidate's
+ * member in the index (its caller's key).
  */
 export const PRUNE_IDLE = new RedisScript(`
 local deleted = 0
 for i = 2, #KEYS do
-  local score = redis.call('ZSCORE', KEYS[1], KEYS[i])
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
   if score and tonumber(score) < tonumber(ARGV[1]) then
     deleted = deleted + redis.call('DEL', KEYS[i])
-    redis.call('ZREM', KEYS[1], KEYS[i])
+    redis.call('ZREM', KEYS[1], ARGV[i])
   end
 end
 return deleted
