@@ -5,7 +5,7 @@ import { createRunDatabase, perInstanceRates } from './database.mjs'
 import { InstanceClient } from './http-client.mjs'
 import { createUsers, startInstances, stopInstances } from './instances.mjs'
 import { say, sleep } from './log.mjs'
-import { Propagation, PROBES_AT_ONCE, probeUserName, runProbes } from './propagation.mjs'
+import { Propagation, PROBE_WARMUP_MS, PROBES_AT_ONCE, probeUserName, runProbes } from './propagation.mjs'
 import { RAMP_USERS, rampUserName, runRamp } from './ramp.mjs'
 import { summary, Tally } from './stats.mjs'
 import { runTraffic, virtualUserName } from './traffic.mjs'
@@ -44,7 +44,8 @@ export async function runPhase (name, push, settings, databases, { ramp = false 
     const until = performance.now() + settings.loadSeconds * 1000
     await Promise.all([
       runTraffic(client, settings, until, tally),
-      runProbes(client, settings.probeIntervalMs, settings.maxStalenessMs, until, propagation)
+      // Probes start once every virtual user has signed in: the first logins are a burst of bcrypt that no steady traffic has.
+      sleep(PROBE_WARMUP_MS).then(async () => { await runProbes(client, settings.probeIntervalMs, settings.maxStalenessMs, until, propagation) })
     ])
     const load = perInstanceRates(loadBefore, await db.counters(), settings.instances)
     const cores = coresUsed(cpuBefore, await cpuSnapshot(children))

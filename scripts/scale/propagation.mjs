@@ -10,6 +10,8 @@ import { PASSWORD } from './instances.mjs'
 export const PROBES_AT_ONCE = 1
 export const probeUserName = (index) => `scale-probe-${index}`
 export const ASK_SPACING_MS = 3
+// Into the mixed traffic before the first probe.
+export const PROBE_WARMUP_MS = 2000
 // A refused token asked again: a 200 after a 401 would be an accepted revoked token.
 const CONFIRMATIONS = 2
 // How long past maxStaleness an instance may take before the probe gives up on it (counted as never refused).

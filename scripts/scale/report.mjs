@@ -1,6 +1,7 @@
 // The run's tables, for the terminal and bench/SCALE.md.
 import { cpus, loadavg, totalmem } from 'node:os'
-import { PROBES_AT_ONCE } from './propagation.mjs'
+import { ASK_SPACING_MS, PROBE_WARMUP_MS, PROBES_AT_ONCE } from './propagation.mjs'
+import { REQUESTS_PER_CYCLE } from './traffic.mjs'
 import { ms, summary } from './stats.mjs'
 
 const row = (cells) => `| ${cells.join(' | ')} |`
@@ -19,7 +20,7 @@ export function header ({ settings, startedAt, seconds, pgVersion, loadAtStart }
     `- Load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}, on ${cpu.length} cores`,
     `- ${settings.instances} instances of the example app (separate processes, ${settings.poolMax} database connections each at most, bcrypt cost ${settings.bcryptCost}), driver in one more process, all on this machine`,
     `- Revocation sync interval ${settings.syncIntervalMs} ms, max staleness ${settings.maxStalenessMs} ms${settings.syncIntervalMs === 250 && settings.maxStalenessMs === 1000 ? ' (the core\'s defaults)' : ''}; phases: polling (REVOCATION_PUSH=false), push (true), each with fresh instances on a fresh database`,
-    `- Mixed traffic: ${settings.virtualUsers} virtual users at ${settings.rate} requests/s in total for ${settings.loadSeconds} s per phase, a probe revocation started every ${settings.probeIntervalMs} ms (up to ${PROBES_AT_ONCE} at once); idle window ${settings.idleSeconds} s`,
+    `- Mixed traffic: ${settings.virtualUsers} virtual users at ${settings.rate} requests/s in total for ${settings.loadSeconds} s per phase, users arriving over the first second, each cycle a login, ${REQUESTS_PER_CYCLE - 4} protected GETs, a refresh and a logout (one in five everywhere); a probe revocation started every ${settings.probeIntervalMs} ms from ${PROBE_WARMUP_MS / 1000} s into the traffic (up to ${PROBES_AT_ONCE} at once), its token asked of every other instance every ${ASK_SPACING_MS} ms; idle window ${settings.idleSeconds} s`,
     `- Refresh ramp: ${settings.rampSteps.join(', ')} refreshes/s, ${settings.rampStepSeconds} s each (push phase)`
   ].join('\n')
 }

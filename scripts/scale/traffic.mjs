@@ -2,14 +2,15 @@
 // uses its token by header and by cookie on random instances, refreshes, and ends with a
 // logout or a logout everywhere; its previous token, revoked more than maxStaleness ago,
 // must then be refused by whichever instance is asked.
+import { sleep } from './log.mjs'
 import { pacer } from './pacing.mjs'
 import { PASSWORD } from './instances.mjs'
 
 export const virtualUserName = (index) => `scale-user-${index}`
 
-const GETS_BEFORE_REFRESH = 12
-const COOKIE_GETS = 6
-const GETS_AFTER_REFRESH = 12
+const GETS_BEFORE_REFRESH = 36
+const COOKIE_GETS = 18
+const GETS_AFTER_REFRESH = 36
 // Requests in one cycle, for the report's logins per second.
 export const REQUESTS_PER_CYCLE = 1 + GETS_BEFORE_REFRESH + COOKIE_GETS + 1 + GETS_AFTER_REFRESH + 1 + 1
 
@@ -51,5 +52,9 @@ async function virtualUser (index, client, settings, until, tally) {
 }
 
 export async function runTraffic (client, settings, until, tally) {
-  await Promise.all(Array.from({ length: settings.virtualUsers }, (_, index) => virtualUser(index, client, settings, until, tally)))
+  // Starts spread over the first second, as users arrive, rather than sixteen logins at once.
+  await Promise.all(Array.from({ length: settings.virtualUsers }, async (_, index) => {
+    await sleep(index * 1000 / settings.virtualUsers)
+    await virtualUser(index, client, settings, until, tally)
+  }))
 }
