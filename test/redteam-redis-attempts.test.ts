@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { createServer, type Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { createMemoryStore, type AttemptCounter, type AuthStore } from 'fastify-token-auth'
@@ -7,6 +6,7 @@ import { createRedisAttempts, type RedisCommands } from 'fastify-token-auth/redi
 import { buildApp, PASSWORD } from './helpers/app.js'
 import { FastTestHasher } from './helpers/fast-test-hasher.js'
 import { createUser } from './helpers/stores.js'
+import { silentServer } from './helpers/silent-server.js'
 
 // Red team on the Redis attempt counters: the throttle's bound across instances, claims
 // left behind by a process that died, keys that look like Redis syntax, a Redis that
@@ -149,18 +149,6 @@ t.test('no spelling of a locked account name logs in through Redis counters', { 
     t.not(res.statusCode, 200, `${JSON.stringify(username)} does not log in`)
   }
 })
-
-/** A TCP server that accepts connections and never answers: a Redis that hangs. */
-async function silentServer (t: Test): Promise<number> {
-  const sockets = new Set<Socket>()
-  const server = createServer((socket) => { sockets.add(socket); socket.on('error', () => {}) })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(async () => {
-    for (const socket of sockets) socket.destroy()
-    await new Promise((resolve) => server.close(resolve))
-  })
-  return (server.address() as { port: number }).port
-}
 
 t.test('a login while Redis hangs answers 503 with its code, never waits for ever, never 500, and checks no password', async (t) => {
   const port = await silentServer(t)

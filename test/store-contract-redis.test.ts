@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { createServer, type Socket } from 'node:net'
+import { createServer } from 'node:net'
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { createMemoryStore, type AttemptCounter, type AuthStore } from 'fastify-token-auth'
@@ -11,6 +11,7 @@ import { buildApp, PASSWORD } from './helpers/app.js'
 import { FastTestHasher } from './helpers/fast-test-hasher.js'
 import { openDatabase } from './helpers/databases.js'
 import { createUser } from './helpers/stores.js'
+import { silentServer } from './helpers/silent-server.js'
 
 // The attempt counters in Redis: the store contract's attempt cases, reservations counted
 // exactly under contention between instances, and a Redis that stops answering gives a
@@ -101,18 +102,6 @@ t.test('a knex store with its counters in Redis is accepted by the plugin and co
   t.ok((await client.keys(`${prefix}counter:*`)).length > 0)
   t.equal((await database.knex(`${database.prefix}login_attempts`).count({ rows: '*' }))[0].rows, 0, 'no counter row in SQL')
 })
-
-/** A TCP server that accepts connections and never answers: a Redis that hangs. */
-async function silentServer (t: Test): Promise<number> {
-  const sockets = new Set<Socket>()
-  const server = createServer((socket) => { sockets.add(socket); socket.on('error', () => {}) })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(async () => {
-    for (const socket of sockets) socket.destroy()
-    await new Promise((resolve) => server.close(resolve))
-  })
-  return (server.address() as { port: number }).port
-}
 
 t.test('a Redis that stops answering gives a 503 StoreUnavailableError with Retry-After at the timeout, for updates queued behind it too', async (t) => {
   const port = await silentServer(t)
