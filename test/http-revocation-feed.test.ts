@@ -45,6 +45,7 @@ function syncOver (feed: RevocationFeed, clock: TestClock, statuses: Array<[bool
     intervalMs: 60_000,
     maxStalenessMs: MAX_STALENESS_MS,
     gapTimeoutMs: 10_000,
+    lateGapRetentionMs: 3_600_000,
     pollTimeoutMs: 5000,
     onStatusChange: (healthy, error) => { statuses.push([healthy, error]) }
   })

@@ -62,7 +62,7 @@ class GatedFeed implements RevocationFeed {
 function syncOver (feed: GatedFeed, options: { intervalMs?: number, clock?: TestClock } = {}): { sync: RevocationSync, list: RevocationList, clock: TestClock } {
   const list = new RevocationList()
   const clock = options.clock ?? new TestClock(1_800_000_000_000)
-  const sync = new RevocationSync({ feed, list, clock, intervalMs: options.intervalMs ?? 3_600_000, maxStalenessMs: 7_200_000, gapTimeoutMs: 30_000, onStatusChange: () => {} })
+  const sync = new RevocationSync({ feed, list, clock, intervalMs: options.intervalMs ?? 3_600_000, maxStalenessMs: 7_200_000, gapTimeoutMs: 30_000, lateGapRetentionMs: 3_600_000, onStatusChange: () => {} })
   return { sync, list, clock }
 }
 

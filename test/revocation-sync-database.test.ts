@@ -50,7 +50,7 @@ t.test('a new instance applies a revocation whose insert was uncommitted when it
   await db.knex(table).insert(tokenRow('committed', nowSeconds))
 
   const list = new RevocationList()
-  const sync = new RevocationSync({ feed: knexFeed(db.knex, db), list, clock: systemClock, intervalMs: 50, maxStalenessMs: 5000, gapTimeoutMs: 30_000, onStatusChange: () => {} })
+  const sync = new RevocationSync({ feed: knexFeed(db.knex, db), list, clock: systemClock, intervalMs: 50, maxStalenessMs: 5000, gapTimeoutMs: 30_000, lateGapRetentionMs: 3_600_000, onStatusChange: () => {} })
   await sync.syncOnce()
   t.ok(list.isRevoked({ jti: 'old' }) && list.isRevoked({ jti: 'committed' }))
   t.notOk(list.isRevoked({ jti: 'in-flight' }), 'not visible yet')
@@ -81,6 +81,7 @@ t.test('a black-holed connection is abandoned, sync recovers once the network is
     intervalMs: 20,
     maxStalenessMs: 300,
     gapTimeoutMs: 30_000,
+    lateGapRetentionMs: 3_600_000,
     pollTimeoutMs: 150,
     onStatusChange: (healthy) => { statuses.push(healthy) }
   })

@@ -3,7 +3,7 @@ import type { Clock } from '../lib/clock.js'
 import { systemClock } from '../lib/clock.js'
 import type { RevocationQuery } from '../lib/store/ports.js'
 import { RevocationList, type StoredRevocation } from '../lib/sessions/revocation-list.js'
-import { RevocationSync, type RevocationFeed } from '../lib/sessions/revocation-sync.js'
+import { LATE_GAP_REREAD_MS, MAX_LATE_GAPS, RevocationSync, type RevocationFeed } from '../lib/sessions/revocation-sync.js'
 
 // The in-memory revocation list and the poller that keeps it in step with the store.
 
@@ -61,7 +61,7 @@ class FakeFeed implements RevocationFeed {
 
 interface Setup { feed: FakeFeed, list: RevocationList, sync: RevocationSync, clock: Clock & { ms: number }, statuses: boolean[] }
 
-function setup (options: { gapTimeoutMs?: number, pollTimeoutMs?: number, intervalMs?: number } = {}): Setup {
+function setup (options: { gapTimeoutMs?: number, lateGapRetentionMs?: number, pollTimeoutMs?: number, intervalMs?: number } = {}): Setup {
   const feed = new FakeFeed()
   const list = new RevocationList()
   const clock = { ms: START_MS, now () { return this.ms } }
@@ -73,6 +73,7 @@ function setup (options: { gapTimeoutMs?: number, pollTimeoutMs?: number, interv
     intervalMs: options.intervalMs ?? 100,
     maxStalenessMs: 1000,
     gapTimeoutMs: options.gapTimeoutMs ?? 30_000,
+    lateGapRetentionMs: options.lateGapRetentionMs ?? 3_600_000,
     pollTimeoutMs: options.pollTimeoutMs,
     onStatusChange: (healthy) => { statuses.push(healthy) }
   })
@@ -228,12 +229,13 @@ t.test('a new instance takes ids missing below a row older than the gap timeout 
   t.same(feed.queries, [{ afterId: 5, beforeId: 9, limit: 500 }, { afterId: 9, beforeId: Infinity, limit: 500 }], 'ids 6 to 8 may still commit; 1 to 4 cannot')
   clock.ms += 30_000
   await sync.syncOnce()
+  await sync.syncOnce()
   feed.queries = []
   await sync.syncOnce()
-  t.equal(feed.queries.length, 1, 'after the gap timeout, ids 6 to 8 are given up')
+  t.equal(feed.queries.length, 1, 'after the gap timeout, ids 6 to 8 are read only every 5 s')
 })
 
-t.test('an id missing for longer than the gap timeout is given up on (a rolled-back insert)', async (t) => {
+t.test('an id missing for longer than the gap timeout is then read only every 5 s (a rolled-back insert, or a slow commit)', async (t) => {
   const { feed, sync, clock } = setup({ gapTimeoutMs: 5000 })
   feed.commit(row(1))
   await sync.syncOnce()
@@ -244,9 +246,80 @@ t.test('an id missing for longer than the gap timeout is given up on (a rolled-b
   t.equal(feed.queries.length - before, 2, 'while id 2 is missing, the range around it is read again')
   clock.ms += 6000
   await sync.syncOnce()
-  const settled = feed.queries.length
+  feed.queries = []
   await sync.syncOnce()
-  t.equal(feed.queries.length - settled, 1, 'after the timeout only new rows are read')
+  t.same(feed.queries, [{ afterId: 1, beforeId: 3, limit: 500 }, { afterId: 4, beforeId: Infinity, limit: 500 }], 'given up: read once more at the next poll')
+  for (let i = 0; i < 4; i++) {
+    clock.ms += 1000
+    feed.queries = []
+    await sync.syncOnce()
+    t.same(feed.queries, [{ afterId: 4, beforeId: Infinity, limit: 500 }], 'then only new rows, for the next 5 s')
+  }
+  clock.ms += LATE_GAP_REREAD_MS - 4000
+  feed.queries = []
+  await sync.syncOnce()
+  t.equal(feed.queries.length, 2, 'and the given-up id again 5 s later')
+})
+
+t.test('a revocation whose commit comes long after the gap timeout is still applied, within 5 s of a poll', async (t) => {
+  const { feed, list, sync, clock } = setup({ gapTimeoutMs: 5000 })
+  feed.commit(row(1))
+  await sync.syncOnce()
+  feed.commit(row(3))
+  await sync.syncOnce()
+  clock.ms += 60_000
+  await sync.syncOnce()
+  await sync.syncOnce()
+  feed.commit(row(2))
+  await sync.syncOnce()
+  t.notOk(list.isRevoked({ jti: 'jti-2' }), 'not read between two re-reads of the given-up id')
+  clock.ms += LATE_GAP_REREAD_MS
+  await sync.syncOnce()
+  t.ok(list.isRevoked({ jti: 'jti-2' }), 'read at the next re-read')
+  feed.queries = []
+  clock.ms += LATE_GAP_REREAD_MS
+  await sync.syncOnce()
+  t.same(feed.queries, [{ afterId: 3, beforeId: Infinity, limit: 500 }], 'and no longer looked for')
+})
+
+t.test('an id given up on is forgotten after lateGapRetentionMs, when no revocation it held could still matter', async (t) => {
+  const { feed, list, sync, clock } = setup({ gapTimeoutMs: 5000, lateGapRetentionMs: 60_000 })
+  feed.commit(row(1))
+  await sync.syncOnce()
+  feed.commit(row(3))
+  await sync.syncOnce()
+  clock.ms += 59_000
+  await sync.syncOnce()
+  feed.queries = []
+  await sync.syncOnce()
+  t.equal(feed.queries.length, 2, 'given up after the gap timeout, still looked for')
+  clock.ms += LATE_GAP_REREAD_MS
+  await sync.syncOnce()
+  feed.queries = []
+  clock.ms += LATE_GAP_REREAD_MS
+  await sync.syncOnce()
+  t.same(feed.queries, [{ afterId: 3, beforeId: Infinity, limit: 500 }], 'past the retention, only new rows are read')
+  feed.commit(row(2))
+  clock.ms += LATE_GAP_REREAD_MS
+  await sync.syncOnce()
+  t.notOk(list.isRevoked({ jti: 'jti-2' }), 'a commit later than that is not read')
+})
+
+t.test('rolled-back inserts cannot grow the polls\' work: at most 100 given-up ranges are kept, the newest', async (t) => {
+  const { feed, sync, clock } = setup({ gapTimeoutMs: 5000 })
+  // Every thousandth id is rolled back: 150 gaps, each far enough from the next for a query of its own.
+  feed.commit(row(1))
+  await sync.syncOnce()
+  feed.commitAll(Array.from({ length: 150_000 }, (_, i) => i + 2).filter((id) => id % 1000 !== 0).map((id) => row(id)))
+  await sync.syncOnce()
+  clock.ms += 6000
+  await sync.syncOnce()
+  feed.queries = []
+  clock.ms += LATE_GAP_REREAD_MS
+  await sync.syncOnce()
+  const spans = feed.queries.filter((query) => query.beforeId !== Infinity)
+  t.equal(spans.length, MAX_LATE_GAPS, 'one query for each of 100 given-up ids')
+  t.same(spans[0], { afterId: 50_999, beforeId: 51_001, limit: 500 }, 'the newest 100: ids 1,000 to 50,000 are forgotten')
 })
 
 t.test('gaps close together are re-read with one query, gaps far apart each with its own', async (t) => {
@@ -370,7 +443,7 @@ t.test('stop during a poll lets it finish and schedules no other', async (t) => 
   const feed = new FakeFeed()
   const fast = feed.list
   feed.list = async (query) => { await new Promise((resolve) => setTimeout(resolve, 40)); return await fast(query) }
-  const sync = new RevocationSync({ feed, list: new RevocationList(), clock: systemClock, intervalMs: 5, maxStalenessMs: 1000, gapTimeoutMs: 1000, onStatusChange: () => {} })
+  const sync = new RevocationSync({ feed, list: new RevocationList(), clock: systemClock, intervalMs: 5, maxStalenessMs: 1000, gapTimeoutMs: 1000, lateGapRetentionMs: 3_600_000, onStatusChange: () => {} })
   await sync.start()
   await new Promise((resolve) => setTimeout(resolve, 20))
   await sync.stop()
@@ -382,7 +455,7 @@ t.test('stop during a poll lets it finish and schedules no other', async (t) => 
 t.test('start polls on a timer and stop waits for the poll in progress', async (t) => {
   const feed = new FakeFeed()
   const list = new RevocationList()
-  const sync = new RevocationSync({ feed, list, clock: systemClock, intervalMs: 10, maxStalenessMs: 1000, gapTimeoutMs: 1000, onStatusChange: () => {} })
+  const sync = new RevocationSync({ feed, list, clock: systemClock, intervalMs: 10, maxStalenessMs: 1000, gapTimeoutMs: 1000, lateGapRetentionMs: 3_600_000, onStatusChange: () => {} })
   await sync.start()
   feed.commit(row(1))
   await new Promise((resolve) => setTimeout(resolve, 50))

@@ -60,7 +60,7 @@ export interface CoreEnvironment {
 // How long a closing app waits for mails still being sent.
 const MAIL_DRAIN_TIMEOUT_MS = 10_000
 
-// An id missing this long is a rolled-back insert, not a slow commit.
+// An id missing this long is taken for a rolled-back insert, then looked for less often.
 const REVOCATION_GAP_TIMEOUT_MS = 30_000
 
 /** The stateful half, present when the core has a store. */
@@ -147,9 +147,13 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
         clock
       })
     this.tokens = tokens
+    // A revocation lives at most the longest token lifetime plus tolerance (API keys' less);
+    // its id is looked for that long after it went missing, plus the margins a late commit needs.
+    const lateGapRetentionMs = (resolved.maxTokenTtlSeconds + resolved.clockToleranceSeconds) * 1000 +
+      resolved.revocation.maxStalenessMs + REVOCATION_GAP_TIMEOUT_MS
     this.issuers = resolved.issuers.map((issuer) => {
       if (issuer.relaxations.length > 0) log.info(`tokens of ${issuer.issuer} are accepted with: ${issuer.relaxations.join('; ')}`)
-      return new RemoteIssuer(issuer, { clock, log, gapTimeoutMs: REVOCATION_GAP_TIMEOUT_MS, clockToleranceSeconds: resolved.clockToleranceSeconds })
+      return new RemoteIssuer(issuer, { clock, log, gapTimeoutMs: REVOCATION_GAP_TIMEOUT_MS, lateGapRetentionMs, clockToleranceSeconds: resolved.clockToleranceSeconds })
     })
     this.verifier = new TokenVerifier<Claims>({
       local: tokens,
@@ -171,6 +175,7 @@ export class AuthCore<Claims extends AccessTokenClaimsBase = AccessTokenClaimsBa
       intervalMs: resolved.revocation.syncIntervalMs,
       maxStalenessMs: resolved.revocation.maxStalenessMs,
       gapTimeoutMs: REVOCATION_GAP_TIMEOUT_MS,
+      lateGapRetentionMs,
       onStatusChange (healthy, error) {
         if (healthy) log.info('token revocations are in sync again')
         else log.error({ err: error }, 'cannot read token revocations; authenticated requests answer 503 until the store is back')

@@ -33,6 +33,8 @@ export interface RemoteIssuerEnvironment {
   log: KeySetLogger
   /** An id missing from the feed this long is a rolled-back insert, not a slow commit. */
   gapTimeoutMs: number
+  /** How long an id given up on is still looked for (see RevocationSyncOptions). */
+  lateGapRetentionMs: number
   clockToleranceSeconds: number
 }
 
@@ -73,6 +75,7 @@ export class RemoteIssuer {
       maxStalenessMs: feed.maxStalenessMs,
       pollTimeoutMs: feed.timeoutMs,
       gapTimeoutMs: environment.gapTimeoutMs,
+      lateGapRetentionMs: environment.lateGapRetentionMs,
       onStatusChange (healthy, error) {
         if (healthy) log.info(`revocations from ${options.issuer} are in sync again`)
         else log.error({ issuer: options.issuer, reason: (error as Error).message }, 'cannot read the issuer\'s revocation feed; its tokens answer 503 until it is back')

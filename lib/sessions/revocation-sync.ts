@@ -21,6 +21,12 @@ export interface RevocationSyncOptions {
    */
   gapTimeoutMs: number
   /**
+   * How long an id given up on is still looked for, every LATE_GAP_REREAD_MS: as long as
+   * a revocation it could hold still matters (the longest lifetime of a revocation, plus
+   * margins), so that a commit held up past gapTimeoutMs is still read. 0: never.
+   */
+  lateGapRetentionMs: number
+  /**
    * A poll that has not settled after this long is abandoned and counts as a failed sync;
    * stop() never waits longer. Default: half of maxStalenessMs, at most 5 s.
    */
@@ -31,6 +37,13 @@ export interface RevocationSyncOptions {
 
 const PAGE_SIZE = 500
 const MAX_DEFAULT_POLL_TIMEOUT_MS = 5000
+/** How often ids given up on are read again: what a late commit waits at most, beyond a poll. */
+export const LATE_GAP_REREAD_MS = 5000
+/**
+ * The given-up ranges kept, the newest: each costs a query per re-read, so a run of
+ * rolled-back inserts cannot grow the polls' work without bound.
+ */
+export const MAX_LATE_GAPS = 100
 
 /** Ids from..to (inclusive) were missing when first read, at noticedAt (ms). */
 interface Gap {
@@ -51,7 +64,9 @@ interface Poll {
  * MySQL id 10 can appear after id 11 was read. A plain "id > last seen" poll would skip
  * it forever. This remembers the ids it has not seen below the highest one it has, as
  * ranges, re-reads them on every poll, and gives up on one (a rolled-back insert) only
- * after gapTimeoutMs.
+ * after gapTimeoutMs. A given-up id is not forgotten: it is read again every
+ * LATE_GAP_REREAD_MS for lateGapRetentionMs, so a revocation whose commit was held up
+ * (a synchronous standby away) still reaches this instance while its tokens could live.
  *
  * A new instance cannot tell an id pruned long ago from one still in flight, so its first
  * read trusts only rows older than gapTimeoutMs: an id missing below such a row was
@@ -64,6 +79,9 @@ export class RevocationSync {
   #maxSeen = 0
   /** Missing ids below maxSeen, ascending and disjoint. */
   #gaps: Gap[] = []
+  /** Gaps older than gapTimeoutMs, still looked for now and then; ascending and disjoint. */
+  #lateGaps: Gap[] = []
+  #lateGapsReadAt = Number.NEGATIVE_INFINITY
   /** Until the first read reached the end of the feed: when it started, and the highest id it may trust. */
   #bootstrap: { startedAt: number, trustedId: number } | undefined
   #bootstrapped = false
@@ -91,7 +109,7 @@ export class RevocationSync {
     if (id > this.#maxSeen) {
       if (id > this.#maxSeen + 1) this.#gaps.push({ from: this.#maxSeen + 1, to: id - 1, noticedAt })
       this.#maxSeen = id
-    } else if (!this.#fillGap(id)) {
+    } else if (!fillGap(this.#gaps, id) && !fillGap(this.#lateGaps, id)) {
       return
     }
     this.#options.list.add(revocation)
@@ -100,27 +118,6 @@ export class RevocationSync {
       (revocation.createdAt + 1) * 1000 <= bootstrap.startedAt - this.#options.gapTimeoutMs) {
       bootstrap.trustedId = id
     }
-  }
-
-  /** Takes `id` out of the gaps; false when it was not missing (seen already, or given up). */
-  #fillGap (id: number): boolean {
-    const gaps = this.#gaps
-    let low = 0
-    let high = gaps.length - 1
-    while (low <= high) {
-      const middle = (low + high) >> 1
-      const gap = gaps[middle]
-      if (id < gap.from) high = middle - 1
-      else if (id > gap.to) low = middle + 1
-      else {
-        const pieces: Gap[] = []
-        if (gap.from < id) pieces.push({ from: gap.from, to: id - 1, noticedAt: gap.noticedAt })
-        if (id < gap.to) pieces.push({ from: id + 1, to: gap.to, noticedAt: gap.noticedAt })
-        gaps.splice(middle, 1, ...pieces)
-        return true
-      }
-    }
-    return false
   }
 
   /** Reads [afterId + 1, beforeId - 1] in pages, or everything above afterId when beforeId is undefined. */
@@ -141,9 +138,9 @@ export class RevocationSync {
    * Re-reads every gap. Gaps close to each other share one query (re-reading the rows
    * between them); far apart, each has its own, so rows seen long ago are not read again.
    */
-  async #rereadGaps (poll: Poll): Promise<void> {
+  async #rereadGaps (poll: Poll, gaps: readonly Gap[]): Promise<void> {
     const spans: Array<[number, number]> = []
-    for (const gap of this.#gaps) {
+    for (const gap of gaps) {
       const last = spans[spans.length - 1]
       if (last !== undefined && gap.from - last[1] <= PAGE_SIZE) last[1] = gap.to + 1
       else spans.push([gap.from - 1, gap.to + 1])
@@ -155,7 +152,11 @@ export class RevocationSync {
 
   async #poll (poll: Poll, startedAt: number): Promise<void> {
     this.#bootstrap ??= { startedAt, trustedId: 0 }
-    await this.#rereadGaps(poll)
+    await this.#rereadGaps(poll, this.#gaps)
+    if (this.#lateGaps.length > 0 && startedAt - this.#lateGapsReadAt >= LATE_GAP_REREAD_MS) {
+      await this.#rereadGaps(poll, this.#lateGaps)
+      this.#lateGapsReadAt = startedAt
+    }
     await this.#readRange(poll, this.#maxSeen)
     if (!this.#bootstrapped) {
       // Ids missing below a row older than the gap timeout were pruned or rolled back.
@@ -163,10 +164,22 @@ export class RevocationSync {
       const trustedId = this.#bootstrap.trustedId
       this.#gaps = this.#gaps.filter((gap) => gap.from > trustedId)
     }
-    const { gapTimeoutMs } = this.#options
-    this.#gaps = this.#gaps.filter((gap) => startedAt - gap.noticedAt < gapTimeoutMs)
+    this.#retireGaps(startedAt)
     this.#lastSyncStartedAt = startedAt
     this.#options.list.prune(startedAt / 1000)
+  }
+
+  /** Gaps missing for gapTimeoutMs become late ones; late ones are dropped after lateGapRetentionMs. */
+  #retireGaps (startedAt: number): void {
+    const { gapTimeoutMs, lateGapRetentionMs } = this.#options
+    const retired = this.#gaps.filter((gap) => startedAt - gap.noticedAt >= gapTimeoutMs)
+    if (retired.length === 0 && this.#lateGaps.length === 0) return
+    this.#gaps = this.#gaps.filter((gap) => startedAt - gap.noticedAt < gapTimeoutMs)
+    const late = [...this.#lateGaps, ...retired]
+      .filter((gap) => startedAt - gap.noticedAt < lateGapRetentionMs)
+      .sort((a, b) => a.from - b.from)
+    // Ids grow with time: the highest ranges are the newest.
+    this.#lateGaps = late.slice(Math.max(0, late.length - MAX_LATE_GAPS))
   }
 
   /**
@@ -262,4 +275,24 @@ export class RevocationSync {
     clearTimeout(this.#timer)
     await this.#running
   }
+}
+
+/** Takes `id` out of `gaps` (ascending, disjoint); false when it was not in them. */
+function fillGap (gaps: Gap[], id: number): boolean {
+  let low = 0
+  let high = gaps.length - 1
+  while (low <= high) {
+    const middle = (low + high) >> 1
+    const gap = gaps[middle]
+    if (id < gap.from) high = middle - 1
+    else if (id > gap.to) low = middle + 1
+    else {
+      const pieces: Gap[] = []
+      if (gap.from < id) pieces.push({ from: gap.from, to: id - 1, noticedAt: gap.noticedAt })
+      if (id < gap.to) pieces.push({ from: id + 1, to: gap.to, noticedAt: gap.noticedAt })
+      gaps.splice(middle, 1, ...pieces)
+      return true
+    }
+  }
+  return false
 }
