@@ -248,7 +248,7 @@ t.test('an id missing for longer than the gap timeout is then read only every 5 
   await sync.syncOnce()
   feed.queries = []
   await sync.syncOnce()
-  t.same(feed.queries, [{ afterId: 1, beforeId: 3, limit: 500 }, { afterId: 4, beforeId: Infinity, limit: 500 }], 'given up: read once more at the next poll')
+  t.same(feed.queries, [{ afterId: 4, beforeId: Infinity, limit: 500 }, { afterId: 1, beforeId: 3, limit: 500 }], 'given up: read once more at the next poll, after the new rows')
   for (let i = 0; i < 4; i++) {
     clock.ms += 1000
     feed.queries = []

@@ -81,7 +81,10 @@ export class RevocationSync {
   #gaps: Gap[] = []
   /** Gaps older than gapTimeoutMs, still looked for now and then; ascending and disjoint. */
   #lateGaps: Gap[] = []
+  /** When the last full pass over the late gaps began. */
   #lateGapsReadAt = Number.NEGATIVE_INFINITY
+  /** A pass over the late gaps in progress: the ids up to this one are read. */
+  #latePass: { startedAt: number, readTo: number } | undefined
   /** Until the first read reached the end of the feed: when it started, and the highest id it may trust. */
   #bootstrap: { startedAt: number, trustedId: number } | undefined
   #bootstrapped = false
@@ -139,13 +142,7 @@ export class RevocationSync {
    * between them); far apart, each has its own, so rows seen long ago are not read again.
    */
   async #rereadGaps (poll: Poll, gaps: readonly Gap[]): Promise<void> {
-    const spans: Array<[number, number]> = []
-    for (const gap of gaps) {
-      const last = spans[spans.length - 1]
-      if (last !== undefined && gap.from - last[1] <= PAGE_SIZE) last[1] = gap.to + 1
-      else spans.push([gap.from - 1, gap.to + 1])
-    }
-    for (const [afterId, beforeId] of spans) {
+    for (const [afterId, beforeId] of coveringSpans(gaps)) {
       await this.#readRange(poll, afterId, beforeId)
     }
   }
@@ -153,10 +150,6 @@ export class RevocationSync {
   async #poll (poll: Poll, startedAt: number): Promise<void> {
     this.#bootstrap ??= { startedAt, trustedId: 0 }
     await this.#rereadGaps(poll, this.#gaps)
-    if (this.#lateGaps.length > 0 && startedAt - this.#lateGapsReadAt >= LATE_GAP_REREAD_MS) {
-      await this.#rereadGaps(poll, this.#lateGaps)
-      this.#lateGapsReadAt = startedAt
-    }
     await this.#readRange(poll, this.#maxSeen)
     if (!this.#bootstrapped) {
       // Ids missing below a row older than the gap timeout were pruned or rolled back.
@@ -164,9 +157,38 @@ export class RevocationSync {
       const trustedId = this.#bootstrap.trustedId
       this.#gaps = this.#gaps.filter((gap) => gap.from > trustedId)
     }
+    const hadLateGaps = this.#lateGaps.length > 0
     this.#retireGaps(startedAt)
     this.#lastSyncStartedAt = startedAt
     this.#options.list.prune(startedAt / 1000)
+    if (hadLateGaps) await this.#rereadLateGaps(poll, startedAt)
+  }
+
+  /**
+   * Re-reads the late gaps every LATE_GAP_REREAD_MS, after the rest of the poll, which is
+   * then already in sync; gaps given up by this poll are read from the next one on. Up to
+   * MAX_LATE_GAPS far-apart ranges are a query each: against a slow store (or a remote
+   * feed) they could take longer than the poll timeout, and a pass restarted by every poll
+   * would then fail every poll and never read new rows. So a poll reads one span, and more
+   * only while within half its timeout; the next polls go on from there. A clock stepped
+   * back starts a pass too, rather than none until it has caught up.
+   */
+  async #rereadLateGaps (poll: Poll, startedAt: number): Promise<void> {
+    if (this.#latePass === undefined) {
+      const sinceRead = startedAt - this.#lateGapsReadAt
+      if (sinceRead >= 0 && sinceRead < LATE_GAP_REREAD_MS) return
+      this.#latePass = { startedAt, readTo: 0 }
+    }
+    const pass = this.#latePass
+    const spans = coveringSpans(this.#lateGaps.filter((gap) => gap.from > pass.readTo))
+    for (let i = 0; i < spans.length; i++) {
+      if (i > 0 && this.#options.clock.now() - startedAt >= this.#pollTimeoutMs / 2) return
+      const [afterId, beforeId] = spans[i]
+      await this.#readRange(poll, afterId, beforeId)
+      pass.readTo = beforeId - 1
+    }
+    this.#lateGapsReadAt = pass.startedAt
+    this.#latePass = undefined
   }
 
   /** Gaps missing for gapTimeoutMs become late ones; late ones are dropped after lateGapRetentionMs. */
@@ -275,6 +297,17 @@ export class RevocationSync {
     clearTimeout(this.#timer)
     await this.#running
   }
+}
+
+/** The queries (afterId, beforeId) that read `gaps` (ascending): close ones share one. */
+function coveringSpans (gaps: readonly Gap[]): Array<[number, number]> {
+  const spans: Array<[number, number]> = []
+  for (const gap of gaps) {
+    const last = spans[spans.length - 1]
+    if (last !== undefined && gap.from - last[1] <= PAGE_SIZE) last[1] = gap.to + 1
+    else spans.push([gap.from - 1, gap.to + 1])
+  }
+  return spans
 }
 
 /** Takes `id` out of `gaps` (ascending, disjoint); false when it was not in them. */
