@@ -1,7 +1,10 @@
 import t from 'tap'
+import { createKnexStore } from 'fastify-token-auth/knex'
 import type { RevocationQuery } from '../lib/store/ports.js'
 import { RevocationList, type StoredRevocation } from '../lib/sessions/revocation-list.js'
 import { LATE_GAP_REREAD_MS, RevocationSync, type RevocationFeed } from '../lib/sessions/revocation-sync.js'
+import { TestClock } from './helpers/clock.js'
+import { databaseTargets, openDatabase } from './helpers/databases.js'
 
 // Ids given up after the gap timeout ("late gaps") and read again every 5 s: what a slow
 // store, many far-apart late gaps and a clock stepped back do to the polls.
@@ -18,7 +21,14 @@ class SlowFeed implements RevocationFeed {
   visible: StoredRevocation[] = []
   latencyMs = 0
   queries: RevocationQuery[] = []
+  /** While set, a query for a range (a gap's re-read) never settles until release(). */
+  hangRanges = false
+  readonly #hung: Array<(rows: StoredRevocation[]) => void> = []
   constructor (readonly clock: { ms: number }) {}
+
+  release (rows: StoredRevocation[]): void {
+    for (const resolve of this.#hung.splice(0)) resolve(rows)
+  }
 
   commitAll (rows: StoredRevocation[]): void {
     this.visible.push(...rows)
@@ -28,6 +38,7 @@ class SlowFeed implements RevocationFeed {
   list = async ({ afterId, beforeId = Infinity, limit = Infinity }: RevocationQuery): Promise<StoredRevocation[]> => {
     this.queries.push({ afterId, beforeId, limit })
     this.clock.ms += this.latencyMs
+    if (this.hangRanges && beforeId !== Infinity) return await new Promise((resolve) => { this.#hung.push(resolve) })
     return this.visible.filter((row) => row.id > afterId && row.id < beforeId).slice(0, limit)
   }
 }
@@ -117,3 +128,68 @@ t.test('a clock stepped back does not stop the given-up ids from being read', as
   await sync.syncOnce()
   t.ok(list.isRevoked({ jti: 'jti-1000' }), 'read at the next poll, not an hour later')
 })
+
+t.test('a re-read of given-up ids abandoned at the poll timeout applies nothing, keeps the list fresh, and is done again by the next poll', async (t) => {
+  const { feed, list, sync, clock, statuses } = setup(50)
+  await farApartLateGaps(feed, sync, clock, 2)
+  clock.ms += LATE_GAP_REREAD_MS
+  feed.hangRanges = true
+  // The poll timeout's timer does not hold the process open: this does, while the query hangs.
+  const keepAlive = setInterval(() => {}, 1000)
+  t.teardown(() => { clearInterval(keepAlive) })
+  await sync.syncOnce()
+  t.same(statuses, [false], 'the poll is abandoned')
+  t.ok(sync.isFresh(), 'the new rows it read before keep the list in sync')
+  feed.commitAll([row(1000)])
+  feed.release([row(1000)])
+  await new Promise((resolve) => setImmediate(resolve))
+  t.notOk(list.isRevoked({ jti: 'jti-1000' }), 'what the abandoned query returns is not applied')
+  feed.hangRanges = false
+  feed.queries = []
+  await sync.syncOnce()
+  t.same(feed.queries.filter((query) => query.beforeId !== Infinity)[0], { afterId: 999, beforeId: 1001, limit: 500 }, 'the pass goes on from the range that hung')
+  t.ok(list.isRevoked({ jti: 'jti-1000' }))
+  t.same(statuses, [false, true])
+})
+
+for (const { name, skip } of databaseTargets().filter((target) => target.name !== 'sqlite')) {
+  t.test(`${name}: a revocation whose transaction stays open for minutes past the gap timeout is applied at the next re-read after its commit`, { skip }, async (t) => {
+    const db = await openDatabase(t, name)
+    const store = createKnexStore({ knex: db.knex, tablePrefix: db.prefix })
+    await store.migrate()
+    const table = `${db.prefix}revocations`
+    const clock = new TestClock()
+    const insert = { kind: 'token', version: 0, expires_at: FAR, created_at: Math.floor(clock.now() / 1000) }
+    await db.knex(table).insert({ ...insert, subject: 'first' })
+    const held = await db.knex.transaction()
+    t.teardown(async () => { if (!held.isCompleted()) await held.rollback() })
+    await held(table).insert({ ...insert, subject: 'held' })
+    // A rolled-back insert and a committed one after it: two missing ids, one of them for good.
+    const rolledBack = await db.knex.transaction()
+    await rolledBack(table).insert({ ...insert, subject: 'rolled-back' })
+    await rolledBack.rollback()
+    await db.knex(table).insert({ ...insert, subject: 'after' })
+
+    const list = new RevocationList()
+    const statuses: boolean[] = []
+    const sync = new RevocationSync({ feed: store.revocations, list, clock, intervalMs: 250, maxStalenessMs: 1000, gapTimeoutMs: 30_000, lateGapRetentionMs: 86_400_000, onStatusChange: (healthy) => { statuses.push(healthy) } })
+    await sync.syncOnce()
+    t.ok(list.isRevoked({ jti: 'first' }) && list.isRevoked({ jti: 'after' }))
+    for (let ms = 0; ms < 10 * 60_000; ms += 1000) {
+      clock.advance(1000)
+      await sync.syncOnce()
+    }
+    t.notOk(list.isRevoked({ jti: 'held' }), 'still uncommitted after 10 min')
+    await held.commit()
+    await db.knex(table).insert({ ...insert, subject: 'newer' })
+    let waitedMs = 0
+    while (!list.isRevoked({ jti: 'held' }) && waitedMs <= LATE_GAP_REREAD_MS) {
+      clock.advance(250)
+      waitedMs += 250
+      await sync.syncOnce()
+    }
+    t.ok(list.isRevoked({ jti: 'held' }), `applied ${waitedMs} ms after its commit`)
+    t.ok(list.isRevoked({ jti: 'newer' }))
+    t.same(statuses, [], 'every poll succeeded')
+  })
+}
