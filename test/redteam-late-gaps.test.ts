@@ -116,6 +116,31 @@ t.test('a pass over the given-up ids cut short by the budget resumes where it st
   t.same(lateQueries()[0], { afterId: 999, beforeId: 1001, limit: 500 }, 'the next pass starts again from the lowest')
 })
 
+t.test('given-up ids close together, one query of many pages, are read within the budget too, page by page over the polls', async (t) => {
+  const { feed, list, sync, clock } = setup(500)
+  // Every 400th id missing: 100 given-up ids sharing one span of 40,000 rows, 80 pages.
+  feed.commitAll([row(1)])
+  await sync.syncOnce()
+  feed.commitAll(Array.from({ length: 40_000 }, (_, i) => i + 2).filter((id) => id % 400 !== 0).map(row))
+  await sync.syncOnce()
+  clock.ms += 6000
+  await sync.syncOnce()
+  feed.commitAll(Array.from({ length: 100 }, (_, i) => row((i + 1) * 400)))
+  feed.latencyMs = 20
+  clock.ms += LATE_GAP_REREAD_MS
+  let longest = 0
+  for (let i = 0; i < 20; i++) {
+    const startedAt = clock.ms
+    await sync.syncOnce()
+    longest = Math.max(longest, clock.ms - startedAt)
+    clock.ms += 100
+  }
+  t.ok(longest <= 250 + 20, `the longest poll took ${longest} ms of a 500 ms timeout`)
+  for (let i = 1; i <= 100; i++) {
+    if (!list.isRevoked({ jti: `jti-${i * 400}` })) t.fail(`id ${i * 400} was not read`)
+  }
+})
+
 t.test('a clock stepped back does not stop the given-up ids from being read', async (t) => {
   const { feed, list, sync, clock } = setup(500)
   await farApartLateGaps(feed, sync, clock, 1)

@@ -125,16 +125,22 @@ export class RevocationSync {
 
   /** Reads [afterId + 1, beforeId - 1] in pages, or everything above afterId when beforeId is undefined. */
   async #readRange (poll: Poll, afterId: number, beforeId?: number): Promise<void> {
-    const { feed, clock } = this.#options
     let page: StoredRevocation[]
     do {
-      page = await feed.list(beforeId === undefined ? { afterId, limit: PAGE_SIZE } : { afterId, beforeId, limit: PAGE_SIZE })
-      // Timers run only between awaits: checked here, nothing of an abandoned poll is applied.
-      if (poll.abandoned) throw new Error('abandoned poll')
-      const noticedAt = clock.now()
-      for (const row of page) this.#apply(row, noticedAt)
+      page = await this.#readPage(poll, afterId, beforeId)
       if (page.length > 0) afterId = page[page.length - 1].id
     } while (page.length === PAGE_SIZE)
+  }
+
+  /** Reads and applies one page of [afterId + 1, beforeId - 1]. */
+  async #readPage (poll: Poll, afterId: number, beforeId?: number): Promise<StoredRevocation[]> {
+    const { feed, clock } = this.#options
+    const page = await feed.list(beforeId === undefined ? { afterId, limit: PAGE_SIZE } : { afterId, beforeId, limit: PAGE_SIZE })
+    // Timers run only between awaits: checked here, nothing of an abandoned poll is applied.
+    if (poll.abandoned) throw new Error('abandoned poll')
+    const noticedAt = clock.now()
+    for (const row of page) this.#apply(row, noticedAt)
+    return page
   }
 
   /**
@@ -169,7 +175,7 @@ export class RevocationSync {
    * then already in sync; gaps given up by this poll are read from the next one on. Up to
    * MAX_LATE_GAPS far-apart ranges are a query each: against a slow store (or a remote
    * feed) they could take longer than the poll timeout, and a pass restarted by every poll
-   * would then fail every poll and never read new rows. So a poll reads one span, and more
+   * would then fail every poll and never read new rows. So a poll reads one page, and more
    * only while within half its timeout; the next polls go on from there. A clock stepped
    * back starts a pass too, rather than none until it has caught up.
    */
@@ -180,12 +186,15 @@ export class RevocationSync {
       this.#latePass = { startedAt, readTo: 0 }
     }
     const pass = this.#latePass
-    const spans = coveringSpans(this.#lateGaps.filter((gap) => gap.from > pass.readTo))
-    for (let i = 0; i < spans.length; i++) {
-      if (i > 0 && this.#options.clock.now() - startedAt >= this.#pollTimeoutMs / 2) return
-      const [afterId, beforeId] = spans[i]
-      await this.#readRange(poll, afterId, beforeId)
-      pass.readTo = beforeId - 1
+    // Page by page (close gaps share a span of many pages), from the lowest gap not read yet.
+    for (let queried = false; ; queried = true) {
+      const span = coveringSpans(this.#lateGaps.filter((gap) => gap.from > pass.readTo))[0]
+      if (span === undefined) break
+      if (queried && this.#options.clock.now() - startedAt >= this.#pollTimeoutMs / 2) return
+      const [afterId, beforeId] = span
+      const page = await this.#readPage(poll, afterId, beforeId)
+      // A full page may stop short of beforeId: the ids up to its last row are read.
+      pass.readTo = page.length === PAGE_SIZE ? page[page.length - 1].id : beforeId - 1
     }
     this.#lateGapsReadAt = pass.startedAt
     this.#latePass = undefined
