@@ -154,7 +154,7 @@ t.test('a clock stepped back does not stop the given-up ids from being read', as
   t.ok(list.isRevoked({ jti: 'jti-1000' }), 'read at the next poll, not an hour later')
 })
 
-t.test('a re-read of given-up ids abandoned at the poll timeout applies nothing, keeps the list fresh, and is done again by the next poll', async (t) => {
+t.test('a re-read of given-up ids abandoned at the poll timeout applies nothing, is no failed sync (the list is fresh), and is done again by the next poll', async (t) => {
   const { feed, list, sync, clock, statuses } = setup(50)
   await farApartLateGaps(feed, sync, clock, 2)
   clock.ms += LATE_GAP_REREAD_MS
@@ -163,8 +163,8 @@ t.test('a re-read of given-up ids abandoned at the poll timeout applies nothing,
   const keepAlive = setInterval(() => {}, 1000)
   t.teardown(() => { clearInterval(keepAlive) })
   await sync.syncOnce()
-  t.same(statuses, [false], 'the poll is abandoned')
   t.ok(sync.isFresh(), 'the new rows it read before keep the list in sync')
+  t.same(statuses, [], 'so it is not reported as a failed sync')
   feed.commitAll([row(1000)])
   feed.release([row(1000)])
   await new Promise((resolve) => setImmediate(resolve))
@@ -174,7 +174,7 @@ t.test('a re-read of given-up ids abandoned at the poll timeout applies nothing,
   await sync.syncOnce()
   t.same(feed.queries.filter((query) => query.beforeId !== Infinity)[0], { afterId: 999, beforeId: 1001, limit: 500 }, 'the pass goes on from the range that hung')
   t.ok(list.isRevoked({ jti: 'jti-1000' }))
-  t.same(statuses, [false, true])
+  t.same(statuses, [])
 })
 
 for (const { name, skip } of databaseTargets().filter((target) => target.name !== 'sqlite')) {

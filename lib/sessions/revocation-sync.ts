@@ -52,9 +52,13 @@ interface Gap {
   noticedAt: number
 }
 
-/** One poll; `abandoned` once it timed out, so that nothing it reads later is applied. */
+/**
+ * One poll; `abandoned` once it timed out, so that nothing it reads later is applied;
+ * `synced` once the list is in sync (what follows is the late gaps' re-read).
+ */
 interface Poll {
   abandoned: boolean
+  synced: boolean
 }
 
 /**
@@ -166,6 +170,7 @@ export class RevocationSync {
     const hadLateGaps = this.#lateGaps.length > 0
     this.#retireGaps(startedAt)
     this.#lastSyncStartedAt = startedAt
+    poll.synced = true
     this.#options.list.prune(startedAt / 1000)
     if (hadLateGaps) await this.#rereadLateGaps(poll, startedAt)
   }
@@ -219,7 +224,7 @@ export class RevocationSync {
    */
   async syncOnce (): Promise<void> {
     const startedAt = this.#options.clock.now()
-    const poll: Poll = { abandoned: false }
+    const poll: Poll = { abandoned: false, synced: false }
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((resolve, reject) => {
       timer = setTimeout(() => {
@@ -228,20 +233,24 @@ export class RevocationSync {
       }, this.#pollTimeoutMs)
       timer.unref()
     })
+    let failure: { error: unknown } | undefined
     try {
       await Promise.race([this.#poll(poll, startedAt), timeout])
-      if (!this.#healthy) {
-        this.#healthy = true
-        this.#options.onStatusChange(true)
-      }
     } catch (error) {
       poll.abandoned = true
-      if (this.#healthy) {
-        this.#healthy = false
-        this.#options.onStatusChange(false, error)
-      }
+      // Cut short while re-reading the late gaps, the poll still synced the list (it is
+      // fresh) and the next one goes on with them: reporting a failure would announce 503s
+      // that do not happen.
+      if (!poll.synced) failure = { error }
     } finally {
       clearTimeout(timer)
+    }
+    if (failure === undefined && !this.#healthy) {
+      this.#healthy = true
+      this.#options.onStatusChange(true)
+    } else if (failure !== undefined && this.#healthy) {
+      this.#healthy = false
+      this.#options.onStatusChange(false, failure.error)
     }
   }
 
