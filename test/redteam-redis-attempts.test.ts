@@ -195,3 +195,32 @@ t.test('with an ioredis client that prefixes keys itself, prune deletes idle cou
   t.equal(await raw.zcard(`${appPrefix}${prefix}idle`), 1, 'only the busy one stays in the index')
   t.equal(await attempts.update(['account:busy'], readCount('account:busy')), 1, 'the busy one is kept')
 })
+
+t.test('a prune stops starting batches once its timeout has passed, and the next prunes go on from there', { skip }, async (t) => {
+  const { prefix, connect } = redisFor(t)
+  const client = connect()
+  // Each batch's delete takes 40 ms: ten batches would take 400 ms, four times the timeout.
+  const slowed = new Proxy(client, {
+    get (target, name, receiver) {
+      const value: unknown = Reflect.get(target, name, receiver)
+      if (name !== 'evalsha') return typeof value === 'function' ? value.bind(target) : value
+      return async (...args: Parameters<Redis['evalsha']>) => {
+        await new Promise((resolve) => setTimeout(resolve, 40))
+        return await target.evalsha(...args)
+      }
+    }
+  }) as unknown as RedisCommands
+  const writer = createRedisAttempts({ redis: client, keyPrefix: prefix })
+  const keys = Array.from({ length: 5000 }, (_, i) => `account:idle-${i}`)
+  for (let at = 0; at < keys.length; at += 500) {
+    const batch = keys.slice(at, at + 500)
+    await writer.update(batch, () => ({ write: batch.map((key) => ({ key, count: 1, windowStartedAt: 1, lockedUntil: 0, lastAttemptAt: 1 })), result: undefined }))
+  }
+  const attempts = createRedisAttempts({ redis: slowed, keyPrefix: prefix, timeout: '100ms' })
+  const first = await attempts.prune(1000)
+  t.ok(first >= 500 && first < 5000, `the first prune deleted ${first} and left the rest`)
+  let total = first
+  for (let prunes = 1; prunes < 20 && total < 5000; prunes++) total += await attempts.prune(1000)
+  t.equal(total, 5000, 'the next prunes delete the rest')
+  t.equal(await connect().zcard(`${prefix}idle`), 0, 'and empty the index')
+})

@@ -15,7 +15,7 @@ export interface RedisAttemptsOptions {
   redis: RedisCommands
   /** Put before every key this port writes, so that several applications can share one Redis. Default 'fta:attempts:'. */
   keyPrefix?: string | undefined
-  /** How long one update or one step of a prune may wait for Redis before it fails with a 503. Default '2s'. */
+  /** How long one update or one step of a prune may wait for Redis before it fails with a 503, and how long one prune goes on. Default '2s'. */
   timeout?: Duration | undefined
 }
 
@@ -130,13 +130,17 @@ export function createRedisAttempts (options: RedisAttemptsOptions): LoginAttemp
   }
 
   async function prune (idleBefore: number): Promise<number> {
+    // Housekeeping, not a deadline: past `timeout` no batch starts (the next prune goes
+    // on, and counters expire by themselves), so that closing the app waits for one
+    // batch, not for the deletion of millions of counters after a spraying attack.
+    const budget = new Deadline(timeoutMs)
     let deleted = 0
     for (;;) {
       const deadline = new Deadline(timeoutMs)
       const idle = await deadline.race(redis.zrangebyscore(index, '-inf', `(${idleBefore}`, 'LIMIT', 0, PRUNE_BATCH))
       if (idle.length === 0) return deleted
       deleted += Number(await deadline.race(PRUNE_IDLE.run(redis, [index, ...idle.map(counterKey)], [idleBefore, ...idle])))
-      if (idle.length < PRUNE_BATCH) return deleted
+      if (idle.length < PRUNE_BATCH || budget.remainingMs() <= 0) return deleted
     }
   }
 
