@@ -148,18 +148,18 @@ export class RevocationSync {
   }
 
   /**
-   * Re-reads every gap. Gaps close to each other share one query (re-reading the rows
+   * Re-reads every gap not given up yet. Gaps close to each other share one query (re-reading the rows
    * between them); far apart, each has its own, so rows seen long ago are not read again.
    */
-  async #rereadGaps (poll: Poll, gaps: readonly Gap[]): Promise<void> {
-    for (const [afterId, beforeId] of coveringSpans(gaps)) {
+  async #rereadGaps (poll: Poll): Promise<void> {
+    for (const [afterId, beforeId] of coveringSpans(this.#gaps)) {
       await this.#readRange(poll, afterId, beforeId)
     }
   }
 
   async #poll (poll: Poll, startedAt: number): Promise<void> {
     this.#bootstrap ??= { startedAt, trustedId: 0 }
-    await this.#rereadGaps(poll, this.#gaps)
+    await this.#rereadGaps(poll)
     await this.#readRange(poll, this.#maxSeen)
     if (!this.#bootstrapped) {
       // Ids missing below a row older than the gap timeout were pruned or rolled back.
